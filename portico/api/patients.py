@@ -1,0 +1,146 @@
+"""Patients and their portal access. Each handler calls the same service as the pages."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.shortcuts import get_object_or_404
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from portico.api.schemas import (
+    ErrorOut,
+    InviteIn,
+    PatientIn,
+    PatientOut,
+    PortalStatusOut,
+)
+from portico.api.urls import api
+from portico.charts import selectors as chart_selectors
+from portico.charts import services as chart_services
+from portico.portal import services as portal_services
+from portico.portal.selectors import TIMELINE_LABELS, portal_window
+from portico.practices import permissions
+
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+def _patient_out(patient) -> dict:
+    access = getattr(patient, "portal_access", None) if hasattr(patient, "portal_access") else None
+    return {
+        "id": patient.public_id,
+        **{f: getattr(patient, f) for f in chart_services.DEMOGRAPHIC_FIELDS},
+        "portal_status": access.effective_state if access else "not_invited",
+    }
+
+
+def _scoped(request, patient_id: UUID):
+    return get_object_or_404(
+        chart_selectors.patients_of(request.practice).select_related(
+            "practice", "portal_access__current_invitation"
+        ),
+        public_id=patient_id,
+    )
+
+
+def _portal_out(request, patient) -> dict:
+    membership = permissions.membership_for(request.user, request.practice)
+    window = portal_window(patient, membership)
+    invitation = window.invitation
+    chart_services.chart_viewed(request.user, patient=patient, what="api portal status")
+    return {
+        "status": window.state,
+        "status_label": window.state_label,
+        "access_code": invitation.access_code if invitation else None,
+        "email": invitation.email if invitation else None,
+        "phone": invitation.phone if invitation else None,
+        "invited_at": invitation.created_at if invitation else None,
+        "expires_at": invitation.expires_at if invitation else None,
+        "locked": bool(invitation and invitation.is_locked),
+        "actions": list(window.actions),
+        "timeline": [
+            {
+                "action": e.action,
+                "label": TIMELINE_LABELS.get(e.action, e.action),
+                "at": e.created_at,
+                "by": e.actor_label,
+            }
+            for e in window.timeline
+        ],
+    }
+
+
+@api.get("/patients", response={200: list[PatientOut], **ERRORS}, tags=["patients"])
+@paginate(LimitOffsetPagination)
+def list_patients(request, q: str = ""):
+    """Charts of the token's practice, by name or date of birth (YYYY-MM-DD or MM/DD/YYYY)."""
+    return [
+        _patient_out(p)
+        for p in chart_selectors.patient_search(practice=request.practice, query=q[:100])
+    ]
+
+
+@api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"])
+def create_patient(request, payload: PatientIn):
+    patient = chart_services.patient_create(
+        request.user, practice=request.practice, **payload.dict()
+    )
+    return 201, _patient_out(patient)
+
+
+@api.get("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"])
+def get_patient(request, patient_id: UUID):
+    patient = _scoped(request, patient_id)
+    chart_services.chart_viewed(request.user, patient=patient, what="api demographics")
+    return _patient_out(patient)
+
+
+@api.get(
+    "/patients/{patient_id}/portal", response={200: PortalStatusOut, **ERRORS}, tags=["portal"]
+)
+def get_portal_status(request, patient_id: UUID):
+    """Portal status, the live access code, allowed actions and the timeline."""
+    return _portal_out(request, _scoped(request, patient_id))
+
+
+@api.post(
+    "/patients/{patient_id}/portal/invite",
+    response={200: PortalStatusOut, **ERRORS},
+    tags=["portal"],
+)
+def invite(request, patient_id: UUID, payload: InviteIn):
+    patient = _scoped(request, patient_id)
+    portal_services.invitation_issue(request.user, patient=patient, **payload.dict())
+    return _portal_out(request, _scoped(request, patient_id))
+
+
+@api.post(
+    "/patients/{patient_id}/portal/resend",
+    response={200: PortalStatusOut, **ERRORS},
+    tags=["portal"],
+)
+def resend(request, patient_id: UUID, payload: InviteIn):
+    patient = _scoped(request, patient_id)
+    portal_services.invitation_resend(request.user, patient=patient, **payload.dict())
+    return _portal_out(request, _scoped(request, patient_id))
+
+
+@api.post(
+    "/patients/{patient_id}/portal/cancel",
+    response={200: PortalStatusOut, **ERRORS},
+    tags=["portal"],
+)
+def cancel(request, patient_id: UUID):
+    patient = _scoped(request, patient_id)
+    portal_services.invitation_cancel(request.user, patient=patient)
+    return _portal_out(request, _scoped(request, patient_id))
+
+
+@api.post(
+    "/patients/{patient_id}/portal/revoke",
+    response={200: PortalStatusOut, **ERRORS},
+    tags=["portal"],
+)
+def revoke(request, patient_id: UUID):
+    patient = _scoped(request, patient_id)
+    portal_services.access_revoke(request.user, patient=patient)
+    return _portal_out(request, _scoped(request, patient_id))

@@ -1,0 +1,176 @@
+"""Demo data, made through the same services staff and patients use (so the audit trail
+and timelines are real). Fixed sign-ins, documented in README.md; demo data only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.db import transaction
+
+from portico.accounts.models import User
+from portico.charts.models import Patient
+from portico.charts.services import patient_create
+from portico.portal import services as portal
+from portico.practices.models import Membership, Practice, ProviderCredential, Role
+
+DEMO_PASSWORD = "portico-demo"  # noqa: S105 (documented demo credential)
+DEMO_SLUG = "demo"
+
+STAFF = [
+    ("admin@demo.portico.test", "Alex Morgan", Role.ADMINISTRATOR, "", True),
+    ("provider@demo.portico.test", "Dr. Priya Shah", Role.PROVIDER, ProviderCredential.MD, True),
+    # The staff member whose right to invite patients was taken away (SPEC §1.4).
+    ("staff@demo.portico.test", "Sam Lee", Role.STAFF, "", False),
+]
+PATIENT_EMAIL = "patient@demo.portico.test"
+
+FIRST = [
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "Mateo",
+    "Isabella",
+    "Lucas",
+    "Mia",
+    "Amir",
+    "Harper",
+    "Ethan",
+    "Aisha",
+    "Mei",
+    "Daniel",
+    "Grace",
+    "Omar",
+    "Chloe",
+]
+LAST = [
+    "Nguyen",
+    "Garcia",
+    "Smith",
+    "Okafor",
+    "Kowalski",
+    "Haddad",
+    "Johnson",
+    "Tanaka",
+    "Silva",
+    "Brown",
+    "Patel",
+    "Murphy",
+    "Cohen",
+    "Rossi",
+    "Andersen",
+    "Kim",
+    "Lopez",
+    "Walker",
+    "Ali",
+    "Fischer",
+]
+STREETS = ["Maple Ave", "Oak St", "Pine Rd", "Cedar Ln", "Elm St", "Birch Way", "Lake Dr"]
+
+
+def demo_exists() -> bool:
+    return Practice.objects.filter(slug=DEMO_SLUG).exists()
+
+
+def _user(email: str, name: str) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=DEMO_PASSWORD, full_name=name)
+    return user
+
+
+def _patient_values(rng: random.Random, i: int, first: str, last: str) -> dict:
+    today = dt.date.today()  # noqa: DTZ011 (a birth date, no time of day)
+    age_days = rng.randint(19 * 365, 84 * 365)
+    return {
+        "legal_first_name": first,
+        "legal_last_name": last,
+        "date_of_birth": today - dt.timedelta(days=age_days),
+        "sex": rng.choice(["female", "male"]),
+        "email": f"{first}.{last}{i}@example.com".lower(),
+        "mobile_phone": f"+1202555{1000 + i:04d}",
+        "address_line1": f"{rng.randint(10, 999)} {rng.choice(STREETS)}",
+        "city": "Springfield",
+        "state": "IL",
+        "postal_code": f"627{rng.randint(10, 99)}",
+        "preferred_language": rng.choice(["English", "English", "English", "Spanish"]),
+    }
+
+
+def _enroll(staff: User, patient: Patient, account: User) -> None:
+    """Invite and register as the patient would, with the fixed demo password.
+
+    The demo password is fixed by the README, so the account is made directly (the
+    password rules would reject "portico-demo" next to a demo.portico.test address).
+    """
+    invitation = portal.invitation_issue(staff, patient=patient)
+    portal.registration_link_account(account, invitation_id=str(invitation.public_id))
+
+
+@transaction.atomic
+def seed_demo() -> Practice:
+    """Create the demo practice, its three staff, ~20 patients and their portal states."""
+    practice = Practice.objects.create(
+        name="Demo Family Practice",
+        slug=DEMO_SLUG,
+        address_line1="100 Main Street",
+        city="Springfield",
+        state="IL",
+        postal_code="62701",
+        phone="(217) 555-0100",
+        time_zone="America/Chicago",
+    )
+    members = {}
+    for email, name, role, credential, may_invite in STAFF:
+        user = _user(email, name)
+        members[role] = Membership.objects.create(
+            user=user,
+            practice=practice,
+            role=role,
+            credential=credential,
+            may_invite_patients=may_invite,
+        )
+    admin = members[Role.ADMINISTRATOR].user
+    provider = members[Role.PROVIDER].user
+
+    rng = random.Random(2026)  # noqa: S311 (demo data, not security)
+    # The enrolled demo patient with fixed sign-in.
+    jordan = patient_create(
+        provider,
+        practice=practice,
+        legal_first_name="Jordan",
+        legal_last_name="Rivera",
+        preferred_name="Jo",
+        date_of_birth=dt.date(1985, 4, 21),
+        sex="female",
+        email=PATIENT_EMAIL,
+        mobile_phone="+12025550199",
+        address_line1="12 Willow Court",
+        city="Springfield",
+        state="IL",
+        postal_code="62704",
+        preferred_language="English",
+    )
+    _enroll(admin, jordan, _user(PATIENT_EMAIL, "Jordan Rivera"))
+
+    patients: list[Patient] = []
+    for i in range(19):
+        values = _patient_values(rng, i, FIRST[i], LAST[i])
+        patients.append(patient_create(provider, practice=practice, **values))
+
+    # A few enrolled, one revoked, some pending (codes to read), one cancelled.
+    for patient in patients[:3]:
+        _enroll(admin, patient, _user(patient.email, patient.full_name))
+    revoked = patients[3]
+    _enroll(admin, revoked, _user(revoked.email, revoked.full_name))
+    portal.access_revoke(admin, patient=revoked)
+    for patient in patients[4:8]:
+        portal.invitation_issue(provider, patient=patient)
+    portal.invitation_resend(admin, patient=patients[7])
+    portal.invitation_issue(admin, patient=patients[8])
+    portal.invitation_cancel(admin, patient=patients[8])
+    return practice

@@ -1,0 +1,96 @@
+"""`portico demo`: migrate, seed the demo data, then run the web server and the task worker."""
+
+import os
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from portico.core import demo
+
+
+class Command(BaseCommand):
+    help = "Set up and start Portico with demo data: web server and task worker together."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument(
+            "--setup-only",
+            action="store_true",
+            help="Migrate and seed, print the sign-ins, and exit.",
+        )
+
+    def handle(self, *args, host, port, setup_only, **options):
+        if not settings.DEMO:
+            raise CommandError("Run the demo with PORTICO_DEMO=1 (make demo does this).")
+        call_command("migrate", interactive=False, verbosity=0)
+        if not demo.demo_exists():
+            demo.seed_demo()
+        self._print_welcome(host, port)
+        if setup_only:
+            return
+        env = {**os.environ, "PORTICO_DEMO": "1"}
+        worker = subprocess.Popen(  # noqa: S603 (our own interpreter and command)
+            [sys.executable, "-m", "portico", "db_worker", "--no-reload", "--interval", "0.5"],
+            env=env,
+        )
+        server = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "portico.wsgi",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "--access-logformat",
+                '%(t)s "%(m)s" %(s)s',
+            ],
+            env=env,
+        )
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in (server, worker):
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in (server, worker):
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    def _print_welcome(self, host, port):
+        base = settings.PORTICO_BASE_URL
+        db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+        if settings.EMAIL_BACKEND.endswith("MailboxBackend"):
+            mail = f"{base}/dev/mailbox/"
+        else:
+            mail = f"sent to {settings.EMAIL_URL.split('@')[-1]}"
+        lines = [
+            "",
+            "Portico demo is starting",
+            f"  Open:      {base}/   (listening on {host}:{port}, database: {db})",
+            f"  Mailbox:   {mail}",
+            f"  Password for every demo account: {demo.DEMO_PASSWORD}",
+            "  Staff:     admin@demo.portico.test     (administrator)",
+            "             provider@demo.portico.test  (provider, MD)",
+            "             staff@demo.portico.test     (staff; may not invite patients)",
+            "  Patient:   patient@demo.portico.test   (enrolled: Jordan Rivera)",
+            "  API:       portico create_api_token admin@demo.portico.test --name demo",
+            f"             then curl -H 'Authorization: Bearer <token>' {base}/api/v1/patients",
+            "  Stop with Ctrl+C.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,41 @@
+"""The enrollment email (SPEC §3.4): names the practice, links to registration, no health data."""
+
+from __future__ import annotations
+
+import zoneinfo
+from email.utils import formataddr
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from portico.notifications.rendering import RenderedEmail
+from portico.portal import tokens
+from portico.portal.models import Invitation
+
+
+def registration_url(invitation: Invitation) -> str:
+    token = tokens.link_token(invitation.link_nonce)
+    return settings.PORTICO_BASE_URL + reverse("portal:register", args=[token])
+
+
+def render_enrollment(email) -> RenderedEmail | None:
+    """Render at send time; an invitation that is no longer usable is not sent."""
+    invitation = (
+        Invitation.objects.select_related("practice").filter(public_id=email.subject_id).first()
+    )
+    if invitation is None or not invitation.is_usable:
+        return None
+    practice = invitation.practice
+    expires = invitation.expires_at.astimezone(zoneinfo.ZoneInfo(practice.time_zone))
+    context = {
+        "practice": practice,
+        "url": registration_url(invitation),
+        "expires": expires,
+    }
+    return RenderedEmail(
+        subject=f"{practice.name} invites you to your patient portal",
+        text=render_to_string("portal/email/enrollment.txt", context),
+        html=render_to_string("portal/email/enrollment.html", context),
+        from_email=formataddr((practice.name, settings.PORTICO_ENROLLMENT_FROM)),
+    )

@@ -1,0 +1,59 @@
+from django import forms
+
+from portico.core.forms import DateInput, TelInput
+
+
+class PortalContactForm(forms.Form):
+    """Enrollment email and phone in the "Patient portal access" window."""
+
+    email = forms.EmailField(label="Enrollment email", max_length=254)
+    phone = forms.CharField(label="Mobile phone", required=False, max_length=40, widget=TelInput())
+
+
+class VerifyIdentityForm(forms.Form):
+    date_of_birth = forms.DateField(label="Date of birth", widget=DateInput())
+    access_code = forms.CharField(
+        label="Access code",
+        max_length=20,
+        help_text="The 8-character code your practice gave you, for example ABCD-EFGH.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+
+class CreateAccountForm(forms.Form):
+    email = forms.EmailField(label="Email (your username)", max_length=254)
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=128,
+        help_text="At least 8 characters. A long phrase is easy to remember and hard to guess.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_again = forms.CharField(
+        label="Password again",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords are not the same.")
+        return data
+
+
+class LinkAccountForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254)
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

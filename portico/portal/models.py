@@ -1,0 +1,133 @@
+"""Portal access of a chart and its invitations (SPEC §3, DESIGN "Portal access")."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AccessState(models.TextChoices):
+    NOT_INVITED = "not_invited", "Not invited"
+    INVITED = "invited", "Invite pending"
+    ACTIVE = "active", "Enrolled"
+    CANCELLED = "cancelled", "Invite cancelled"
+    EXPIRED = "expired", "Invite expired"
+    REVOKED = "revoked", "Access revoked"
+
+
+class PortalAccess(models.Model):
+    """The one portal state of a chart. No row means "not invited"."""
+
+    patient = models.OneToOneField(
+        "charts.Patient", on_delete=models.CASCADE, related_name="portal_access"
+    )
+    practice = models.ForeignKey(
+        "practices.Practice", on_delete=models.CASCADE, related_name="portal_accesses"
+    )
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    state = models.CharField(
+        max_length=16, choices=AccessState.choices, default=AccessState.NOT_INVITED
+    )
+    # The account that registered; kept after revocation for the record.
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="portal_accesses",
+    )
+    current_invitation = models.ForeignKey(
+        "portal.Invitation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    enrolled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "state"])]
+
+    def __str__(self) -> str:
+        return f"portal access {self.public_id} ({self.state})"
+
+    @property
+    def effective_state(self) -> str:
+        """The state as of now: a pending invitation past its expiry counts as expired."""
+        invitation = self.current_invitation
+        if self.state == AccessState.INVITED and invitation is not None and invitation.is_expired:
+            return AccessState.EXPIRED
+        return self.state
+
+    @property
+    def effective_state_label(self) -> str:
+        return AccessState(self.effective_state).label
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    USED = "used", "Used"
+    CANCELLED = "cancelled", "Cancelled"
+    SUPERSEDED = "superseded", "Replaced by a newer invitation"
+    REVOKED = "revoked", "Access revoked"
+
+
+class Invitation(models.Model):
+    """One enrollment invitation: an access code and a single-use registration link.
+
+    Only the newest invitation of a chart ever works. The link's token is derived
+    from `link_nonce` with the deployment's secret key (see portal.tokens); only its
+    hash is stored, so the database alone never yields a working link.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(
+        "practices.Practice", on_delete=models.CASCADE, related_name="invitations"
+    )
+    patient = models.ForeignKey(
+        "charts.Patient", on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    phone = models.CharField(max_length=20, blank=True)
+    # Staff read it to the patient, so it is kept readable; it dies with the invitation.
+    access_code = models.CharField(max_length=8)
+    link_nonce = models.CharField(max_length=32, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(
+        max_length=16, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["patient", "status"])]
+
+    def __str__(self) -> str:
+        return f"invitation {self.public_id} ({self.status})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == InvitationStatus.PENDING and self.expires_at <= timezone.now()
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+    @property
+    def is_usable(self) -> bool:
+        """Can this invitation still be used to register?"""
+        pending = self.status == InvitationStatus.PENDING
+        return pending and not self.is_expired and not self.is_locked
+
+    @property
+    def access_code_display(self) -> str:
+        """The code in two groups of four, easier to read over the phone."""
+        return f"{self.access_code[:4]}-{self.access_code[4:]}"

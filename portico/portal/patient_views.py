@@ -1,0 +1,171 @@
+"""The patient side: registration through the emailed link, and the portal home."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+
+from portico.accounts.views import SIGN_IN_FAILED
+from portico.charts.validation import format_phone
+from portico.core.forms import apply_service_errors
+from portico.portal import services
+from portico.portal.forms import CreateAccountForm, LinkAccountForm, VerifyIdentityForm
+from portico.portal.models import AccessState
+
+SESSION_KEY = "portal_registration"
+
+
+def _link_error(request, error: services.RegistrationError, status: int = 410):
+    return render(request, "portal/register_error.html", {"error": error}, status=status)
+
+
+@never_cache
+def register(request, token):
+    """Step 1: "Access your records" — date of birth and access code."""
+    try:
+        invitation = services.invitation_for_link(token)
+    except services.RegistrationError as exc:
+        return _link_error(request, exc)
+    form = VerifyIdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.registration_verify(
+                token=token,
+                date_of_birth=form.cleaned_data["date_of_birth"],
+                access_code=form.cleaned_data["access_code"],
+            )
+        except services.RegistrationError as exc:
+            if exc.code != "wrong_code":
+                return _link_error(request, exc, status=403)
+            form.add_error(None, exc.message)
+        else:
+            request.session[SESSION_KEY] = {"invitation": str(invitation.public_id)}
+            return redirect("portal:register_account", token=token)
+    return render(
+        request, "portal/register_verify.html", {"form": form, "practice": invitation.practice}
+    )
+
+
+@never_cache
+def register_account(request, token):
+    """Step 2: create an account, or sign in to an existing one, to hold this record."""
+    try:
+        invitation = services.invitation_for_link(token)
+    except services.RegistrationError as exc:
+        return _link_error(request, exc)
+    verified = request.session.get(SESSION_KEY, {})
+    if verified.get("invitation") != str(invitation.public_id):
+        # Identity not proved in this browser yet: back to step 1.
+        return redirect("portal:register", token=token)
+    invitation_id = str(invitation.public_id)
+
+    create_form = CreateAccountForm(initial={"email": invitation.email}, prefix="new")
+    link_form = LinkAccountForm(prefix="existing")
+    if request.method == "POST":
+        choice = request.POST.get("choice")
+        try:
+            if choice == "create":
+                create_form = CreateAccountForm(request.POST, prefix="new")
+                if create_form.is_valid():
+                    account = services.registration_create_account(
+                        invitation_id=invitation_id,
+                        email=create_form.cleaned_data["email"],
+                        password=create_form.cleaned_data["password"],
+                    )
+                    return _finish(request, account)
+            elif choice == "link":
+                link_form = LinkAccountForm(request.POST, prefix="existing")
+                if link_form.is_valid():
+                    account = authenticate(
+                        request,
+                        username=link_form.cleaned_data["email"].strip().lower(),
+                        password=link_form.cleaned_data["password"],
+                    )
+                    if account is None:
+                        link_form.add_error(None, SIGN_IN_FAILED)
+                    else:
+                        services.registration_link_account(account, invitation_id=invitation_id)
+                        return _finish(request, account)
+            elif choice == "current" and request.user.is_authenticated:
+                services.registration_link_account(request.user, invitation_id=invitation_id)
+                return _finish(request, request.user)
+        except ValidationError as exc:
+            apply_service_errors(create_form, exc)
+        except services.RegistrationError as exc:
+            return _link_error(request, exc)
+    return render(
+        request,
+        "portal/register_account.html",
+        {
+            "create_form": create_form,
+            "link_form": link_form,
+            "practice": invitation.practice,
+        },
+    )
+
+
+def _finish(request, account):
+    if request.user != account:
+        login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+    request.session.pop(SESSION_KEY, None)
+    messages.success(request, "You are registered. Welcome to your patient portal.")
+    return redirect("portal:home")
+
+
+@login_required
+@never_cache
+def home(request):
+    """The patient's records, checked against their access on every request."""
+    accesses = services.patient_access_list(request.user)
+    active = [a for a in accesses if a.effective_state == AccessState.ACTIVE]
+    if len(active) == 1 and len(accesses) == 1:
+        return redirect("portal:record", access_id=active[0].public_id)
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "accesses": accesses,
+            "active": active,
+            "no_access_message": services.NO_ACCESS_MESSAGE,
+        },
+    )
+
+
+@login_required
+@never_cache
+def record(request, access_id):
+    accesses = services.patient_access_list(request.user)
+    access = next((a for a in accesses if str(a.public_id) == str(access_id)), None)
+    if access is None:
+        raise Http404
+    if access.effective_state != AccessState.ACTIVE:
+        # Revocation takes effect at once: the next request of an open session lands here.
+        return render(
+            request,
+            "portal/no_access.html",
+            {
+                "access": access,
+                "accesses": accesses,
+                "no_access_message": services.NO_ACCESS_MESSAGE,
+            },
+            status=403,
+        )
+    services.record_viewed(request.user, access=access, page="home")
+    return render(
+        request,
+        "portal/record.html",
+        {
+            "access": access,
+            "patient": access.patient,
+            "practice": access.practice,
+            "accesses": accesses,
+            "mobile_phone_display": format_phone(access.patient.mobile_phone),
+            "switch_url": reverse("portal:home"),
+        },
+    )

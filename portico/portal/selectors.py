@@ -1,0 +1,70 @@
+"""Reads for the staff "Patient portal access" window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from portico.audit.models import AuditEvent
+from portico.portal.models import AccessState, PortalAccess
+from portico.portal.services import allowed_actions
+from portico.practices import permissions
+
+TIMELINE_LABELS = {
+    "portal.invite": "Invited to the patient portal",
+    "portal.resend": "Invite resent (new access code)",
+    "portal.cancel": "Invite cancelled",
+    "portal.revoke": "Access revoked",
+    "portal.register": "Patient registered",
+    "portal.verified": "Patient verified date of birth and access code",
+    "portal.verify_failed": "Wrong date of birth or access code entered",
+    "portal.invitation_locked": "Invitation locked after too many wrong codes",
+}
+
+
+@dataclass
+class PortalWindow:
+    access: PortalAccess | None
+    state: str
+    state_label: str
+    invitation: object
+    actions: tuple[str, ...]
+    may_invite: bool
+    timeline: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def button_label(self) -> str:
+        """SPEC §3.1: the header button invites when not invited, else shows the state."""
+        if self.state == AccessState.NOT_INVITED:
+            return "Invite to patient portal"
+        return self.state_label
+
+
+def portal_access_of(patient) -> PortalAccess | None:
+    try:
+        return patient.portal_access
+    except PortalAccess.DoesNotExist:
+        return None
+
+
+def portal_timeline(patient, limit: int = 100) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(patient=patient, action__in=TIMELINE_LABELS)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def portal_window(patient, membership, *, with_timeline: bool = True) -> PortalWindow:
+    access = portal_access_of(patient)
+    state = access.effective_state if access else AccessState.NOT_INVITED
+    invitation = access.current_invitation if access else None
+    may_invite = permissions.can_invite_patients(membership)
+    return PortalWindow(
+        access=access,
+        state=state,
+        state_label=AccessState(state).label,
+        invitation=invitation if state == AccessState.INVITED else None,
+        actions=allowed_actions(access) if may_invite else (),
+        may_invite=may_invite,
+        timeline=portal_timeline(patient) if with_timeline else [],
+    )

@@ -1,0 +1,448 @@
+"""Portal enrollment: every transition of a chart's portal access (SPEC §3).
+
+Staff transitions (invite, resend, cancel, revoke) check the actor's right to
+invite patients, lock the chart's access row, change state, write the audit event
+and queue the enrollment email after commit. Patient transitions (verify,
+register, link) work from the registration link alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from portico.audit.services import audit_record
+from portico.charts.models import Patient
+from portico.charts.services import patient_update
+from portico.charts.validation import normalize_phone
+from portico.notifications.services import email_enqueue
+from portico.portal import tokens
+from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
+from portico.practices import permissions
+
+User = get_user_model()
+
+ENROLLMENT_EMAIL = "portal.enrollment"
+
+
+class InvalidTransition(Exception):
+    """The chart's portal access is not in a state that allows this action."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class RegistrationError(Exception):
+    """A registration attempt that cannot go on; `code` says why, `message` is for the patient."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+EXPIRED_LINK_MESSAGE = (
+    "This registration link has expired. Please ask your practice to enroll you "
+    "in the patient portal again."
+)
+LOCKED_MESSAGE = (
+    "Too many wrong codes were entered, so this invitation is locked. Please ask your "
+    "practice to send you a new invitation."
+)
+NO_ACCESS_MESSAGE = "Ask your doctor to provide access to your health records."
+
+# Which staff actions each state allows (SPEC §3.2). Expired is derived from time.
+ACTIONS_BY_STATE = {
+    AccessState.NOT_INVITED: ("invite",),
+    AccessState.INVITED: ("resend", "cancel"),
+    AccessState.ACTIVE: ("revoke",),
+    AccessState.CANCELLED: ("invite",),
+    AccessState.EXPIRED: ("invite",),
+    AccessState.REVOKED: ("invite",),
+}
+
+
+def allowed_actions(access: PortalAccess | None) -> tuple[str, ...]:
+    state = access.effective_state if access else AccessState.NOT_INVITED
+    return ACTIONS_BY_STATE[AccessState(state)]
+
+
+# ---------------------------------------------------------------------------
+# Staff transitions
+
+
+def _locked_access(patient: Patient) -> PortalAccess:
+    """The chart's access row, created on first use and locked for this transaction."""
+    PortalAccess.objects.get_or_create(patient=patient, defaults={"practice": patient.practice})
+    return (
+        PortalAccess.objects.select_for_update()
+        .select_related("current_invitation")
+        .get(patient=patient)
+    )
+
+
+def _require_inviter(actor, patient: Patient) -> None:
+    membership = permissions.membership_for(actor, patient.practice)
+    permissions.require(
+        permissions.can_invite_patients(membership),
+        "You do not have permission to invite patients to the portal.",
+    )
+
+
+def _clean_contact(patient: Patient, email: str | None, phone: str | None) -> tuple[str, str]:
+    """The enrollment address and phone: as given, else from demographics. Email is required."""
+    email = (patient.email if email is None else email).strip().lower()
+    phone = patient.mobile_phone if phone is None else phone
+    errors: dict[str, list[str]] = {}
+    if not email:
+        errors["email"] = ["An email address is needed to send the enrollment email."]
+    else:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = ["Enter a valid email address."]
+    try:
+        phone = normalize_phone(phone)
+    except ValidationError as exc:
+        errors["phone"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return email, phone
+
+
+def _end_current_invitation(access: PortalAccess, status: str) -> Invitation | None:
+    """Kill the chart's live invitation (its code and link), if there is one."""
+    current = access.current_invitation
+    if current is not None and current.status == InvitationStatus.PENDING:
+        current.status = status
+        current.ended_at = timezone.now()
+        current.save(update_fields=["status", "ended_at"])
+    return current
+
+
+def _issue(
+    actor,
+    *,
+    patient: Patient,
+    email: str | None,
+    phone: str | None,
+    allowed_from: tuple[str, ...],
+    action: str,
+) -> Invitation:
+    _require_inviter(actor, patient)
+    email, phone = _clean_contact(patient, email, phone)
+    access = _locked_access(patient)
+    if access.effective_state not in allowed_from:
+        raise InvalidTransition(
+            f"This chart's portal status is “{access.effective_state_label}”; "
+            "refresh the page to see what you can do now."
+        )
+    previous_state = access.effective_state
+    # Editing the address in the portal window corrects the chart too (one source of truth).
+    patient_update(actor, patient=patient, email=email, mobile_phone=phone)
+
+    # Every earlier code and link of the chart dies; only the newest invitation works.
+    Invitation.objects.filter(patient=patient, status=InvitationStatus.PENDING).update(
+        status=InvitationStatus.SUPERSEDED, ended_at=timezone.now()
+    )
+    nonce = tokens.new_link_nonce()
+    invitation = Invitation.objects.create(
+        practice=patient.practice,
+        patient=patient,
+        email=email,
+        phone=phone,
+        access_code=tokens.new_access_code(),
+        link_nonce=nonce,
+        token_hash=tokens.hash_token(tokens.link_token(nonce)),
+        created_by=actor,
+        expires_at=timezone.now() + dt.timedelta(days=settings.PORTICO_INVITATION_TTL_DAYS),
+    )
+    access.state = AccessState.INVITED
+    access.current_invitation = invitation
+    access.save(update_fields=["state", "current_invitation", "updated_at"])
+    audit_record(
+        actor,
+        action=action,
+        practice=patient.practice,
+        patient=patient,
+        details={"invitation": str(invitation.public_id), "from_state": previous_state},
+    )
+    email_enqueue(
+        kind=ENROLLMENT_EMAIL,
+        subject_id=invitation.public_id,
+        to_address=email,
+        practice=patient.practice,
+        patient=patient,
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_issue(
+    actor, *, patient: Patient, email: str | None = None, phone: str | None = None
+) -> Invitation:
+    """Invite a chart that is not invited, cancelled, expired or revoked: new code, new link,
+    enrollment email; every earlier code and link dies."""
+    return _issue(
+        actor,
+        patient=patient,
+        email=email,
+        phone=phone,
+        action="portal.invite",
+        allowed_from=(
+            AccessState.NOT_INVITED,
+            AccessState.CANCELLED,
+            AccessState.EXPIRED,
+            AccessState.REVOKED,
+        ),
+    )
+
+
+@transaction.atomic
+def invitation_resend(
+    actor, *, patient: Patient, email: str | None = None, phone: str | None = None
+) -> Invitation:
+    """Resend a pending invite: like inviting, the patient then needs the new code."""
+    return _issue(
+        actor,
+        patient=patient,
+        email=email,
+        phone=phone,
+        action="portal.resend",
+        allowed_from=(AccessState.INVITED,),
+    )
+
+
+@transaction.atomic
+def invitation_cancel(actor, *, patient: Patient) -> PortalAccess:
+    """Cancel a pending invite: its code and link die; the state becomes "invite cancelled"."""
+    _require_inviter(actor, patient)
+    access = _locked_access(patient)
+    if access.effective_state != AccessState.INVITED:
+        raise InvalidTransition("Only a pending invite can be cancelled.")
+    invitation = _end_current_invitation(access, InvitationStatus.CANCELLED)
+    access.state = AccessState.CANCELLED
+    access.save(update_fields=["state", "updated_at"])
+    audit_record(
+        actor,
+        action="portal.cancel",
+        practice=patient.practice,
+        patient=patient,
+        details={"invitation": str(invitation.public_id) if invitation else None},
+    )
+    return access
+
+
+@transaction.atomic
+def access_revoke(actor, *, patient: Patient) -> PortalAccess:
+    """End an enrolled patient's access to the chart at once, open sessions included."""
+    _require_inviter(actor, patient)
+    access = _locked_access(patient)
+    if access.effective_state != AccessState.ACTIVE:
+        raise InvalidTransition("Only an enrolled patient's access can be revoked.")
+    access.state = AccessState.REVOKED
+    access.save(update_fields=["state", "updated_at"])
+    audit_record(
+        actor,
+        action="portal.revoke",
+        practice=patient.practice,
+        patient=patient,
+        details={"account": str(access.account.public_id) if access.account else None},
+    )
+    return access
+
+
+# ---------------------------------------------------------------------------
+# Patient side: registration through the emailed link
+
+
+def invitation_for_link(token: str) -> Invitation:
+    """The invitation behind a registration link, if the link still works."""
+    invitation = (
+        Invitation.objects.select_related("practice", "patient")
+        .filter(token_hash=tokens.hash_token(token or ""))
+        .first()
+    )
+    if invitation is None or invitation.status != InvitationStatus.PENDING or invitation.is_expired:
+        raise RegistrationError("expired_link", EXPIRED_LINK_MESSAGE)
+    if invitation.is_locked:
+        raise RegistrationError("locked", LOCKED_MESSAGE)
+    return invitation
+
+
+def _record_failed_attempt(invitation: Invitation) -> int:
+    """Count a wrong answer in its own transaction, so the count survives the refusal."""
+    limit = settings.PORTICO_INVITATION_MAX_CODE_ATTEMPTS
+    with transaction.atomic():
+        Invitation.objects.filter(pk=invitation.pk).update(failed_attempts=F("failed_attempts") + 1)
+        invitation.refresh_from_db(fields=["failed_attempts", "locked_at"])
+        if invitation.failed_attempts >= limit and invitation.locked_at is None:
+            invitation.locked_at = timezone.now()
+            invitation.save(update_fields=["locked_at"])
+            audit_record(
+                None,
+                action="portal.invitation_locked",
+                practice=invitation.practice,
+                patient=invitation.patient,
+                actor_label="registration page",
+                details={"invitation": str(invitation.public_id)},
+            )
+        else:
+            audit_record(
+                None,
+                action="portal.verify_failed",
+                practice=invitation.practice,
+                patient=invitation.patient,
+                actor_label="registration page",
+                details={
+                    "invitation": str(invitation.public_id),
+                    "attempt": invitation.failed_attempts,
+                },
+            )
+    return max(limit - invitation.failed_attempts, 0)
+
+
+def registration_verify(
+    *, token: str, date_of_birth: dt.date | None, access_code: str
+) -> Invitation:
+    """Check the patient's date of birth and access code against the link's invitation.
+
+    A wrong answer counts towards the lock (five by default); the answer never says
+    which of the two was wrong.
+    """
+    invitation = invitation_for_link(token)
+    dob_ok = date_of_birth is not None and date_of_birth == invitation.patient.date_of_birth
+    code_ok = tokens.access_code_matches(invitation.access_code, access_code)
+    if not (dob_ok and code_ok):
+        left = _record_failed_attempt(invitation)
+        if left == 0:
+            raise RegistrationError("locked", LOCKED_MESSAGE)
+        tries = "1 try" if left == 1 else f"{left} tries"
+        raise RegistrationError(
+            "wrong_code",
+            f"The date of birth or access code does not match. You have {tries} left.",
+        )
+    audit_record(
+        None,
+        action="portal.verified",
+        practice=invitation.practice,
+        patient=invitation.patient,
+        actor_label="registration page",
+        details={"invitation": str(invitation.public_id)},
+    )
+    return invitation
+
+
+@dataclass(frozen=True)
+class VerifiedRegistration:
+    """What the registration pages keep in the session between verifying and finishing."""
+
+    invitation_id: str
+    verified_at: str
+
+
+def _locked_usable_invitation(invitation_public_id: str) -> Invitation:
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("practice", "patient")
+        .filter(public_id=invitation_public_id)
+        .first()
+    )
+    if invitation is None or invitation.status != InvitationStatus.PENDING or invitation.is_expired:
+        raise RegistrationError("expired_link", EXPIRED_LINK_MESSAGE)
+    if invitation.is_locked:
+        raise RegistrationError("locked", LOCKED_MESSAGE)
+    return invitation
+
+
+def _enroll(invitation: Invitation, account) -> PortalAccess:
+    """Use the invitation once and give the account access to the chart."""
+    now = timezone.now()
+    invitation.status = InvitationStatus.USED
+    invitation.used_at = now
+    invitation.save(update_fields=["status", "used_at"])
+    access = _locked_access(invitation.patient)
+    access.state = AccessState.ACTIVE
+    access.account = account
+    access.enrolled_at = now
+    access.save(update_fields=["state", "account", "enrolled_at", "updated_at"])
+    audit_record(
+        account,
+        action="portal.register",
+        practice=invitation.practice,
+        patient=invitation.patient,
+        details={"invitation": str(invitation.public_id), "account": str(account.public_id)},
+    )
+    return access
+
+
+@transaction.atomic
+def registration_create_account(*, invitation_id: str, email: str, password: str):
+    """Finish registration with a new account (email as username); the link is then used up."""
+    invitation = _locked_usable_invitation(invitation_id)
+    email = (email or "").strip().lower()
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = ["Enter a valid email address."]
+    if not errors.get("email") and User.objects.filter(email__iexact=email).exists():
+        # The patient has proved who they are, so saying this does not leak to strangers.
+        errors["email"] = [
+            "There is already a Portico account with this email. Sign in below to add "
+            "this record to it."
+        ]
+    try:
+        validate_password(password or "", user=User(email=email))
+    except ValidationError as exc:
+        errors["password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            account = User.objects.create_user(email=email, password=password)
+    except IntegrityError as exc:
+        raise ValidationError({"email": ["An account with this email was just created."]}) from exc
+    _enroll(invitation, account)
+    return account
+
+
+@transaction.atomic
+def registration_link_account(account, *, invitation_id: str) -> PortalAccess:
+    """Finish registration by linking the chart to an account the patient signed in to."""
+    invitation = _locked_usable_invitation(invitation_id)
+    return _enroll(invitation, account)
+
+
+# ---------------------------------------------------------------------------
+# Patient side: reading
+
+
+def patient_access_list(account) -> list[PortalAccess]:
+    """Every chart the account registered for, with its current state (revoked ones too)."""
+    return list(
+        PortalAccess.objects.filter(account=account)
+        .select_related("patient", "practice", "current_invitation")
+        .order_by("practice__name", "patient__legal_last_name")
+    )
+
+
+def record_viewed(account, *, access: PortalAccess, page: str) -> None:
+    """Audit a patient's read of their record."""
+    audit_record(
+        account,
+        action="phr.view",
+        practice=access.practice,
+        patient=access.patient,
+        details={"page": page},
+    )

@@ -1,0 +1,89 @@
+"""The staff side of the "Patient portal access" window: invite, resend, cancel, revoke."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from portico.charts.views import render_chart, scoped_patient
+from portico.core.forms import apply_service_errors
+from portico.portal import services
+from portico.portal.forms import PortalContactForm
+from portico.practices import permissions
+from portico.practices.decorators import staff_required
+
+# action → (service, needs contact details, confirmation text, done message)
+ACTIONS = {
+    "invite": (
+        services.invitation_issue,
+        True,
+        "Please make sure all the information is correct. The patient will receive an "
+        "enrollment email at this address; give them the access code shown after you invite.",
+        "The invitation was sent. Give the patient the access code shown here.",
+    ),
+    "resend": (
+        services.invitation_resend,
+        True,
+        "Please make sure all the information is correct. A new access code and a new link "
+        "replace the old ones; the patient will need the new code.",
+        "A new invitation was sent. The old access code and link no longer work.",
+    ),
+    "cancel": (
+        services.invitation_cancel,
+        False,
+        "Cancel this invite? Its access code and link will stop working.",
+        "The invite was cancelled.",
+    ),
+    "revoke": (
+        services.access_revoke,
+        False,
+        "Revoke this patient's portal access? They lose access to this record at once, "
+        "also in a session that is open now.",
+        "Portal access was revoked.",
+    ),
+}
+
+
+@staff_required
+@require_POST
+def portal_action(request, patient_id, action):
+    if action not in ACTIONS:
+        raise Http404
+    patient = scoped_patient(request, patient_id)
+    service, needs_contact, confirm_text, done = ACTIONS[action]
+    # Refuse before showing a confirmation; the service checks again when it acts.
+    permissions.require(
+        permissions.can_invite_patients(request.membership),
+        "You do not have permission to invite patients to the portal.",
+    )
+    contact_form = PortalContactForm(request.POST) if needs_contact else None
+    if contact_form is not None and not contact_form.is_valid():
+        return render_chart(request, patient, portal_open=True, contact_form=contact_form)
+    if request.POST.get("confirmed") != "yes":
+        # Two steps, no JavaScript needed: show what will happen, then do it on "Invite".
+        return render_chart(
+            request,
+            patient,
+            portal_open=True,
+            contact_form=contact_form,
+            confirm={"action": action, "text": confirm_text},
+        )
+    kwargs = {}
+    if contact_form is not None:
+        kwargs = {
+            "email": contact_form.cleaned_data["email"],
+            "phone": contact_form.cleaned_data["phone"],
+        }
+    try:
+        service(request.user, patient=patient, **kwargs)
+    except ValidationError as exc:
+        form = contact_form or PortalContactForm()
+        apply_service_errors(form, exc)
+        return render_chart(request, patient, portal_open=True, contact_form=form)
+    except services.InvalidTransition as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect(reverse("charts:chart", args=[patient.public_id]) + "?portal=open")

@@ -1,0 +1,44 @@
+"""Secrets of an invitation: the access code and the registration link's token."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from django.utils.crypto import salted_hmac
+
+# No look-alikes: no 0/O, 1/I/L. 31 symbols, 8 of them: about 40 bits,
+# with at most five tries per invitation.
+ACCESS_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+ACCESS_CODE_LENGTH = 8
+_LINK_SALT = "portico.portal.registration-link"
+
+
+def new_access_code() -> str:
+    return "".join(secrets.choice(ACCESS_CODE_ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
+
+
+def normalize_access_code(raw: str) -> str:
+    """Accept codes as people type them: any case, with spaces or dashes."""
+    return "".join(ch for ch in (raw or "").upper() if ch.isalnum())
+
+
+def access_code_matches(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode(), normalize_access_code(given).encode())
+
+
+def new_link_nonce() -> str:
+    """128 random bits; the link token is derived from it with the secret key."""
+    return secrets.token_hex(16)
+
+
+def link_token(nonce: str) -> str:
+    """The registration link's token: HMAC-SHA256 of the nonce under SECRET_KEY (256 bits)."""
+    digest = salted_hmac(_LINK_SALT, nonce, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

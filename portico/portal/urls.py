@@ -1,0 +1,11 @@
+from django.urls import path
+
+from portico.portal import patient_views
+
+app_name = "portal"
+urlpatterns = [
+    path("", patient_views.home, name="home"),
+    path("records/<uuid:access_id>/", patient_views.record, name="record"),
+    path("register/<str:token>/", patient_views.register, name="register"),
+    path("register/<str:token>/account/", patient_views.register_account, name="register_account"),
+]

@@ -1,0 +1,92 @@
+"""Practices, staff membership and roles (SPEC §1)."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone.")
+
+
+class Practice(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    time_zone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_time_zone]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address_lines(self) -> list[str]:
+        city_line = (
+            " ".join(
+                p for p in [f"{self.city}," if self.city else "", self.state, self.postal_code] if p
+            )
+            .strip()
+            .rstrip(",")
+        )
+        return [line for line in [self.address_line1, self.address_line2, city_line] if line]
+
+
+class Role(models.TextChoices):
+    ADMINISTRATOR = "admin", "Administrator"
+    PROVIDER = "provider", "Provider"
+    STAFF = "staff", "Staff"
+
+
+class ProviderCredential(models.TextChoices):
+    NONE = "", "—"
+    MD = "MD", "MD"
+    DO = "DO", "DO"
+    NP = "NP", "NP"
+    PA = "PA", "PA"
+
+
+class Membership(models.Model):
+    """A user working at a practice, with a role and per-user permissions."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    credential = models.CharField(
+        max_length=4, choices=ProviderCredential.choices, blank=True, default=""
+    )
+    # SPEC §1.4: every user may invite patients until an administrator says otherwise.
+    may_invite_patients = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "practice"], name="membership_unique")
+        ]
+        ordering = ["practice__name", "user__full_name"]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.practice} ({self.get_role_display()})"
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.role == Role.ADMINISTRATOR

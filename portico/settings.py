@@ -1,0 +1,196 @@
+"""Portico settings: one module, every value from the environment.
+
+Development and the demo work with no variables set (SQLite under ./var, a local
+mailbox for email). Production sets DEBUG=0 and must then provide SECRET_KEY,
+ALLOWED_HOSTS and PORTICO_BASE_URL, or start-up fails loudly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from portico.core.env import env_bool, env_int, env_list, env_str, parse_email_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("PORTICO_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+# Demo mode: demo data, the local mailbox page. Implies a development posture.
+DEMO = env_bool("PORTICO_DEMO", False)
+
+_DEV_SECRET = "insecure-development-key-only-for-debug-and-demo"  # noqa: S105
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if DEBUG or DEMO:
+        SECRET_KEY = _DEV_SECRET
+    else:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG or DEMO) else [])
+
+PORTICO_BASE_URL = env_str("PORTICO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+_base_host = urlsplit(PORTICO_BASE_URL).hostname or "localhost"
+# The deployment's mail domain; "127.0.0.1" or "localhost" make poor sender domains.
+PORTICO_MAIL_DOMAIN = env_str(
+    "PORTICO_MAIL_DOMAIN",
+    "portico.test" if _base_host in ("127.0.0.1", "localhost") else _base_host,
+)
+PORTICO_ENROLLMENT_FROM = env_str("PORTICO_ENROLLMENT_FROM", f"healthrecords@{PORTICO_MAIL_DOMAIN}")
+PORTICO_NOTIFICATIONS_FROM = env_str(
+    "PORTICO_NOTIFICATIONS_FROM", f"notifications@{PORTICO_MAIL_DOMAIN}"
+)
+DEFAULT_FROM_EMAIL = PORTICO_NOTIFICATIONS_FROM
+SERVER_EMAIL = PORTICO_NOTIFICATIONS_FROM
+
+# Portal enrollment (SPEC §3)
+PORTICO_INVITATION_TTL_DAYS = env_int("PORTICO_INVITATION_TTL_DAYS", 30)
+PORTICO_INVITATION_MAX_CODE_ATTEMPTS = env_int("PORTICO_INVITATION_MAX_CODE_ATTEMPTS", 5)
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "portico.core",
+    "portico.audit",
+    "portico.accounts",
+    "portico.practices",
+    "portico.charts",
+    "portico.notifications",
+    "portico.portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portico.audit.middleware.RequestContextMiddleware",
+    "portico.practices.middleware.CurrentPracticeMiddleware",
+]
+
+ROOT_URLCONF = "portico.urls"
+WSGI_APPLICATION = "portico.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "portico" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portico.core.context_processors.portico",
+            ],
+        },
+    },
+]
+
+# Database: SQLite by default, PostgreSQL with DATABASE_URL=postgres://...
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portico.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The web server and the task worker share the file: without IMMEDIATE
+    # transactions and WAL, concurrent writers fail with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"].setdefault("TEST", {})
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "accounts:sign_in"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:sign_in"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",  # Argon2id
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not (DEBUG or DEMO))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PORTICO_BASE_URL])
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve static files straight from the apps without collectstatic (demo, dev, tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG or DEMO
+
+# Email: EMAIL_URL=smtp://host:port, smtp+tls://user:pass@host:587, smtps://...,
+# console://, mailbox:// (the demo's local mailbox page) or locmem://.
+EMAIL_URL = env_str("EMAIL_URL", "mailbox://" if (DEBUG or DEMO) else "smtp://localhost:25")
+globals().update(parse_email_url(EMAIL_URL))
+PORTICO_MAILBOX_DIR = Path(env_str("PORTICO_MAILBOX_DIR", str(VAR_DIR / "mailbox")))
+# The mailbox page exists only in demo or debug mode.
+PORTICO_MAILBOX_ENABLED = DEBUG or DEMO
+
+# Background work: django-tasks with the database backend and its db_worker.
+# PORTICO_TASKS_BACKEND=immediate runs tasks in-process (tests, one-off scripts).
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+_task_backend = env_str("PORTICO_TASKS_BACKEND", "database")
+if _task_backend not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"PORTICO_TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_task_backend], "QUEUES": ["default"]}}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Request lines can carry registration tokens in paths; keep them out of logs.
+        "django.server": {"level": "WARNING"},
+    },
+}
+
+NINJA_PAGINATION_PER_PAGE = 50

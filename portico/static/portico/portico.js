@@ -1,0 +1,39 @@
+// Comfort only: every page works without this file.
+// Opens the "Patient portal access" window as a modal dialog instead of reloading.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const dialog of document.querySelectorAll("dialog[data-show-modal]")) {
+    if (dialog.open) dialog.close();
+    dialog.showModal();
+  }
+  document.addEventListener("click", (event) => {
+    const opener = event.target.closest("[data-open-dialog]");
+    if (opener) {
+      const dialog = document.getElementById(opener.dataset.openDialog);
+      if (dialog && dialog.showModal) {
+        event.preventDefault();
+        const menu = opener.closest("details");
+        if (menu) menu.open = false;
+        dialog.showModal();
+        const url = new URL(window.location);
+        url.searchParams.set("portal", "open");
+        history.replaceState(null, "", url);
+      }
+      return;
+    }
+    const closer = event.target.closest("[data-close-dialog]");
+    if (closer) {
+      const dialog = closer.closest("dialog");
+      if (dialog) {
+        event.preventDefault();
+        dialog.close();
+      }
+    }
+  });
+  for (const dialog of document.querySelectorAll("dialog")) {
+    dialog.addEventListener("close", () => {
+      const url = new URL(window.location);
+      url.searchParams.delete("portal");
+      history.replaceState(null, "", url);
+    });
+  }
+});

@@ -1,0 +1,17 @@
+from django.urls import include, path
+
+from portico.api.urls import api
+from portico.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include("portico.accounts.urls")),
+    path("ehr/", include("portico.charts.urls")),
+    path("ehr/settings/", include("portico.practices.urls")),
+    path("portal/", include("portico.portal.urls")),
+    path("api/v1/", api.urls),
+    path("dev/mailbox/", core_views.mailbox_list, name="mailbox"),
+    path("dev/mailbox/<str:key>/", core_views.mailbox_detail, name="mailbox_message"),
+    path("dev/mailbox/<str:key>/html", core_views.mailbox_html, name="mailbox_html"),
+]

@@ -1,0 +1,56 @@
+# Portico. `make demo` runs it with demo data; `make test` runs the test suite.
+# Every target creates .venv and installs what it needs when missing.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install when the dependency list changes.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PORT ?= 8000
+PYTEST_WORKERS ?= 2
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/portico
+
+.PHONY: demo test test-postgres e2e lint bench ci clean chromium
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+## demo: set up and start Portico on SQLite with demo data (PORT, DATABASE_URL, EMAIL_URL honoured)
+demo: $(STAMP)
+	PORTICO_DEMO=1 PORT=$(PORT) PORTICO_BASE_URL=$${PORTICO_BASE_URL:-http://127.0.0.1:$(PORT)} \
+		$(BIN)/portico demo --port $(PORT)
+
+## test: the whole test suite on SQLite (browser tests: make e2e)
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e"
+
+## test-postgres: the same suite on PostgreSQL (creates the database if needed)
+test-postgres: $(STAMP)
+	$(BIN)/python scripts/ensure_postgres_db.py "$(POSTGRES_URL)"
+	DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e"
+
+## e2e: browser tests, Playwright driving Debian's Chromium
+e2e: $(STAMP) chromium
+	$(BIN)/pytest -m e2e tests/e2e
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b; done || echo "No benchmarks yet."
+
+ci: test test-postgres e2e
+
+clean:
+	rm -rf $(VENV) var artifacts .pytest_cache staticfiles

@@ -1,0 +1,66 @@
+import pytest
+
+from portico.practices.models import Role
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings, request):
+    """Argon2 is deliberately slow; tests that check hashing itself opt out."""
+    if "real_hashing" not in request.keywords:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+    }
+
+
+@pytest.fixture
+def practice(db):
+    return factories.make_practice("Riverside Clinic")
+
+
+@pytest.fixture
+def other_practice(db):
+    return factories.make_practice("Hilltop Medical")
+
+
+@pytest.fixture
+def admin(practice):
+    return factories.make_admin(practice, full_name="Ada Admin")
+
+
+@pytest.fixture
+def staff(practice):
+    return factories.make_staff(practice, full_name="Stan Staff")
+
+
+@pytest.fixture
+def provider(practice):
+    return factories.make_staff(practice, role=Role.PROVIDER, credential="MD",
+                                full_name="Dr. Paula Provider")
+
+
+@pytest.fixture
+def non_inviter(practice):
+    return factories.make_staff(practice, may_invite=False, full_name="Nora Noinvite")
+
+
+@pytest.fixture
+def patient(practice):
+    return factories.make_patient(practice)
+
+
+@pytest.fixture
+def outsider(other_practice):
+    """Staff of another practice: must never reach this practice's charts."""
+    return factories.make_admin(other_practice, full_name="Oscar Outsider")
+
+
+@pytest.fixture
+def send_email(django_capture_on_commit_callbacks):
+    """Run what a transaction queues after commit (the enrollment email), as production does."""
+    return django_capture_on_commit_callbacks(execute=True)

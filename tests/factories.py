@@ -1,0 +1,67 @@
+"""Small builders for test data. Each returns saved objects with sensible defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from portico.accounts.models import User
+from portico.charts.models import Patient
+from portico.portal import services as portal
+from portico.practices.models import Membership, Practice, Role
+
+PASSWORD = "correct horse battery staple"
+_seq = itertools.count(1)
+
+
+def make_practice(name: str | None = None, **fields) -> Practice:
+    n = next(_seq)
+    return Practice.objects.create(
+        name=name or f"Practice {n}", slug=fields.pop("slug", f"practice-{n}"),
+        phone=fields.pop("phone", "(217) 555-0100"), **fields,
+    )
+
+
+def make_user(email: str | None = None, password: str = PASSWORD, **fields) -> User:
+    email = email or f"user{next(_seq)}@example.test"
+    return User.objects.create_user(email=email, password=password, **fields)
+
+
+def make_staff(practice: Practice, role: str = Role.STAFF, may_invite: bool = True,
+               email: str | None = None, **fields) -> User:
+    user = make_user(email=email, full_name=fields.pop("full_name", f"Staff {next(_seq)}"))
+    Membership.objects.create(user=user, practice=practice, role=role,
+                              may_invite_patients=may_invite, **fields)
+    return user
+
+
+def make_admin(practice: Practice, **fields) -> User:
+    return make_staff(practice, role=Role.ADMINISTRATOR, **fields)
+
+
+def make_patient(practice: Practice, **fields) -> Patient:
+    n = next(_seq)
+    values = {
+        "legal_first_name": "Robin",
+        "legal_last_name": f"Tester{n}",
+        "date_of_birth": dt.date(1980, 4, 21),
+        "sex": "female",
+        "email": f"patient{n}@example.test",
+        "mobile_phone": "+12025550123",
+    }
+    values.update(fields)
+    return Patient.objects.create(practice=practice, **values)
+
+
+def invite(actor: User, patient: Patient, **kwargs):
+    return portal.invitation_issue(actor, patient=patient, **kwargs)
+
+
+def enroll(actor: User, patient: Patient, email: str | None = None) -> User:
+    """Invite and register the patient with a new account; returns the account."""
+    invitation = invite(actor, patient)
+    return portal.registration_create_account(
+        invitation_id=str(invitation.public_id),
+        email=email or patient.email,
+        password=PASSWORD,
+    )

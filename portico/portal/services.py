@@ -85,7 +85,7 @@ def _locked_access(patient: Patient) -> PortalAccess:
     """The chart's access row, created on first use and locked for this transaction."""
     PortalAccess.objects.get_or_create(patient=patient, defaults={"practice": patient.practice})
     return (
-        PortalAccess.objects.select_for_update()
+        PortalAccess.objects.select_for_update(of=("self",))
         .select_related("current_invitation")
         .get(patient=patient)
     )
@@ -353,7 +353,7 @@ class VerifiedRegistration:
 
 def _locked_usable_invitation(invitation_public_id: str) -> Invitation:
     invitation = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("practice", "patient")
         .filter(public_id=invitation_public_id)
         .first()

@@ -26,7 +26,11 @@ def scoped_patient(request, patient_id):
 def patient_list(request):
     form = PatientSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    patients = selectors.patient_search(practice=request.practice, query=query)
+    # The list shows each chart's effective portal state, which needs the current invitation
+    # (an expired invite is derived from its expiry); one join, however many rows.
+    patients = selectors.patient_search(practice=request.practice, query=query).select_related(
+        "portal_access__current_invitation"
+    )
     page = Paginator(patients, 50).get_page(request.GET.get("page"))
     return render(request, "charts/patient_list.html", {"form": form, "page": page, "query": query})
 

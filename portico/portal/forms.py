@@ -1,13 +1,25 @@
 from django import forms
 
+from portico.charts.validation import normalize_phone
 from portico.core.forms import DateInput, TelInput
 
 
 class PortalContactForm(forms.Form):
-    """Enrollment email and phone in the "Patient portal access" window."""
+    """Enrollment email and phone in the "Patient portal access" window.
 
-    email = forms.EmailField(label="Enrollment email", max_length=254)
+    The phone is checked here with the shared rule too, so a bad number is shown next to
+    the field before the confirmation step rather than after it; the service checks again.
+    """
+
+    email = forms.EmailField(
+        label="Enrollment email",
+        max_length=254,
+        error_messages={"required": "An email address is needed to send the enrollment email."},
+    )
     phone = forms.CharField(label="Mobile phone", required=False, max_length=40, widget=TelInput())
+
+    def clean_phone(self) -> str:
+        return normalize_phone(self.cleaned_data["phone"])
 
 
 class VerifyIdentityForm(forms.Form):

@@ -2,10 +2,9 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from portico.charts.views import render_chart, scoped_patient
 from portico.core.forms import apply_service_errors
@@ -47,11 +46,13 @@ ACTIONS = {
 
 
 @staff_required
-@require_POST
 def portal_action(request, patient_id, action):
+    # The chart is looked up first, so another practice's chart is 404 whatever the method.
+    patient = scoped_patient(request, patient_id)
     if action not in ACTIONS:
         raise Http404
-    patient = scoped_patient(request, patient_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     service, needs_contact, confirm_text, done = ACTIONS[action]
     # Refuse before showing a confirmation; the service checks again when it acts.
     permissions.require(

@@ -4,6 +4,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 
 from django.conf import settings
 from django.core.management import call_command
@@ -30,14 +32,15 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if not demo.demo_exists():
             demo.seed_demo()
-        self._print_welcome(host, port)
         if setup_only:
+            self._print_welcome(host, port)
             return
         env = {**os.environ, "PORTICO_DEMO": "1"}
         worker = subprocess.Popen(  # noqa: S603 (our own interpreter and command)
             [sys.executable, "-m", "portico", "db_worker", "--no-reload", "--interval", "0.5"],
             env=env,
         )
+        self._wait_for_queue_to_drain()
         server = subprocess.Popen(  # noqa: S603
             [
                 sys.executable,
@@ -57,6 +60,8 @@ class Command(BaseCommand):
             ],
             env=env,
         )
+        self._wait_until_up(host, port, server)
+        self._print_welcome(host, port)
         try:
             server.wait()
         except KeyboardInterrupt:
@@ -71,6 +76,26 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     process.kill()
 
+    def _wait_for_queue_to_drain(self, timeout=15.0):
+        """Let the worker send the seed's enrollment emails before the welcome is printed."""
+        from django_tasks_db.models import DBTaskResult
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists():
+                return
+            time.sleep(0.3)
+
+    def _wait_until_up(self, host, port, server, timeout=30.0):
+        """Print the welcome only once the server answers, so it is not lost in start-up lines."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=1):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.3)
+
     def _print_welcome(self, host, port):
         base = settings.PORTICO_BASE_URL
         db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
@@ -80,7 +105,7 @@ class Command(BaseCommand):
             mail = f"sent to {settings.EMAIL_URL.split('@')[-1]}"
         lines = [
             "",
-            "Portico demo is starting",
+            "Portico demo is running",
             f"  Open:      {base}/   (listening on {host}:{port}, database: {db})",
             f"  Mailbox:   {mail}",
             f"  Password for every demo account: {demo.DEMO_PASSWORD}",
@@ -88,7 +113,8 @@ class Command(BaseCommand):
             "             provider@demo.portico.test  (provider, MD)",
             "             staff@demo.portico.test     (staff; may not invite patients)",
             "  Patient:   patient@demo.portico.test   (enrolled: Jordan Rivera)",
-            "  API:       portico create_api_token admin@demo.portico.test --name demo",
+            "  API:       PORTICO_DEMO=1 .venv/bin/portico create_api_token "
+            "admin@demo.portico.test --name demo",
             f"             then curl -H 'Authorization: Bearer <token>' {base}/api/v1/patients",
             "  Stop with Ctrl+C.",
             "",

@@ -84,11 +84,13 @@ def allowed_actions(access: PortalAccess | None) -> tuple[str, ...]:
 def _locked_access(patient: Patient) -> PortalAccess:
     """The chart's access row, created on first use and locked for this transaction."""
     PortalAccess.objects.get_or_create(patient=patient, defaults={"practice": patient.practice})
-    return (
-        PortalAccess.objects.select_for_update(of=("self",))
-        .select_related("current_invitation")
-        .get(patient=patient)
-    )
+    # No select_related here: when the lock had to wait for another transaction, PostgreSQL
+    # re-reads only the locked row, so a joined invitation could be the one from before that
+    # transaction committed (a cancel racing a resend then killed the old invitation and left
+    # the new one working). Reading the invitation after the lock is held sees the latest.
+    access = PortalAccess.objects.select_for_update().get(patient=patient)
+    access.current_invitation  # noqa: B018 (load it now, under the lock)
+    return access
 
 
 def _require_inviter(actor, patient: Patient) -> None:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portico.audit.models import AuditEvent
@@ -500,3 +500,34 @@ def test_two_resends_at_once_leave_exactly_one_pending_invitation(practice, admi
     pending = list(Invitation.objects.filter(patient=patient, status=InvitationStatus.PENDING))
     assert len(pending) == 1
     assert PortalAccess.objects.get(patient=patient).current_invitation == pending[0]
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_cancel_that_waited_for_a_resend_kills_the_invitation_the_resend_issued(practice, admin):
+    patient = make_patient(practice)
+    invite(admin, patient)
+    resent, finish = threading.Event(), threading.Event()
+    errors: list = []
+
+    def resend_and_hold_the_lock():
+        with transaction.atomic():
+            portal.invitation_resend(admin, patient=patient)
+            resent.set()
+            finish.wait(timeout=10)
+
+    def cancel():
+        resent.wait(timeout=10)
+        portal.invitation_cancel(admin, patient=patient)
+
+    threads = [_run_in_thread(resend_and_hold_the_lock, errors), _run_in_thread(cancel, errors)]
+    resent.wait(timeout=10)
+    _wait_until_a_transaction_waits_for_a_lock()
+    finish.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert state_of(patient) == AccessState.CANCELLED
+    # The cancelled invite's link must not work: no invitation of the chart is still pending.
+    assert not Invitation.objects.filter(patient=patient, status=InvitationStatus.PENDING).exists()

@@ -45,3 +45,112 @@ def practice_switch(actor, *, session, practice_public_id) -> Membership | None:
     if membership is not None:
         session[SESSION_KEY] = membership.practice_id
     return membership
+
+
+def _validate_new_practice(name: str, slug: str, time_zone: str) -> dict[str, list[str]]:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_slug
+
+    from portico.practices.models import Practice, validate_time_zone
+
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["Give the practice a name."]
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        errors["slug"] = ["Use letters, numbers, hyphens or underscores only."]
+    if "slug" not in errors and Practice.objects.filter(slug=slug).exists():
+        errors["slug"] = ["Another practice already uses this slug."]
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as exc:
+        errors["time_zone"] = exc.messages
+    return errors
+
+
+@transaction.atomic
+def practice_create(
+    *,
+    name: str,
+    slug: str,
+    time_zone: str = "America/New_York",
+    phone: str = "",
+    operator: str = "operator",
+):
+    """An operator adds a practice to the deployment (command line; no staff user acts here)."""
+    from django.core.exceptions import ValidationError
+
+    from portico.practices.models import Practice
+
+    errors = _validate_new_practice(name, slug, time_zone)
+    if errors:
+        raise ValidationError(errors)
+    practice = Practice.objects.create(
+        name=name.strip(), slug=slug, time_zone=time_zone, phone=phone.strip()
+    )
+    audit_record(None, action="practice.create", practice=practice, actor_label=operator)
+    return practice
+
+
+@transaction.atomic
+def staff_add(
+    actor,
+    *,
+    practice,
+    email: str,
+    full_name: str,
+    role: str,
+    credential: str = "",
+    operator: str = "operator",
+) -> tuple[Membership, str | None]:
+    """Give a person a role at a practice, creating their account if needed.
+
+    `actor` is an administrator of the practice, or None when the operator runs it from the
+    command line. Returns the membership and, for a new account, a one-time password to hand
+    over (printed once, stored only as a hash).
+    """
+    import secrets
+
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from portico.practices.models import ProviderCredential, Role
+
+    if actor is not None:
+        permissions.require(
+            permissions.can_manage_settings(permissions.membership_for(actor, practice)),
+            "Only administrators can add users.",
+        )
+    email = (email or "").strip().lower()
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = ["Enter a valid email address."]
+    if role not in Role.values:
+        errors["role"] = [f"Choose one of: {', '.join(Role.values)}."]
+    if credential not in ProviderCredential.values:
+        errors["credential"] = ["Choose MD, DO, NP or PA, or leave it empty."]
+    if errors:
+        raise ValidationError(errors)
+    User = get_user_model()  # noqa: N806
+    user = User.objects.filter(email__iexact=email).first()
+    password = None
+    if user is None:
+        password = secrets.token_urlsafe(12)
+        user = User.objects.create_user(email=email, password=password, full_name=full_name.strip())
+    if Membership.objects.filter(user=user, practice=practice).exists():
+        raise ValidationError({"email": ["This person already works at the practice."]})
+    membership = Membership.objects.create(
+        user=user, practice=practice, role=role, credential=credential
+    )
+    audit_record(
+        actor,
+        action="practice.staff_add",
+        practice=practice,
+        actor_label="" if actor else operator,
+        details={"user": str(user.public_id), "role": role},
+    )
+    return membership, password

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -54,10 +54,10 @@ def profile(request):
     form = ApiTokenForm()
     new_key = None
     if request.method == "POST":
-        form = ApiTokenForm(request.POST)
         if request.practice is None:
-            form.add_error(None, "API tokens are for practice staff.")
-        elif form.is_valid():
+            raise PermissionDenied("API tokens are for practice staff.")
+        form = ApiTokenForm(request.POST)
+        if form.is_valid():
             try:
                 _token, new_key = services.api_token_create(
                     request.user, practice=request.practice, name=form.cleaned_data["name"]

@@ -22,16 +22,15 @@ def phr_invite(request):
         .order_by("user__full_name", "user__email")
     )
     if request.method == "POST":
-        allowed = set()
-        for raw in request.POST.getlist("may_invite"):
-            if raw.isdigit():
-                allowed.add(int(raw))
-        known = {m.pk for m in members}
-        if not allowed <= known:
+        known = {str(m.pk): m.pk for m in members}
+        ticked = request.POST.getlist("may_invite")
+        # Anything that is not one of this practice's members is refused as a whole:
+        # dropping it silently would untick everyone else.
+        if not set(ticked) <= known.keys():
             messages.error(request, "The list of users changed; please try again.")
             return redirect("practices:phr_invite")
         changed = services.invite_permissions_set(
-            request.user, practice=request.practice, allowed_member_ids=allowed
+            request.user, practice=request.practice, allowed_member_ids={known[t] for t in ticked}
         )
         messages.success(request, "Saved." if changed else "Nothing changed.")
         return redirect("practices:phr_invite")

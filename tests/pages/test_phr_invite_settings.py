@@ -1,4 +1,4 @@
-"""EHR Settings > "Patient communications" > "PHR invite": who may invite patients (SPEC §1.3–1.4)."""
+"""EHR Settings > "Patient communications" > "PHR invite" (SPEC §1.3–1.4)."""
 
 import pytest
 from django.urls import reverse

@@ -144,7 +144,7 @@ def parse(response_or_html) -> Element:
 
 def field_errors(page: Element, field_id: str) -> list[str]:
     """The messages shown next to a field (the list the field's template puts under it)."""
-    errors = page.find(id=f"{field_id}-errors")
+    errors = page.find(id=f"{field_id}_error")
     return [li.text for li in errors.find_all("li")] if errors else []
 
 

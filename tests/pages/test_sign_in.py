@@ -24,8 +24,8 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, staff):
 def test_empty_sign_in_form_names_the_missing_fields(client):
     page = parse(client.post(SIGN_IN, {"email": "", "password": ""}))
 
-    assert page.find(id="id_email-errors") is not None
-    assert page.find(id="id_password-errors") is not None
+    assert page.find(id="id_email_error") is not None
+    assert page.find(id="id_password_error") is not None
     assert "_auth_user_id" not in client.session
 
 

@@ -1,15 +1,20 @@
-"""Patients and their portal access. Each handler calls the same service as the pages."""
+"""Patients and their portal access. Each handler calls the same service as the pages.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: ninja reads the annotations of the paginated
+handler through its wrapper, where string annotations cannot be resolved.
+"""
 
 from uuid import UUID
 
 from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Schema, Status
+from ninja.conf import settings as ninja_settings
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from portico.api.schemas import (
     ErrorOut,
     InviteIn,
+    PatientFilter,
     PatientIn,
     PatientOut,
     PortalStatusOut,
@@ -19,18 +24,23 @@ from portico.charts import selectors as chart_selectors
 from portico.charts import services as chart_services
 from portico.portal import services as portal_services
 from portico.portal.selectors import TIMELINE_LABELS, portal_window
-from portico.practices import permissions
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
 
 
-def _patient_out(patient) -> dict:
-    access = getattr(patient, "portal_access", None) if hasattr(patient, "portal_access") else None
-    return {
-        "id": patient.public_id,
-        **{f: getattr(patient, f) for f in chart_services.DEMOGRAPHIC_FIELDS},
-        "portal_status": access.effective_state if access else "not_invited",
-    }
+class Pagination(LimitOffsetPagination):
+    """ninja's limit/offset, bounded: an unbounded integer overflows the database driver."""
+
+    class Input(Schema):
+        limit: int = Field(ninja_settings.PAGINATION_PER_PAGE, ge=1, le=200)
+        offset: int = Field(0, ge=0, le=2**31 - 1)
 
 
 def _scoped(request, patient_id: UUID):
@@ -43,8 +53,7 @@ def _scoped(request, patient_id: UUID):
 
 
 def _portal_out(request, patient) -> dict:
-    membership = permissions.membership_for(request.user, request.practice)
-    window = portal_window(patient, membership)
+    window = portal_window(patient, request.membership)
     invitation = window.invitation
     chart_services.chart_viewed(request.user, patient=patient, what="api portal status")
     return {
@@ -70,13 +79,14 @@ def _portal_out(request, patient) -> dict:
 
 
 @api.get("/patients", response={200: list[PatientOut], **ERRORS}, tags=["patients"])
-@paginate(LimitOffsetPagination)
-def list_patients(request, q: str = ""):
+@paginate(Pagination)
+def list_patients(request, filters: Query[PatientFilter]):
     """Charts of the token's practice, by name or date of birth (YYYY-MM-DD or MM/DD/YYYY)."""
-    return [
-        _patient_out(p)
-        for p in chart_selectors.patient_search(practice=request.practice, query=q[:100])
-    ]
+    # A queryset, so the page is sliced in the database; the invitation is joined because
+    # portal_status reads it (an invite past its expiry counts as expired).
+    return chart_selectors.patient_search(
+        practice=request.practice, query=filters.q
+    ).select_related("portal_access__current_invitation")
 
 
 @api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"])
@@ -84,14 +94,14 @@ def create_patient(request, payload: PatientIn):
     patient = chart_services.patient_create(
         request.user, practice=request.practice, **payload.dict()
     )
-    return 201, _patient_out(patient)
+    return Status(201, patient)
 
 
 @api.get("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"])
 def get_patient(request, patient_id: UUID):
     patient = _scoped(request, patient_id)
     chart_services.chart_viewed(request.user, patient=patient, what="api demographics")
-    return _patient_out(patient)
+    return patient
 
 
 @api.get(
@@ -107,9 +117,10 @@ def get_portal_status(request, patient_id: UUID):
     response={200: PortalStatusOut, **ERRORS},
     tags=["portal"],
 )
-def invite(request, patient_id: UUID, payload: InviteIn):
+def invite(request, patient_id: UUID, payload: InviteIn | None = None):
     patient = _scoped(request, patient_id)
-    portal_services.invitation_issue(request.user, patient=patient, **payload.dict())
+    contact = payload.dict(exclude_unset=True) if payload else {}
+    portal_services.invitation_issue(request.user, patient=patient, **contact)
     return _portal_out(request, _scoped(request, patient_id))
 
 
@@ -118,9 +129,10 @@ def invite(request, patient_id: UUID, payload: InviteIn):
     response={200: PortalStatusOut, **ERRORS},
     tags=["portal"],
 )
-def resend(request, patient_id: UUID, payload: InviteIn):
+def resend(request, patient_id: UUID, payload: InviteIn | None = None):
     patient = _scoped(request, patient_id)
-    portal_services.invitation_resend(request.user, patient=patient, **payload.dict())
+    contact = payload.dict(exclude_unset=True) if payload else {}
+    portal_services.invitation_resend(request.user, patient=patient, **contact)
     return _portal_out(request, _scoped(request, patient_id))
 
 

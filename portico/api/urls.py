@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
@@ -20,8 +20,10 @@ class StaffToken(HttpBearer):
         api_token = api_token_authenticate(token)
         if api_token is None:
             return None
+        # The token, not a browser session that may ride along, decides who acts and where.
         request.user = api_token.user
         request.practice = api_token.practice
+        request.membership = api_token.membership
         return api_token
 
 
@@ -39,13 +41,31 @@ def _error(request, status: int, detail: str, errors: dict | None = None):
     return api.create_response(request, {"detail": detail, "errors": errors or {}}, status=status)
 
 
+# pydantic's wording for the common cases, replaced by the words the pages use.
+_MESSAGES = {
+    "missing": "This field is required.",
+    "extra_forbidden": "This field is not part of the request; check its name and nesting.",
+    "model_attributes_type": "Send a JSON object.",
+    "dict_type": "Send a JSON object.",
+}
+
+
+def _field_errors(items) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for item in items:
+        # loc is e.g. ("body", "payload", "email") or ("path", "patient_id"): keep the field.
+        loc = [str(p) for p in item.get("loc", ()) if p not in ("body", "payload", "query", "path")]
+        message = _MESSAGES.get(item.get("type", ""), item.get("msg", "Invalid value."))
+        message = message.removeprefix("Value error, ")
+        if not loc and item.get("type") == "missing":
+            message = "Send a JSON object."
+        errors.setdefault(".".join(loc) or "body", []).append(message)
+    return errors
+
+
 @api.exception_handler(NinjaValidationError)
 def on_invalid_body(request, exc):
-    errors: dict[str, list[str]] = {}
-    for item in exc.errors:
-        loc = [str(p) for p in item.get("loc", []) if p not in ("body", "payload", "query")]
-        errors.setdefault(".".join(loc) or "body", []).append(item.get("msg", "Invalid value."))
-    return _error(request, 422, "The request has invalid values.", errors)
+    return _error(request, 422, "The request has invalid values.", _field_errors(exc.errors))
 
 
 @api.exception_handler(ValidationError)
@@ -71,7 +91,18 @@ def on_conflict(request, exc):
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request, exc):
-    return _error(request, 401, "A valid staff API token is required.")
+    response = _error(request, 401, "A valid staff API token is required.")
+    response["WWW-Authenticate"] = 'Bearer realm="portico"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    """ninja's own refusals; the one seen in practice is a body that is not JSON."""
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        message = "The request body is not valid JSON."
+        return _error(request, 400, message, {"body": [message]})
+    return _error(request, exc.status_code, str(exc))
 
 
 from portico.api import patients  # noqa: E402,F401  (registers the routes)

@@ -23,6 +23,7 @@ def _hash(key: str) -> str:
 @transaction.atomic
 def api_token_create(actor, *, practice, name: str) -> tuple[ApiToken, str]:
     """Create an API token for the actor at one of their practices; the key is shown only once."""
+    permissions.require(actor.is_active, "A deactivated user cannot have API tokens.")
     permissions.require_member(actor, practice)
     name = (name or "").strip()
     if not name:
@@ -57,7 +58,10 @@ def api_token_revoke(actor, *, token: ApiToken) -> ApiToken:
 
 
 def api_token_authenticate(key: str) -> ApiToken | None:
-    """The live token for a presented key, if any (its user active and still a member)."""
+    """The live token for a presented key, if any (its user active and still a member).
+
+    The token comes back with `membership`: the user's active membership at its practice.
+    """
     if not key or not key.startswith(TOKEN_PREFIX):
         return None
     token = (
@@ -65,7 +69,11 @@ def api_token_authenticate(key: str) -> ApiToken | None:
         .filter(key_hash=_hash(key), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
-    if token is None or permissions.membership_for(token.user, token.practice) is None:
+    if token is None:
+        return None
+    # Kept on the token so the API knows the caller's role and rights without asking again.
+    token.membership = permissions.membership_for(token.user, token.practice)
+    if token.membership is None:
         return None
     # One write per minute at most, so busy integrations do not hammer the row.
     now = timezone.now()

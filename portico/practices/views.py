@@ -27,8 +27,12 @@ def phr_invite(request):
         # Anything that is not one of this practice's members is refused as a whole:
         # dropping it silently would untick everyone else.
         if not set(ticked) <= known.keys():
-            messages.error(request, "The list of users changed; please try again.")
-            return redirect("practices:phr_invite")
+            return render(
+                request,
+                "practices/phr_invite.html",
+                {"members": members, "error": "The list of users changed; please try again."},
+                status=400,
+            )
         changed = services.invite_permissions_set(
             request.user, practice=request.practice, allowed_member_ids={known[t] for t in ticked}
         )

@@ -93,6 +93,7 @@ def test_invite_first_asks_for_confirmation_and_changes_nothing(staff_client, pa
     assert confirm.one("input", name="confirmed")["value"] == "yes"
     assert confirm.one("input", name="email")["value"] == "robin@new.example"
     assert "robin@new.example" in confirm.text
+    assert "(202) 555-0188" in confirm.text
     assert not Invitation.objects.exists()
     assert not PortalAccess.objects.exists()
     assert mail.outbox == []

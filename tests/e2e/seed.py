@@ -1,0 +1,69 @@
+"""The data the browser tests start from, and the facts they expect to see.
+
+`seed()` runs inside the server's own environment (`portico shell`), never in the
+test process: the e2e tests talk to the running servers only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+PRACTICE_NAME = "Riverside Family Medicine"
+PRACTICE_PHONE = "(217) 555-0100"
+
+STAFF_EMAIL = "ada.admin@riverside.test"
+STAFF_PASSWORD = "correct horse battery staple"  # tests.factories.PASSWORD
+
+PATIENT_PASSWORD = "blue lanterns over a quiet harbor"
+
+
+@dataclass(frozen=True)
+class Chart:
+    first_name: str
+    last_name: str
+    date_of_birth: dt.date
+    email: str
+    mobile_phone: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def list_label(self) -> str:
+        """How the patient list shows the chart: "Last, First"."""
+        return f"{self.last_name}, {self.first_name}"
+
+
+# One chart per test, so the tests do not depend on each other's order.
+ROBIN = Chart(
+    "Robin", "Enrollwell", dt.date(1984, 7, 9), "robin.enrollwell@example.test", "+12175550188"
+)
+LEE = Chart("Lee", "Lockhart", dt.date(1979, 11, 23), "lee.lockhart@example.test", "+12175550177")
+
+
+def seed() -> None:
+    """A practice, an administrator who may invite patients, and the charts above."""
+    from tests import factories
+
+    practice = factories.make_practice(
+        PRACTICE_NAME,
+        slug="riverside-family-medicine",
+        phone=PRACTICE_PHONE,
+        address_line1="12 Mill Street",
+        city="Springfield",
+        state="IL",
+        postal_code="62701",
+        time_zone="America/Chicago",
+    )
+    factories.make_admin(practice, email=STAFF_EMAIL, full_name="Ada Admin")
+    for chart in (ROBIN, LEE):
+        factories.make_patient(
+            practice,
+            legal_first_name=chart.first_name,
+            legal_last_name=chart.last_name,
+            date_of_birth=chart.date_of_birth,
+            email=chart.email,
+            mobile_phone=chart.mobile_phone,
+        )

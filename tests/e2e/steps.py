@@ -1,0 +1,110 @@
+"""What staff and patients do in the browser, one helper per step a person takes.
+
+Locators use what a person sees or hears (roles, labels, button texts from SPEC.md),
+so a test that passes says the page works for them, not that some markup exists.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.seed import PRACTICE_NAME, STAFF_EMAIL, STAFF_PASSWORD, Chart
+
+# Staff read the access code as shown, e.g. "ABCD-EFGH" (SPEC: 8 characters).
+ACCESS_CODE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
+
+
+# ---------------------------------------------------------------------------
+# Staff
+
+
+def staff_sign_in(page: Page) -> None:
+    page.goto("/ehr/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+    expect(page.get_by_text(PRACTICE_NAME).first).to_be_visible()
+
+
+def search_and_open_chart(page: Page, chart: Chart, search: str) -> None:
+    page.get_by_label("Search by name or date of birth").fill(search)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=chart.list_label).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(chart.full_name)
+
+
+def portal_status_button(page: Page) -> Locator:
+    """The "Patient portal status" button in the chart header."""
+    return page.get_by_role("button", name=re.compile(r"^Patient portal status"))
+
+
+def portal_window(page: Page) -> Locator:
+    return page.get_by_role("dialog", name="Patient portal access")
+
+
+def open_portal_window(page: Page) -> Locator:
+    portal_status_button(page).click()
+    window = portal_window(page)
+    expect(window).to_be_visible()
+    return window
+
+
+def close_portal_window(page: Page) -> None:
+    portal_window(page).get_by_role("link", name="Close").click()
+    expect(portal_window(page)).to_be_hidden()
+
+
+def invite(
+    window: Locator, action: str = "Invite to patient portal", confirm: str = "Invite"
+) -> str:
+    """Click the window's invite (or resend) button, confirm, and read the new access code."""
+    window.get_by_role("button", name=action, exact=True).click()
+    expect(window).to_contain_text("make sure all the information is correct")
+    window.get_by_role("button", name=confirm, exact=True).click()
+    expect(window).to_contain_text("Invite pending")
+    code = window.locator("[data-access-code]")
+    expect(code).to_be_visible()
+    shown = code.inner_text().strip()
+    assert ACCESS_CODE.match(shown), f"access code looks wrong: {shown!r}"
+    return shown
+
+
+def revoke(window: Locator) -> None:
+    window.get_by_role("button", name="Revoke access").click()
+    expect(window).to_contain_text("Revoke this patient's portal access?")
+    # The confirmation replaces the actions: one "Revoke access" button is left.
+    window.get_by_role("button", name="Revoke access").click()
+    expect(window).to_contain_text("Access revoked")
+
+
+# ---------------------------------------------------------------------------
+# Patient
+
+
+def verify_identity(page: Page, chart: Chart, access_code: str) -> None:
+    """Step 1 of registration: date of birth and access code."""
+    expect(page.get_by_role("heading", name="Access your records")).to_be_visible()
+    expect(page.get_by_text(PRACTICE_NAME).first).to_be_visible()
+    page.get_by_label("Date of birth").fill(chart.date_of_birth.isoformat())
+    page.get_by_label("Access code").fill(access_code)
+    page.get_by_role("button", name="Continue").click()
+
+
+def account_form(page: Page, heading: str) -> Locator:
+    """One of the choices on "Set up your account", found by its heading."""
+    return page.locator("form").filter(has=page.get_by_role("heading", name=heading))
+
+
+def expect_record(page: Page, chart: Chart) -> None:
+    """The portal record: the practice and the patient's demographics."""
+    expect(page.get_by_role("heading", level=1)).to_have_text(chart.full_name)
+    practice = page.get_by_role("region", name="Your practice")
+    expect(practice).to_contain_text(PRACTICE_NAME)
+    about = page.get_by_role("region", name="About you")
+    expect(about).to_contain_text(chart.full_name)
+    expect(about).to_contain_text(chart.date_of_birth.strftime("%B %-d, %Y"))
+    expect(about).to_contain_text(chart.email)

@@ -5,6 +5,23 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+APPEND_ONLY = "Audit events are append-only."
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Bulk writes skip Model.save and Model.delete, so they are refused here as well."""
+
+    def update(self, **kwargs):
+        raise RuntimeError(APPEND_ONLY)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise RuntimeError(APPEND_ONLY)
+
+    def delete(self):
+        raise RuntimeError(APPEND_ONLY)
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
 
 class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -29,6 +46,8 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["patient", "action", "created_at"])]
@@ -38,8 +57,8 @@ class AuditEvent(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            raise RuntimeError("Audit events are append-only.")
+            raise RuntimeError(APPEND_ONLY)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise RuntimeError("Audit events are append-only.")
+        raise RuntimeError(APPEND_ONLY)

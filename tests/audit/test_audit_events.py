@@ -1,0 +1,209 @@
+"""SPEC §3.9, DESIGN "Audit": every transition is an append-only event saying who, where, what."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from portico.audit import context
+from portico.audit.models import AuditEvent
+from portico.audit.services import audit_record
+from portico.portal import services as portal
+from portico.portal import tokens
+from tests.factories import PASSWORD, enroll, invite
+
+
+def events(action: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action))
+
+
+def wrong_code(invitation) -> str:
+    return "".join("A" if ch != "A" else "B" for ch in invitation.access_code)
+
+
+def verify_wrong(invitation) -> None:
+    with pytest.raises(portal.RegistrationError):
+        portal.registration_verify(
+            token=tokens.link_token(invitation.link_nonce),
+            date_of_birth=invitation.patient.date_of_birth,
+            access_code=wrong_code(invitation),
+        )
+
+
+# ---------------------------------------------------------------------------
+# Append-only
+
+
+@pytest.fixture
+def event(admin, practice, patient):
+    return audit_record(admin, action="chart.view", practice=practice, patient=patient)
+
+
+def test_audit_event_cannot_be_changed(event):
+    event.action = "chart.update"
+    with pytest.raises(RuntimeError):
+        event.save()
+    assert AuditEvent.objects.get(pk=event.pk).action == "chart.view"
+
+
+def test_audit_event_cannot_be_deleted(event):
+    with pytest.raises(RuntimeError):
+        event.delete()
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_audit_events_cannot_be_changed_in_bulk(event):
+    with pytest.raises(RuntimeError):
+        AuditEvent.objects.filter(pk=event.pk).update(action="chart.update")
+    with pytest.raises(RuntimeError):
+        AuditEvent.objects.bulk_update([event], ["action"])
+    assert AuditEvent.objects.get(pk=event.pk).action == "chart.view"
+
+
+def test_audit_events_cannot_be_deleted_in_bulk(event):
+    with pytest.raises(RuntimeError):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(RuntimeError):
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_audit_event_keeps_where_the_request_came_from(admin, practice, patient):
+    token = context.set_current(context.RequestContext("203.0.113.9", "Firefox/140"))
+    try:
+        event = audit_record(admin, action="chart.view", practice=practice, patient=patient)
+    finally:
+        context.reset(token)
+
+    event.refresh_from_db()
+    assert (event.ip_address, event.user_agent) == ("203.0.113.9", "Firefox/140")
+    assert event.actor == admin
+    assert event.actor_label == "Ada Admin"
+    assert event.created_at is not None
+
+
+# ---------------------------------------------------------------------------
+# Every transition writes its event
+
+
+@pytest.mark.parametrize(
+    ("action", "do"),
+    [
+        ("portal.invite", lambda staff, patient: invite(staff, patient)),
+        (
+            "portal.resend",
+            lambda staff, patient: (
+                invite(staff, patient),
+                portal.invitation_resend(staff, patient=patient),
+            ),
+        ),
+        (
+            "portal.cancel",
+            lambda staff, patient: (
+                invite(staff, patient),
+                portal.invitation_cancel(staff, patient=patient),
+            ),
+        ),
+        (
+            "portal.revoke",
+            lambda staff, patient: (
+                enroll(staff, patient),
+                portal.access_revoke(staff, patient=patient),
+            ),
+        ),
+    ],
+)
+def test_staff_transition_is_audited_with_actor_practice_and_patient(
+    action, do, staff, patient, practice
+):
+    do(staff, patient)
+
+    [event] = events(action)
+    assert event.actor == staff
+    assert event.actor_label == "Stan Staff"
+    assert event.practice == practice
+    assert event.patient == patient
+
+
+def test_invite_event_names_the_invitation_and_the_state_it_came_from(staff, patient):
+    invitation = invite(staff, patient)
+
+    [event] = events("portal.invite")
+    assert event.details == {"invitation": str(invitation.public_id), "from_state": "not_invited"}
+
+
+def test_refused_transition_is_not_audited(non_inviter, admin, patient):
+    with pytest.raises(PermissionDenied):
+        invite(non_inviter, patient)
+    with pytest.raises(portal.InvalidTransition):
+        portal.invitation_cancel(admin, patient=patient)
+
+    assert not AuditEvent.objects.filter(action__startswith="portal.").exists()
+
+
+def test_registration_is_audited_with_the_new_account_as_actor(admin, patient, practice):
+    account = enroll(admin, patient)
+
+    [event] = events("portal.register")
+    assert event.actor == account
+    assert (event.practice, event.patient) == (practice, patient)
+
+
+def test_wrong_code_is_audited_with_the_attempt_number(admin, patient, practice):
+    invitation = invite(admin, patient)
+
+    verify_wrong(invitation)
+    verify_wrong(invitation)
+
+    failed = sorted(events("portal.verify_failed"), key=lambda e: e.pk)
+    assert [e.details["attempt"] for e in failed] == [1, 2]
+    for event in failed:
+        assert event.actor is None
+        assert event.actor_label == "registration page"
+        assert (event.practice, event.patient) == (practice, patient)
+
+
+def test_lock_is_audited_once(admin, patient, practice):
+    invitation = invite(admin, patient)
+
+    for _ in range(5):
+        verify_wrong(invitation)
+
+    [locked] = events("portal.invitation_locked")
+    assert locked.details == {"invitation": str(invitation.public_id)}
+    assert (locked.practice, locked.patient) == (practice, patient)
+    assert len(events("portal.verify_failed")) == 4
+
+
+def test_audit_details_carry_no_names_or_emails(admin, patient, practice):
+    """Run every transition, then look for PHI in what the events' details say."""
+    first = invite(admin, patient, email="robin.private@example.test")
+    verify_wrong(first)
+    portal.invitation_cancel(admin, patient=patient)
+    invite(admin, patient)
+    second = portal.invitation_resend(admin, patient=patient)
+    portal.registration_create_account(
+        invitation_id=str(second.public_id), email="robin.account@example.test", password=PASSWORD
+    )
+    portal.access_revoke(admin, patient=patient)
+
+    patient.refresh_from_db()
+    secrets_of_the_patient = {
+        patient.legal_first_name,
+        patient.legal_last_name,
+        patient.email,
+        "robin.private@example.test",
+        "robin.account@example.test",
+        "example.test",
+        patient.mobile_phone,
+        patient.date_of_birth.isoformat(),
+        first.access_code,
+        second.access_code,
+    }
+    details = [json.dumps(e.details) for e in AuditEvent.objects.filter(patient=patient)]
+    assert len(details) >= 8
+    for text in details:
+        for secret in secrets_of_the_patient:
+            assert secret not in text

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
@@ -13,6 +13,10 @@ def home(request):
     if request.membership is not None:
         return redirect("charts:patient_list")
     return redirect("portal:home")
+
+
+def api_not_found(request):
+    return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
 
 
 def healthz(request):

@@ -119,3 +119,9 @@ def test_passwords_are_stored_with_argon2id(db):
     user = make_user(password="a long and unusual passphrase")
     assert user.password.startswith("argon2$argon2id$")
     assert user.check_password("a long and unusual passphrase")
+
+
+def test_unknown_api_paths_answer_with_the_json_error_body(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "errors": {}}

@@ -47,8 +47,10 @@ def portal_window(page: Page) -> Locator:
 
 
 def open_portal_window(page: Page) -> Locator:
-    portal_status_button(page).click()
+    """Open the window with the header button, unless the page came back with it open."""
     window = portal_window(page)
+    if not window.is_visible():
+        portal_status_button(page).click()
     expect(window).to_be_visible()
     return window
 

@@ -82,6 +82,8 @@ def test_patient_enrolls_loses_access_on_revoke_and_enrolls_again(stack, new_pag
 
     # 4. Staff revoke access; the chart says so.
     staff.reload()
+    # The window was open before the reload (?portal=open) and comes back open.
+    expect(steps.portal_window(staff)).to_be_visible()
     expect(steps.portal_status_button(staff)).to_have_text("Enrolled")
     window = steps.open_portal_window(staff)
     expect(window).to_contain_text("Enrolled")

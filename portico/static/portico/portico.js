@@ -2,7 +2,8 @@
 // Opens the "Patient portal access" window as a modal dialog instead of reloading.
 document.addEventListener("DOMContentLoaded", () => {
   for (const dialog of document.querySelectorAll("dialog[data-show-modal]")) {
-    if (dialog.open) dialog.close();
+    // Drop the server-rendered "open" without close(): a close event would strip ?portal=open.
+    dialog.removeAttribute("open");
     dialog.showModal();
   }
   document.addEventListener("click", (event) => {

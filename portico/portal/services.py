@@ -354,10 +354,18 @@ class VerifiedRegistration:
 
 
 def _locked_usable_invitation(invitation_public_id: str) -> Invitation:
+    found = (
+        Invitation.objects.select_related("patient").filter(public_id=invitation_public_id).first()
+    )
+    if found is None:
+        raise RegistrationError("expired_link", EXPIRED_LINK_MESSAGE)
+    # Lock in the order the staff transitions do, the chart's access row before its
+    # invitations, so a registration racing a resend or a cancel waits instead of deadlocking.
+    _locked_access(found.patient)
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
         .select_related("practice", "patient")
-        .filter(public_id=invitation_public_id)
+        .filter(pk=found.pk)
         .first()
     )
     if invitation is None or invitation.status != InvitationStatus.PENDING or invitation.is_expired:

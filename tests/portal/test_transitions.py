@@ -531,3 +531,44 @@ def test_cancel_that_waited_for_a_resend_kills_the_invitation_the_resend_issued(
     assert state_of(patient) == AccessState.CANCELLED
     # The cancelled invite's link must not work: no invitation of the chart is still pending.
     assert not Invitation.objects.filter(patient=patient, status=InvitationStatus.PENDING).exists()
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_cancel_racing_a_registration_waits_instead_of_deadlocking(practice, admin, monkeypatch):
+    patient = make_patient(practice)
+    invitation = invite(admin, patient)
+    account = make_user()
+    registering, finish = threading.Event(), threading.Event()
+    errors: list = []
+    enroll_now = portal._enroll
+
+    def enroll_slowly(invitation, account):
+        registering.set()
+        finish.wait(timeout=10)
+        return enroll_now(invitation, account)
+
+    monkeypatch.setattr(portal, "_enroll", enroll_slowly)
+
+    def register():
+        portal.registration_link_account(account, invitation_id=str(invitation.public_id))
+
+    def cancel():
+        registering.wait(timeout=10)
+        try:
+            portal.invitation_cancel(admin, patient=patient)
+        except portal.InvalidTransition:
+            pass  # the registration won: cancelling an enrolled chart is refused
+
+    threads = [_run_in_thread(register, errors), _run_in_thread(cancel, errors)]
+    registering.wait(timeout=10)
+    _wait_until_a_transaction_waits_for_a_lock()
+    finish.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    access = PortalAccess.objects.get(patient=patient)
+    assert (access.state, access.account) == (AccessState.ACTIVE, account)
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.USED

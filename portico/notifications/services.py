@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from email.utils import make_msgid
+import uuid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -15,6 +15,12 @@ from portico.notifications.models import EmailState, OutboundEmail
 from portico.notifications.rendering import renderer_for
 
 logger = logging.getLogger(__name__)
+
+
+def new_message_id() -> str:
+    """A Message-ID from the OS's randomness. email.utils.make_msgid draws on the `random`
+    module, whose state can be shared or reseeded (hypothesis does), which gave duplicates."""
+    return f"<{uuid.uuid4().hex}@{settings.PORTICO_MAIL_DOMAIN}>"
 
 
 def email_enqueue(
@@ -29,7 +35,7 @@ def email_enqueue(
         to_address=to_address,
         practice=practice,
         patient=patient,
-        message_id=make_msgid(domain=settings.PORTICO_MAIL_DOMAIN),
+        message_id=new_message_id(),
     )
     transaction.on_commit(lambda: deliver_email.enqueue(email_id=email.pk))
     return email

@@ -108,3 +108,21 @@ def test_mailbox_backend_files_messages_for_the_demo_mailbox_page(
     assert registration_url(invitation) in messages[0].text
     assert "Access your records" in messages[0].html
     assert mailbox.mailbox_message(messages[0].key).subject == messages[0].subject
+
+
+def test_message_ids_stay_unique_even_when_the_random_module_is_reseeded(admin, practice):
+    import random
+
+    import time_machine
+
+    from tests.factories import make_patient
+
+    ids = set()
+    # A frozen clock and a reseeded `random` (what hypothesis does before each example) made
+    # email.utils.make_msgid repeat itself; the outbox needs unique Message-IDs.
+    with time_machine.travel("2026-11-21 12:00:00Z", tick=False):
+        for _ in range(3):
+            random.seed(1234)
+            invitation = invite(admin, make_patient(practice))
+            ids.add(OutboundEmail.objects.get(subject_id=invitation.public_id).message_id)
+    assert len(ids) == 3

@@ -541,6 +541,7 @@ def test_cancel_racing_a_registration_waits_instead_of_deadlocking(practice, adm
     account = make_user()
     registering, finish = threading.Event(), threading.Event()
     errors: list = []
+    refused: list = []
     enroll_now = portal._enroll
 
     def enroll_slowly(invitation, account):
@@ -558,7 +559,7 @@ def test_cancel_racing_a_registration_waits_instead_of_deadlocking(practice, adm
         try:
             portal.invitation_cancel(admin, patient=patient)
         except portal.InvalidTransition:
-            pass  # the registration won: cancelling an enrolled chart is refused
+            refused.append("cancel")
 
     threads = [_run_in_thread(register, errors), _run_in_thread(cancel, errors)]
     registering.wait(timeout=10)
@@ -568,6 +569,8 @@ def test_cancel_racing_a_registration_waits_instead_of_deadlocking(practice, adm
         thread.join(timeout=30)
 
     assert errors == []
+    # The registration held the chart first, so it won; cancelling an enrolled chart is refused.
+    assert refused == ["cancel"]
     access = PortalAccess.objects.get(patient=patient)
     assert (access.state, access.account) == (AccessState.ACTIVE, account)
     invitation.refresh_from_db()

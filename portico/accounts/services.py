@@ -80,3 +80,23 @@ def api_token_authenticate(key: str) -> ApiToken | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+@transaction.atomic
+def password_change(actor, *, current_password: str, new_password: str):
+    """Change one's own password: the current one must be right and the new one pass the rules."""
+    from django.contrib.auth.password_validation import validate_password
+
+    errors: dict[str, list[str]] = {}
+    if not actor.check_password(current_password or ""):
+        errors["current_password"] = ["Your current password is not right."]
+    try:
+        validate_password(new_password or "", user=actor)
+    except ValidationError as exc:
+        errors["new_password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    actor.set_password(new_password)
+    actor.save(update_fields=["password"])
+    audit_record(actor, action="account.password_change")
+    return actor

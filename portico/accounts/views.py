@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,7 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from portico.accounts import services
-from portico.accounts.forms import ApiTokenForm, SignInForm
+from portico.accounts.forms import ApiTokenForm, PasswordChangeForm, SignInForm
 from portico.accounts.models import ApiToken
 from portico.core.forms import apply_service_errors
 
@@ -78,3 +78,23 @@ def token_revoke(request, token_id):
     services.api_token_revoke(request.user, token=token)
     messages.success(request, f"The token “{token.name}” was revoked.")
     return redirect("accounts:profile")
+
+
+@login_required
+def password_change(request):
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_change(
+                request.user,
+                current_password=form.cleaned_data["current_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            # Keep this session signed in; Django ends the others (their hash no longer matches).
+            update_session_auth_hash(request, request.user)
+            messages.success(request, "Your password was changed.")
+            return redirect("accounts:profile")
+    return render(request, "accounts/password_change.html", {"form": form})

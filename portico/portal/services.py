@@ -9,7 +9,6 @@ register, link) work from the registration link alone.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -146,8 +145,8 @@ def _issue(
     access = _locked_access(patient)
     if access.effective_state not in allowed_from:
         raise InvalidTransition(
-            f"This chart's portal status is “{access.effective_state_label}”; "
-            "refresh the page to see what you can do now."
+            f"This can't be done while the chart's portal status is "
+            f"“{access.effective_state_label}”."
         )
     previous_state = access.effective_state
     # Editing the address in the portal window corrects the chart too (one source of truth).
@@ -283,7 +282,7 @@ def invitation_for_link(token: str) -> Invitation:
 
 
 def _record_failed_attempt(invitation: Invitation) -> int:
-    """Count a wrong answer in its own transaction, so the count survives the refusal."""
+    """Count a wrong answer; the caller holds the invitation's lock and commits before refusing."""
     limit = settings.PORTICO_INVITATION_MAX_CODE_ATTEMPTS
     with transaction.atomic():
         Invitation.objects.filter(pk=invitation.pk).update(failed_attempts=F("failed_attempts") + 1)
@@ -320,37 +319,33 @@ def registration_verify(
     """Check the patient's date of birth and access code against the link's invitation.
 
     A wrong answer counts towards the lock (five by default); the answer never says
-    which of the two was wrong.
+    which of the two was wrong. Attempts on one invitation are checked one at a time
+    under its row lock, so simultaneous guesses cannot slip past the limit.
     """
     invitation = invitation_for_link(token)
-    dob_ok = date_of_birth is not None and date_of_birth == invitation.patient.date_of_birth
-    code_ok = tokens.access_code_matches(invitation.access_code, access_code)
-    if not (dob_ok and code_ok):
+    with transaction.atomic():
+        invitation = _locked_usable_invitation(str(invitation.public_id))
+        dob_ok = date_of_birth is not None and date_of_birth == invitation.patient.date_of_birth
+        code_ok = tokens.access_code_matches(invitation.access_code, access_code)
+        if dob_ok and code_ok:
+            audit_record(
+                None,
+                action="portal.verified",
+                practice=invitation.practice,
+                patient=invitation.patient,
+                actor_label="registration page",
+                details={"invitation": str(invitation.public_id)},
+            )
+            return invitation
         left = _record_failed_attempt(invitation)
-        if left == 0:
-            raise RegistrationError("locked", LOCKED_MESSAGE)
-        tries = "1 try" if left == 1 else f"{left} tries"
-        raise RegistrationError(
-            "wrong_code",
-            f"The date of birth or access code does not match. You have {tries} left.",
-        )
-    audit_record(
-        None,
-        action="portal.verified",
-        practice=invitation.practice,
-        patient=invitation.patient,
-        actor_label="registration page",
-        details={"invitation": str(invitation.public_id)},
+    # Raised after the block, so the counted attempt is committed.
+    if left == 0:
+        raise RegistrationError("locked", LOCKED_MESSAGE)
+    tries = "1 try" if left == 1 else f"{left} tries"
+    raise RegistrationError(
+        "wrong_code",
+        f"The date of birth or access code does not match. You have {tries} left.",
     )
-    return invitation
-
-
-@dataclass(frozen=True)
-class VerifiedRegistration:
-    """What the registration pages keep in the session between verifying and finishing."""
-
-    invitation_id: str
-    verified_at: str
 
 
 def _locked_usable_invitation(invitation_public_id: str) -> Invitation:

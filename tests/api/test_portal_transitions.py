@@ -132,13 +132,21 @@ def test_invite_again_after_revoke_issues_a_new_code(admin_api, admin, patient, 
 @pytest.mark.parametrize(
     ("state", "action", "detail"),
     [
-        ("not_invited", "resend", "This chart's portal status is “Not invited”;"),
+        (
+            "not_invited",
+            "resend",
+            "This can't be done while the chart's portal status is “Not invited”.",
+        ),
         ("not_invited", "cancel", "Only a pending invite can be cancelled."),
         ("not_invited", "revoke", "Only an enrolled patient's access can be revoked."),
-        ("invited", "invite", "This chart's portal status is “Invite pending”;"),
+        (
+            "invited",
+            "invite",
+            "This can't be done while the chart's portal status is “Invite pending”.",
+        ),
         ("invited", "revoke", "Only an enrolled patient's access can be revoked."),
-        ("active", "invite", "This chart's portal status is “Enrolled”;"),
-        ("active", "resend", "This chart's portal status is “Enrolled”;"),
+        ("active", "invite", "This can't be done while the chart's portal status is “Enrolled”."),
+        ("active", "resend", "This can't be done while the chart's portal status is “Enrolled”."),
         ("active", "cancel", "Only a pending invite can be cancelled."),
     ],
 )

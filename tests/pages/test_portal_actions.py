@@ -50,7 +50,7 @@ def test_actions_refuse_get(staff_client, patient, action):
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        ("resend", "refresh the page"),
+        ("resend", "can't be done while the chart's portal status is “Not invited”"),
         ("cancel", "Only a pending invite can be cancelled."),
         ("revoke", "Only an enrolled patient's access can be revoked."),
     ],

@@ -575,3 +575,37 @@ def test_cancel_racing_a_registration_waits_instead_of_deadlocking(practice, adm
     assert (access.state, access.account) == (AccessState.ACTIVE, account)
     invitation.refresh_from_db()
     assert invitation.status == InvitationStatus.USED
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_wrong_codes_cannot_get_past_the_five_try_limit(practice, admin):
+    from portico.portal.tokens import link_token
+
+    patient = make_patient(practice)
+    invitation = invite(admin, patient)
+    token = link_token(invitation.link_nonce)
+    guessers = 8
+    barrier = threading.Barrier(guessers)
+    outcomes: list[str] = []
+    errors: list = []
+
+    def guess():
+        barrier.wait(timeout=10)
+        try:
+            portal.registration_verify(
+                token=token, date_of_birth=patient.date_of_birth, access_code="WRONG999"
+            )
+        except portal.RegistrationError as exc:
+            outcomes.append(exc.code)
+
+    threads = [_run_in_thread(guess, errors) for _ in range(guessers)]
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    invitation.refresh_from_db()
+    # Exactly five guesses were judged; every later one met the lock.
+    assert invitation.failed_attempts == 5
+    assert invitation.is_locked
+    assert sorted(outcomes) == ["locked"] * 4 + ["wrong_code"] * 4

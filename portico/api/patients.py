@@ -45,10 +45,7 @@ class Pagination(LimitOffsetPagination):
 
 def _scoped(request, patient_id: UUID):
     return get_object_or_404(
-        chart_selectors.patients_of(request.practice).select_related(
-            "practice", "portal_access__current_invitation"
-        ),
-        public_id=patient_id,
+        chart_selectors.charts_with_portal(request.practice), public_id=patient_id
     )
 
 
@@ -82,11 +79,8 @@ def _portal_out(request, patient) -> dict:
 @paginate(Pagination)
 def list_patients(request, filters: Query[PatientFilter]):
     """Charts of the token's practice, by name or date of birth (YYYY-MM-DD or MM/DD/YYYY)."""
-    # A queryset, so the page is sliced in the database; the invitation is joined because
-    # portal_status reads it (an invite past its expiry counts as expired).
-    return chart_selectors.patient_search(
-        practice=request.practice, query=filters.q
-    ).select_related("portal_access__current_invitation")
+    # A queryset, so the page is sliced in the database.
+    return chart_selectors.patient_search(practice=request.practice, query=filters.q)
 
 
 @api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from typing import Annotated
 from uuid import UUID
 
@@ -19,12 +18,13 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict
 
 from portico.charts.models import Patient, Sex
+from portico.charts.validation import has_control_characters
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _no_control_characters(value: str) -> str:
-    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
+    if has_control_characters(value):
         raise ValueError("Remove control characters (such as NUL) from this value.")
     return value
 

@@ -14,6 +14,12 @@ def patients_of(practice) -> QuerySet[Patient]:
     return Patient.objects.filter(practice=practice)
 
 
+def charts_with_portal(practice) -> QuerySet[Patient]:
+    """The practice's charts with their portal access and current invitation joined, so a
+    chart's effective portal state (an invite past its expiry is "expired") costs no query."""
+    return patients_of(practice).select_related("practice", "portal_access__current_invitation")
+
+
 def parse_date_query(text: str) -> dt.date | None:
     """Dates as staff type them: 1980-04-21, 04/21/1980 or 4/21/1980."""
     for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y"):
@@ -26,7 +32,7 @@ def parse_date_query(text: str) -> dt.date | None:
 
 def patient_search(*, practice, query: str = "") -> QuerySet[Patient]:
     """Charts of the practice matching a name (any part) or an exact date of birth."""
-    patients = patients_of(practice).select_related("portal_access")
+    patients = charts_with_portal(practice)
     query = (query or "").strip()
     if not query:
         return patients

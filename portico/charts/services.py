@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from portico.audit.services import audit_record
 from portico.charts.models import Patient, Sex
-from portico.charts.validation import normalize_phone
+from portico.charts.validation import has_control_characters, normalize_phone
 from portico.practices import permissions
 
 DEMOGRAPHIC_FIELDS = (
@@ -39,6 +39,10 @@ def _clean_demographics(values: dict) -> dict:
             continue
         if isinstance(value, str):
             value = value.strip()
+            if has_control_characters(value):
+                errors.setdefault(field, []).append(
+                    "Remove control characters (such as NUL) from this value."
+                )
         cleaned[field] = value
     for field in ("legal_first_name", "legal_last_name"):
         if field in cleaned and not cleaned[field]:

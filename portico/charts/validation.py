@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 
 DEFAULT_REGION = "US"
+
+
+def has_control_characters(value: str) -> bool:
+    """NUL and other control characters (tabs and line breaks aside): PostgreSQL cannot store
+    NUL, and none belongs in a name or an address."""
+    return any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value)
 
 
 def normalize_phone(raw: str) -> str:

@@ -14,23 +14,14 @@ from portico.practices.decorators import staff_required
 
 def scoped_patient(request, patient_id):
     """A chart of the current practice, or 404 (never 403: existence is not revealed)."""
-    return get_object_or_404(
-        selectors.patients_of(request.practice).select_related(
-            "practice", "portal_access__current_invitation"
-        ),
-        public_id=patient_id,
-    )
+    return get_object_or_404(selectors.charts_with_portal(request.practice), public_id=patient_id)
 
 
 @staff_required
 def patient_list(request):
     form = PatientSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    # The list shows each chart's effective portal state, which needs the current invitation
-    # (an expired invite is derived from its expiry); one join, however many rows.
-    patients = selectors.patient_search(practice=request.practice, query=query).select_related(
-        "portal_access__current_invitation"
-    )
+    patients = selectors.patient_search(practice=request.practice, query=query)
     page = Paginator(patients, 50).get_page(request.GET.get("page"))
     return render(request, "charts/patient_list.html", {"form": form, "page": page, "query": query})
 

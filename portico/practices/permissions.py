@@ -24,7 +24,12 @@ def membership_for(user, practice) -> Membership | None:
 def active_memberships(user):
     if user is None or not user.is_authenticated:
         return Membership.objects.none()
-    return Membership.objects.select_related("practice").filter(user=user, is_active=True)
+    # Ordered, so a person at several practices starts in the same one every time.
+    return (
+        Membership.objects.select_related("practice")
+        .filter(user=user, is_active=True)
+        .order_by("practice__name", "pk")
+    )
 
 
 def can_work_in_charts(membership: Membership | None) -> bool:

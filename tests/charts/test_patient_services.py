@@ -291,3 +291,16 @@ def test_search_never_reaches_another_practice(charts, other_practice):
     assert list(patient_search(practice=other_practice, query="robin")) == [charts["twin"]]
     assert list(patient_search(practice=other_practice, query="04/21/1980")) == [charts["twin"]]
     assert charts["robin"] not in patients_of(other_practice)
+
+
+def test_control_characters_are_refused_by_the_service_itself(admin, patient):
+    """PostgreSQL cannot store NUL; every caller (page, API, task) gets the same clear refusal."""
+    from django.core.exceptions import ValidationError
+
+    from portico.charts.services import patient_update
+
+    with pytest.raises(ValidationError) as caught:
+        patient_update(admin, patient=patient, legal_last_name="Smith\x00", city="Spring\x07field")
+    assert set(caught.value.message_dict) == {"legal_last_name", "city"}
+    patient.refresh_from_db()
+    assert "\x00" not in patient.legal_last_name

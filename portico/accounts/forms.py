@@ -1,5 +1,7 @@
 from django import forms
 
+from portico.core.forms import new_password_field, require_same_passwords
+
 
 class SignInForm(forms.Form):
     email = forms.CharField(
@@ -30,22 +32,10 @@ class PasswordChangeForm(forms.Form):
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-    new_password = forms.CharField(
-        label="New password",
-        strip=False,
-        max_length=128,
-        help_text="At least 8 characters. A long phrase is easy to remember and hard to guess.",
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    new_password_again = forms.CharField(
-        label="New password again",
-        strip=False,
-        max_length=128,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    new_password = new_password_field("New password")
+    new_password_again = new_password_field("New password again", with_help=False)
 
     def clean(self):
         data = super().clean()
-        if data.get("new_password") and data.get("new_password") != data.get("new_password_again"):
-            self.add_error("new_password_again", "The two passwords are not the same.")
+        require_same_passwords(self, "new_password", "new_password_again")
         return data

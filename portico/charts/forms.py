@@ -1,6 +1,7 @@
 from django import forms
 
 from portico.charts.models import Patient
+from portico.charts.services import DEMOGRAPHIC_FIELDS
 from portico.core.forms import DateInput, TelInput
 
 
@@ -18,21 +19,7 @@ class DemographicsForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = [
-            "legal_first_name",
-            "legal_last_name",
-            "preferred_name",
-            "date_of_birth",
-            "sex",
-            "email",
-            "mobile_phone",
-            "address_line1",
-            "address_line2",
-            "city",
-            "state",
-            "postal_code",
-            "preferred_language",
-        ]
+        fields = list(DEMOGRAPHIC_FIELDS)
         labels = {
             "legal_first_name": "Legal first name",
             "legal_last_name": "Legal last name",

@@ -19,6 +19,28 @@ class TelInput(forms.TextInput):
     input_type = "tel"
 
 
+def new_password_field(label: str, *, with_help: bool = True) -> forms.CharField:
+    """A field for choosing a password; the rules themselves are checked by the service."""
+    return forms.CharField(
+        label=label,
+        strip=False,
+        max_length=128,
+        help_text=(
+            "At least 8 characters. A long phrase is easy to remember and hard to guess."
+            if with_help
+            else ""
+        ),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+def require_same_passwords(form: forms.Form, first: str, second: str) -> None:
+    """Add an error to `second` when the two typed passwords differ."""
+    data = form.cleaned_data
+    if data.get(first) and data.get(first) != data.get(second):
+        form.add_error(second, "The two passwords are not the same.")
+
+
 def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
     """Show a service's ValidationError next to the matching fields of a form."""
     if hasattr(error, "error_dict"):

@@ -1,7 +1,7 @@
 from django import forms
 
 from portico.charts.validation import normalize_phone
-from portico.core.forms import DateInput, TelInput
+from portico.core.forms import DateInput, TelInput, new_password_field, require_same_passwords
 
 
 class PortalContactForm(forms.Form):
@@ -40,24 +40,12 @@ class VerifyIdentityForm(forms.Form):
 
 class CreateAccountForm(forms.Form):
     email = forms.EmailField(label="Email (your username)", max_length=254)
-    password = forms.CharField(
-        label="Password",
-        strip=False,
-        max_length=128,
-        help_text="At least 8 characters. A long phrase is easy to remember and hard to guess.",
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    password_again = forms.CharField(
-        label="Password again",
-        strip=False,
-        max_length=128,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    password = new_password_field("Password")
+    password_again = new_password_field("Password again", with_help=False)
 
     def clean(self):
         data = super().clean()
-        if data.get("password") and data.get("password") != data.get("password_again"):
-            self.add_error("password_again", "The two passwords are not the same.")
+        require_same_passwords(self, "password", "password_again")
         return data
 
 

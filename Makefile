@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 
 ## demo: set up and start Portico on SQLite with demo data (PORT, DATABASE_URL, EMAIL_URL honoured)
 demo: $(STAMP)
+	@case "$${DATABASE_URL:-}" in postgres*) $(BIN)/python scripts/ensure_postgres_db.py "$$DATABASE_URL";; esac
 	PORTICO_DEMO=1 PORT=$(PORT) PORTICO_BASE_URL=$${PORTICO_BASE_URL:-http://127.0.0.1:$(PORT)} \
 		$(BIN)/portico demo --port $(PORT)
 

@@ -100,14 +100,15 @@ class Command(BaseCommand):
         base = settings.PORTICO_BASE_URL
         db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         if settings.EMAIL_BACKEND.endswith("MailboxBackend"):
-            mail = f"{base}/dev/mailbox/"
+            mail = f"Mailbox:   {base}/dev/mailbox/"
         else:
-            mail = f"sent to {settings.EMAIL_URL.split('@')[-1]}"
+            # Only the part after any credentials: never print a mail password.
+            mail = f"Email:     sent over SMTP to {settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
         lines = [
             "",
             "Portico demo is running",
             f"  Open:      {base}/   (listening on {host}:{port}, database: {db})",
-            f"  Mailbox:   {mail}",
+            f"  {mail}",
             f"  Password for every demo account: {demo.DEMO_PASSWORD}",
             "  Staff:     admin@demo.portico.test     (administrator)",
             "             provider@demo.portico.test  (provider, MD)",

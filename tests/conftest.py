@@ -13,9 +13,7 @@ def _fast_password_hashing(settings, request):
 
 @pytest.fixture(autouse=True)
 def _immediate_tasks(settings):
-    settings.TASKS = {
-        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
-    }
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture
@@ -40,8 +38,9 @@ def staff(practice):
 
 @pytest.fixture
 def provider(practice):
-    return factories.make_staff(practice, role=Role.PROVIDER, credential="MD",
-                                full_name="Dr. Paula Provider")
+    return factories.make_staff(
+        practice, role=Role.PROVIDER, credential="MD", full_name="Dr. Paula Provider"
+    )
 
 
 @pytest.fixture

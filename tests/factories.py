@@ -17,8 +17,10 @@ _seq = itertools.count(1)
 def make_practice(name: str | None = None, **fields) -> Practice:
     n = next(_seq)
     return Practice.objects.create(
-        name=name or f"Practice {n}", slug=fields.pop("slug", f"practice-{n}"),
-        phone=fields.pop("phone", "(217) 555-0100"), **fields,
+        name=name or f"Practice {n}",
+        slug=fields.pop("slug", f"practice-{n}"),
+        phone=fields.pop("phone", "(217) 555-0100"),
+        **fields,
     )
 
 
@@ -27,11 +29,17 @@ def make_user(email: str | None = None, password: str = PASSWORD, **fields) -> U
     return User.objects.create_user(email=email, password=password, **fields)
 
 
-def make_staff(practice: Practice, role: str = Role.STAFF, may_invite: bool = True,
-               email: str | None = None, **fields) -> User:
+def make_staff(
+    practice: Practice,
+    role: str = Role.STAFF,
+    may_invite: bool = True,
+    email: str | None = None,
+    **fields,
+) -> User:
     user = make_user(email=email, full_name=fields.pop("full_name", f"Staff {next(_seq)}"))
-    Membership.objects.create(user=user, practice=practice, role=role,
-                              may_invite_patients=may_invite, **fields)
+    Membership.objects.create(
+        user=user, practice=practice, role=role, may_invite_patients=may_invite, **fields
+    )
     return user
 
 

@@ -80,6 +80,15 @@ def test_patient_enrolls_loses_access_on_revoke_and_enrolls_again(stack, new_pag
     steps.expect_record(patient, ROBIN)
     shot(patient, "07-patient-record")
 
+    # ... and later signs in again with the new account, from the sign-in page.
+    patient.get_by_role("button", name="Sign out").click()
+    expect(patient.get_by_role("heading", name="Sign in")).to_be_visible()
+    patient.get_by_label("Email").fill(ROBIN.email)
+    patient.get_by_label("Password").fill(PATIENT_PASSWORD)
+    patient.get_by_role("button", name="Sign in").click()
+    steps.expect_record(patient, ROBIN)
+    shot(patient, "07b-patient-signed-in-again")
+
     # 4. Staff revoke access; the chart says so.
     staff.reload()
     # The window was open before the reload (?portal=open) and comes back open.

@@ -20,7 +20,8 @@ def invite_permissions_set(actor, *, practice, allowed_member_ids: set[int]) -> 
         "Only administrators can change EHR Settings.",
     )
     changed = []
-    for membership in Membership.objects.select_for_update().filter(practice=practice):
+    members = Membership.objects.select_for_update().filter(practice=practice, is_active=True)
+    for membership in members:
         allowed = membership.pk in allowed_member_ids
         if membership.may_invite_patients != allowed:
             membership.may_invite_patients = allowed
@@ -133,6 +134,8 @@ def staff_add(
         errors["role"] = [f"Choose one of: {', '.join(Role.values)}."]
     if credential not in ProviderCredential.values:
         errors["credential"] = ["Choose MD, DO, NP or PA, or leave it empty."]
+    if len(full_name or "") > 200:
+        errors["full_name"] = ["Use at most 200 characters."]
     if errors:
         raise ValidationError(errors)
     User = get_user_model()  # noqa: N806
@@ -141,11 +144,18 @@ def staff_add(
     if user is None:
         password = secrets.token_urlsafe(12)
         user = User.objects.create_user(email=email, password=password, full_name=full_name.strip())
-    if Membership.objects.filter(user=user, practice=practice).exists():
+    membership = Membership.objects.filter(user=user, practice=practice).first()
+    if membership is not None and membership.is_active:
         raise ValidationError({"email": ["This person already works at the practice."]})
-    membership = Membership.objects.create(
-        user=user, practice=practice, role=role, credential=credential
-    )
+    if membership is not None:
+        # Someone who left and comes back: same membership, new role, default rights.
+        membership.role, membership.credential = role, credential
+        membership.is_active, membership.may_invite_patients = True, True
+        membership.save(update_fields=["role", "credential", "is_active", "may_invite_patients"])
+    else:
+        membership = Membership.objects.create(
+            user=user, practice=practice, role=role, credential=credential
+        )
     audit_record(
         actor,
         action="practice.staff_add",
@@ -154,3 +164,30 @@ def staff_add(
         details={"user": str(user.public_id), "role": role},
     )
     return membership, password
+
+
+@transaction.atomic
+def membership_deactivate(actor, *, membership: Membership) -> Membership:
+    """Take a person off the practice: at once they reach none of its charts, pages or API.
+
+    An administrator cannot remove themselves, so a practice always keeps one.
+    """
+    from django.core.exceptions import ValidationError
+
+    practice = membership.practice
+    permissions.require(
+        permissions.can_manage_settings(permissions.membership_for(actor, practice)),
+        "Only administrators can remove users.",
+    )
+    if membership.user_id == actor.pk:
+        raise ValidationError("You cannot remove yourself; ask another administrator.")
+    if membership.is_active:
+        membership.is_active = False
+        membership.save(update_fields=["is_active"])
+        audit_record(
+            actor,
+            action="practice.staff_remove",
+            practice=practice,
+            details={"user": str(membership.user.public_id)},
+        )
+    return membership

@@ -1,10 +1,12 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from portico.core.forms import apply_service_errors
 from portico.practices import services
 from portico.practices.decorators import administrator_required, staff_required
+from portico.practices.forms import StaffAddForm
 from portico.practices.models import Membership
 
 
@@ -17,7 +19,7 @@ def settings_home(request):
 def phr_invite(request):
     """EHR Settings > Patient communications > PHR invite: who may invite patients."""
     members = list(
-        Membership.objects.filter(practice=request.practice)
+        Membership.objects.filter(practice=request.practice, is_active=True)
         .select_related("user")
         .order_by("user__full_name", "user__email")
     )
@@ -53,3 +55,55 @@ def switch_practice(request):
     if membership is None:
         messages.error(request, "You are not a member of that practice.")
     return redirect("charts:patient_list")
+
+
+@administrator_required
+def users(request):
+    """EHR Settings > Users: who works at the practice; add a person or take them off."""
+    form = StaffAddForm(request.POST or None)
+    new_password = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership, new_password = services.staff_add(
+                request.user, practice=request.practice, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"{membership.user.display_name} was added.")
+            if new_password is None:
+                return redirect("practices:users")
+            form = StaffAddForm()
+    members = (
+        Membership.objects.filter(practice=request.practice, is_active=True)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+    return render(
+        request,
+        "practices/users.html",
+        {
+            "form": form,
+            "members": members,
+            "new_password": new_password,
+            "new_user_email": request.POST.get("email", "") if new_password else "",
+        },
+    )
+
+
+@administrator_required
+@require_POST
+def user_remove(request, user_id):
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "practice"),
+        practice=request.practice,
+        user__public_id=user_id,
+        is_active=True,
+    )
+    try:
+        services.membership_deactivate(request.user, membership=membership)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{membership.user.display_name} no longer works here.")
+    return redirect("practices:users")

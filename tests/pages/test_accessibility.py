@@ -35,7 +35,10 @@ def staff_pages(client, admin, patient):
     factories.invite(admin, patient)
     yield "portal window, pending", client.get(chart_url(patient, portal="open"))
     yield "PHR invite settings", client.get(reverse("practices:phr_invite"))
+    yield "users settings", client.get(reverse("practices:users"))
+    yield "users settings with errors", client.post(reverse("practices:users"), {"email": "x"})
     yield "profile", client.get(reverse("accounts:profile"))
+    yield "change password", client.get(reverse("accounts:password_change"))
     client.logout()
     yield "sign in", client.get(reverse("accounts:sign_in"))
 

@@ -35,6 +35,7 @@ def ehr_urls(patient):
                 if not route.startswith("ehr/"):
                     continue
                 route = route.replace("<uuid:patient_id>", str(patient.public_id))
+                route = route.replace("<uuid:user_id>", str(patient.practice.public_id))
                 for action in ("invite", "resend", "cancel", "revoke"):
                     urls.append("/" + route.replace("<str:action>", action))
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from portico.audit.services import audit_record
 from portico.charts.models import Patient, Sex
 from portico.charts.validation import has_control_characters, normalize_phone
+from portico.core.validation import clean_email
 from portico.practices import permissions
 
 DEMOGRAPHIC_FIELDS = (
@@ -58,13 +59,7 @@ def _clean_demographics(values: dict) -> dict:
     if "sex" in cleaned and cleaned["sex"] not in Sex.values:
         errors.setdefault("sex", []).append("Choose one of the listed values.")
     if cleaned.get("email"):
-        from django.core.validators import validate_email
-
-        cleaned["email"] = cleaned["email"].lower()
-        try:
-            validate_email(cleaned["email"])
-        except ValidationError:
-            errors.setdefault("email", []).append("Enter a valid email address.")
+        cleaned["email"] = clean_email(cleaned["email"], errors)
     if "mobile_phone" in cleaned:
         try:
             cleaned["mobile_phone"] = normalize_phone(cleaned["mobile_phone"])

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -23,6 +22,7 @@ from portico.audit.services import audit_record
 from portico.charts.models import Patient
 from portico.charts.services import patient_update
 from portico.charts.validation import normalize_phone
+from portico.core.validation import clean_email
 from portico.notifications.services import email_enqueue
 from portico.portal import tokens
 from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
@@ -102,16 +102,13 @@ def _require_inviter(actor, patient: Patient) -> None:
 
 def _clean_contact(patient: Patient, email: str | None, phone: str | None) -> tuple[str, str]:
     """The enrollment address and phone: as given, else from demographics. Email is required."""
-    email = (patient.email if email is None else email).strip().lower()
+    email = patient.email if email is None else email
     phone = patient.mobile_phone if phone is None else phone
     errors: dict[str, list[str]] = {}
-    if not email:
-        errors["email"] = ["An email address is needed to send the enrollment email."]
+    if email.strip():
+        email = clean_email(email, errors)
     else:
-        try:
-            validate_email(email)
-        except ValidationError:
-            errors["email"] = ["Enter a valid email address."]
+        errors["email"] = ["An email address is needed to send the enrollment email."]
     try:
         phone = normalize_phone(phone)
     except ValidationError as exc:
@@ -395,12 +392,8 @@ def _enroll(invitation: Invitation, account) -> PortalAccess:
 def registration_create_account(*, invitation_id: str, email: str, password: str):
     """Finish registration with a new account (email as username); the link is then used up."""
     invitation = _locked_usable_invitation(invitation_id)
-    email = (email or "").strip().lower()
     errors: dict[str, list[str]] = {}
-    try:
-        validate_email(email)
-    except ValidationError:
-        errors["email"] = ["Enter a valid email address."]
+    email = clean_email(email, errors)
     if not errors.get("email") and User.objects.filter(email__iexact=email).exists():
         # The patient has proved who they are, so saying this does not leak to strangers.
         errors["email"] = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from portico.audit.services import audit_record
+from portico.core.validation import clean_email
 from portico.practices import permissions
 from portico.practices.models import Membership
 
@@ -115,7 +116,6 @@ def staff_add(
 
     from django.contrib.auth import get_user_model
     from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
 
     from portico.practices.models import ProviderCredential, Role
 
@@ -124,12 +124,8 @@ def staff_add(
             permissions.can_manage_settings(permissions.membership_for(actor, practice)),
             "Only administrators can add users.",
         )
-    email = (email or "").strip().lower()
     errors: dict[str, list[str]] = {}
-    try:
-        validate_email(email)
-    except ValidationError:
-        errors["email"] = ["Enter a valid email address."]
+    email = clean_email(email, errors)
     if role not in Role.values:
         errors["role"] = [f"Choose one of: {', '.join(Role.values)}."]
     if credential not in ProviderCredential.values:

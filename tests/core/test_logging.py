@@ -24,3 +24,31 @@ def test_other_log_lines_are_left_alone():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "Task %s done", ("abc",), None)
     RedactSecretsFilter().filter(record)
     assert record.getMessage() == "Task abc done"
+
+
+def test_gunicorn_access_log_lines_carry_no_registration_token():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from portico.core.gunicorn_logging import RedactingLogger
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/portal/register/Secret-Token_1/",
+        "PATH_INFO": "/portal/register/Secret-Token_1/",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": "http://x/portal/register/Secret-Token_1/account/",
+        "QUERY_STRING": "",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    atoms = RedactingLogger(Config()).atoms(
+        SimpleNamespace(status="200 OK", sent=10, headers=[]),
+        SimpleNamespace(headers=[]),
+        environ,
+        dt.timedelta(milliseconds=3),
+    )
+    line = " ".join(str(v) for v in atoms.values())
+    assert "Secret-Token_1" not in line
+    assert atoms["r"] == "GET /portal/register/[redacted]/ HTTP/1.1"

@@ -55,8 +55,10 @@ class Command(BaseCommand):
                 "4",
                 "--access-logfile",
                 "-",
-                "--access-logformat",
-                '%(t)s "%(m)s" %(s)s',
+                "--logger-class",
+                "portico.core.gunicorn_logging.RedactingLogger",
+                # No shared control socket in ~/.gunicorn: two demos could clash on it.
+                "--no-control-socket",
             ],
             env=env,
         )

@@ -1,0 +1,18 @@
+"""Value rules shared by every app's services."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+INVALID_EMAIL = "Enter a valid email address."
+
+
+def clean_email(raw: str | None, errors: dict[str, list[str]], field: str = "email") -> str:
+    """Email addresses are kept trimmed and in lower case; a bad one adds an error to `errors`."""
+    email = (raw or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors.setdefault(field, []).append(INVALID_EMAIL)
+    return email

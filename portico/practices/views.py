@@ -8,6 +8,7 @@ from portico.practices import services
 from portico.practices.decorators import administrator_required, staff_required
 from portico.practices.forms import StaffAddForm
 from portico.practices.models import Membership
+from portico.practices.selectors import practice_members
 
 
 @administrator_required
@@ -18,11 +19,7 @@ def settings_home(request):
 @administrator_required
 def phr_invite(request):
     """EHR Settings > Patient communications > PHR invite: who may invite patients."""
-    members = list(
-        Membership.objects.filter(practice=request.practice, is_active=True)
-        .select_related("user")
-        .order_by("user__full_name", "user__email")
-    )
+    members = list(practice_members(request.practice))
     if request.method == "POST":
         known = {str(m.pk): m.pk for m in members}
         ticked = request.POST.getlist("may_invite")
@@ -61,7 +58,7 @@ def switch_practice(request):
 def users(request):
     """EHR Settings > Users: who works at the practice; add a person or take them off."""
     form = StaffAddForm(request.POST or None)
-    new_password = None
+    new_password, new_user_email = None, ""
     if request.method == "POST" and form.is_valid():
         try:
             membership, new_password = services.staff_add(
@@ -73,12 +70,9 @@ def users(request):
             messages.success(request, f"{membership.user.display_name} was added.")
             if new_password is None:
                 return redirect("practices:users")
+            new_user_email = membership.user.email
             form = StaffAddForm()
-    members = (
-        Membership.objects.filter(practice=request.practice, is_active=True)
-        .select_related("user")
-        .order_by("user__full_name", "user__email")
-    )
+    members = practice_members(request.practice)
     return render(
         request,
         "practices/users.html",
@@ -86,7 +80,7 @@ def users(request):
             "form": form,
             "members": members,
             "new_password": new_password,
-            "new_user_email": request.POST.get("email", "") if new_password else "",
+            "new_user_email": new_user_email,
         },
     )
 

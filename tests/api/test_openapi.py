@@ -5,6 +5,7 @@ import uuid
 import pytest
 from django.urls import Resolver404, resolve
 
+from portico.core.views import api_not_found
 from tests.api.conftest import registered_operations
 
 
@@ -36,9 +37,11 @@ def test_every_documented_path_exists(schema):
     for path in schema["paths"]:
         concrete = path.replace("{patient_id}", str(uuid.uuid4()))
         try:
-            resolve(concrete)
+            match = resolve(concrete)
         except Resolver404:  # pragma: no cover - the failure message is the point
             pytest.fail(f"{path} is documented but not routed")
+        # Unknown API paths resolve too (to the JSON 404 catch-all), so that is not enough.
+        assert match.func is not api_not_found, f"{path} is documented but not routed"
 
 
 def test_openapi_declares_bearer_auth_on_every_operation(schema):

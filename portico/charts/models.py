@@ -56,3 +56,45 @@ class Patient(models.Model):
         if self.preferred_name and self.preferred_name != self.legal_first_name:
             return f'{self.legal_first_name} "{self.preferred_name}" {self.legal_last_name}'
         return self.full_name
+
+
+class Encounter(models.Model):
+    """A visit: a dated note that a provider signs (SPEC §2.2).
+
+    Clinical detail (amendments, what is shared with the patient) grows on top of this with
+    the clinical-record work; auto-invite (SPEC §5.1) only needs the visit date and signature.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(
+        "practices.Practice", on_delete=models.PROTECT, related_name="encounters"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="encounters")
+    provider = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    visit_date = models.DateField()
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-visit_date", "-id"]
+        indexes = [
+            models.Index(fields=["patient", "visit_date"]),
+            models.Index(fields=["practice", "signed_at", "visit_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"encounter {self.public_id}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None

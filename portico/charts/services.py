@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portico.audit.services import audit_record
-from portico.charts.models import Patient, Sex
+from portico.charts.models import Encounter, Patient, Sex
 from portico.charts.validation import has_control_characters, normalize_phone
 from portico.core.validation import clean_email
 from portico.practices import permissions
@@ -121,3 +121,60 @@ def chart_viewed(actor, *, patient: Patient, what: str = "chart") -> None:
         patient=patient,
         details={"page": what},
     )
+
+
+@transaction.atomic
+def encounter_create(
+    actor, *, patient: Patient, visit_date: dt.date, note: str = "", provider=None
+) -> Encounter:
+    """Open an unsigned encounter on a chart of the actor's practice."""
+    permissions.require_member(actor, patient.practice)
+    if not isinstance(visit_date, dt.date):
+        raise ValidationError({"visit_date": ["Enter a valid date."]})
+    if has_control_characters(note):
+        raise ValidationError({"note": ["Remove control characters (such as NUL) from the note."]})
+    if provider is not None:
+        membership = permissions.membership_for(provider, patient.practice)
+        if not permissions.can_sign_encounters(membership):
+            raise ValidationError({"provider": ["Choose a provider of this practice."]})
+    encounter = Encounter.objects.create(
+        practice=patient.practice,
+        patient=patient,
+        provider=provider,
+        visit_date=visit_date,
+        note=note,
+        created_by=actor,
+    )
+    audit_record(
+        actor,
+        action="encounter.create",
+        practice=patient.practice,
+        patient=patient,
+        details={"encounter": str(encounter.public_id)},
+    )
+    return encounter
+
+
+@transaction.atomic
+def encounter_sign(actor, *, encounter: Encounter) -> Encounter:
+    """A provider signs an encounter; from then on it can only be amended, never edited."""
+    membership = permissions.membership_for(actor, encounter.practice)
+    permissions.require(
+        permissions.can_sign_encounters(membership), "Only a provider can sign an encounter."
+    )
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if encounter.is_signed:
+        raise ValidationError("This encounter is already signed.")
+    encounter.signed_at = timezone.now()
+    encounter.signed_by = actor
+    if encounter.provider_id is None:
+        encounter.provider = actor
+    encounter.save(update_fields=["signed_at", "signed_by", "provider", "updated_at"])
+    audit_record(
+        actor,
+        action="encounter.sign",
+        practice=encounter.practice,
+        patient=encounter.patient,
+        details={"encounter": str(encounter.public_id)},
+    )
+    return encounter

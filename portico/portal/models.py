@@ -72,6 +72,12 @@ class InvitationStatus(models.TextChoices):
     REVOKED = "revoked", "Access revoked"
 
 
+class InvitationOrigin(models.TextChoices):
+    STAFF = "staff", "Invited by staff"
+    AUTO = "auto", "Auto-invite"
+    BULK = "bulk", "Bulk invite"
+
+
 class Invitation(models.Model):
     """One enrollment invitation: an access code and a single-use registration link.
 
@@ -98,6 +104,10 @@ class Invitation(models.Model):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Auto-invited patients get no printed code; they verify with an SMS security code.
+    origin = models.CharField(
+        max_length=8, choices=InvitationOrigin.choices, default=InvitationOrigin.STAFF
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

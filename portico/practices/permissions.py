@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
-from portico.practices.models import Membership
+from portico.practices.models import Membership, Role
 
 
 def membership_for(user, practice) -> Membership | None:
@@ -34,6 +34,11 @@ def active_memberships(user):
 
 def can_work_in_charts(membership: Membership | None) -> bool:
     return membership is not None and membership.is_active
+
+
+def can_sign_encounters(membership: Membership | None) -> bool:
+    """SPEC §2.2: encounters are signed by a provider."""
+    return can_work_in_charts(membership) and membership.role == Role.PROVIDER
 
 
 def can_invite_patients(membership: Membership | None) -> bool:

@@ -73,3 +73,9 @@ def enroll(actor: User, patient: Patient, email: str | None = None) -> User:
         email=email or patient.email,
         password=PASSWORD,
     )
+
+
+def sign_in(client, user: User) -> None:
+    """Sign the test client in as `user`, past every sign-in step (tests use this, never
+    `client.force_login`, so a new step such as a second factor is added in one place)."""
+    client.force_login(user)

@@ -1,7 +1,7 @@
 """People change their own password (e.g. the initial one an operator handed over)."""
 
 from portico.audit.models import AuditEvent
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, sign_in
 
 URL = "/accounts/profile/password/"
 
@@ -18,7 +18,7 @@ def _post(client, current, new, again=None):
 
 
 def test_wrong_current_password_changes_nothing(client, staff):
-    client.force_login(staff)
+    sign_in(client, staff)
     response = _post(client, "not my password", "a brand new long passphrase")
     assert "Your current password is not right." in response.content.decode()
     staff.refresh_from_db()
@@ -26,7 +26,7 @@ def test_wrong_current_password_changes_nothing(client, staff):
 
 
 def test_common_or_mismatched_new_password_is_refused(client, staff):
-    client.force_login(staff)
+    sign_in(client, staff)
     assert "too common" in _post(client, PASSWORD, "password123").content.decode()
     assert (
         "not the same"
@@ -37,7 +37,7 @@ def test_common_or_mismatched_new_password_is_refused(client, staff):
 
 
 def test_password_change_keeps_this_session_and_is_audited(client, staff):
-    client.force_login(staff)
+    sign_in(client, staff)
     response = _post(client, PASSWORD, "a brand new long passphrase")
     assert response.status_code == 302
     staff.refresh_from_db()
@@ -50,7 +50,7 @@ def test_other_sessions_end_when_the_password_changes(client, staff, django_user
     from django.test import Client
 
     other_browser = Client()
-    other_browser.force_login(staff)
-    client.force_login(staff)
+    sign_in(other_browser, staff)
+    sign_in(client, staff)
     _post(client, PASSWORD, "a brand new long passphrase")
     assert other_browser.get("/accounts/profile/").status_code == 302  # sent to sign in

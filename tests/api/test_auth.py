@@ -12,7 +12,7 @@ from tests.api.conftest import (
     snapshot,
     token_key,
 )
-from tests.factories import make_practice, make_staff, make_user
+from tests.factories import make_practice, make_staff, make_user, sign_in
 
 NEW_PATIENT = {"legal_first_name": "Ida", "legal_last_name": "Lee", "date_of_birth": "1970-01-02"}
 
@@ -85,7 +85,7 @@ def test_token_stops_working_when_user_is_deactivated(client, staff, practice):
 
 def test_signed_in_session_without_token_is_refused(client, admin, practice):
     """A browser session is not an API credential (and so cannot be abused cross-site)."""
-    client.force_login(admin)
+    sign_in(client, admin)
 
     assert_error_body(client.get("/api/v1/patients"), 401)
 
@@ -151,7 +151,7 @@ def test_the_token_decides_who_acts_even_with_a_browser_session(
     client, admin, non_inviter, outsider, practice, other_practice, patient
 ):
     """A session cookie that rides along (say, the integrator's browser) changes nothing."""
-    client.force_login(admin)
+    sign_in(client, admin)
 
     as_non_inviter = ApiClient(client, token_key(non_inviter, practice))
     response = as_non_inviter.post(f"/patients/{patient.public_id}/portal/invite", {})

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from portico.portal import tokens
 from tests import factories
+from tests.factories import sign_in
 
 
 def chart_url(patient, **query) -> str:
@@ -48,11 +49,11 @@ def enrolled(admin, patient):
 
 @pytest.fixture
 def staff_client(client, staff):
-    client.force_login(staff)
+    sign_in(client, staff)
     return client
 
 
 @pytest.fixture
 def admin_client(client, admin):
-    client.force_login(admin)
+    sign_in(client, admin)
     return client

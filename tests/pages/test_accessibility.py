@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from portico.practices.models import Membership, Role
 from tests import factories
+from tests.factories import sign_in
 from tests.pages.conftest import account_url, action_url, chart_url, register_url, verify
 from tests.pages.html import parse
 
@@ -19,7 +20,7 @@ def staff_pages(client, admin, patient):
     Membership.objects.create(
         user=admin, practice=factories.make_practice(), role=Role.ADMINISTRATOR
     )
-    client.force_login(admin)
+    sign_in(client, admin)
     client.post(reverse("practices:switch_practice"), {"practice": str(patient.practice.public_id)})
     yield "patient list", client.get(reverse("charts:patient_list"), {"q": "Robin"})
     yield "new patient", client.get(reverse("charts:patient_new"))
@@ -121,7 +122,7 @@ def test_dates_emails_and_phones_use_the_platform_inputs(client, admin, patient)
 
 
 def test_field_errors_are_tied_to_their_field(client, admin, patient):
-    client.force_login(admin)
+    sign_in(client, admin)
     page = parse(client.post(reverse("charts:patient_new"), {"email": "nope"}))
 
     field = page.one("input", name="email")

@@ -11,7 +11,7 @@ from portico.accounts.models import ApiToken, User
 from portico.charts.models import Patient
 from portico.portal.models import AccessState, PortalAccess
 from tests import factories
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, sign_in
 from tests.pages.conftest import account_url, verify
 from tests.pages.html import field_errors, form_errors, parse
 
@@ -246,7 +246,7 @@ def test_api_token_with_a_good_name_is_shown_once(staff_client, staff):
 
 
 def test_patient_cannot_create_an_api_token(client, admin, patient):
-    client.force_login(factories.enroll(admin, patient))
+    sign_in(client, factories.enroll(admin, patient))
     response = client.post(reverse("accounts:profile"), {"name": "Mine"})
 
     assert response.status_code == 403

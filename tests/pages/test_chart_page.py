@@ -8,6 +8,7 @@ import pytest
 from portico.audit.models import AuditEvent
 from portico.portal import services as portal
 from tests import factories
+from tests.factories import sign_in
 from tests.pages.conftest import chart_url
 from tests.pages.html import parse
 
@@ -75,7 +76,7 @@ STATES = [
 
 
 def test_member_without_invite_right_sees_no_invite_actions(client, non_inviter, admin, patient):
-    client.force_login(non_inviter)
+    sign_in(client, non_inviter)
     page = parse(client.get(chart_url(patient, portal="open")))
 
     assert INVITE not in actions_menu(page).text
@@ -91,7 +92,7 @@ def test_member_without_invite_right_sees_status_but_no_actions_in_any_state(
     client, non_inviter, admin, patient, state, _button, _actions
 ):
     make_state(state, admin=admin, patient=patient)
-    client.force_login(non_inviter)
+    sign_in(client, non_inviter)
     page = parse(client.get(chart_url(patient, portal="open")))
 
     assert window_buttons(page) == []

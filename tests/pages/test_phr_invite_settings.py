@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from portico.practices.models import Membership, Role
 from tests import factories
+from tests.factories import sign_in
 from tests.pages.conftest import action_url, chart_url
 from tests.pages.html import messages, parse
 
@@ -28,7 +29,7 @@ def ticked_ids(admin, *users) -> list[str]:
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_non_administrators_get_403_on_the_settings_page(client, request, who, method, staff):
     user = request.getfixturevalue(who)
-    client.force_login(user)
+    sign_in(client, user)
 
     for url in (reverse("practices:settings"), PHR_INVITE):
         response = getattr(client, method)(url, {"may_invite": []} if method == "post" else None)
@@ -88,12 +89,12 @@ def test_every_member_has_a_labelled_tick_box(admin_client, admin, staff, non_in
 
 
 def test_unticked_user_loses_invite_actions_at_once(client, admin, staff, patient):
-    client.force_login(admin)
+    sign_in(client, admin)
     client.post(PHR_INVITE, {"may_invite": ticked_ids(admin)})
     assert not may_invite(staff)
 
     # The staff member's next page shows no invite actions, and posting one is refused.
-    client.force_login(staff)
+    sign_in(client, staff)
     page = parse(client.get(chart_url(patient, portal="open")))
     assert "Invite to patient portal" not in page.one("main").text
     response = client.post(
@@ -103,11 +104,11 @@ def test_unticked_user_loses_invite_actions_at_once(client, admin, staff, patien
 
 
 def test_ticked_user_gets_the_right_back(client, admin, non_inviter, patient):
-    client.force_login(admin)
+    sign_in(client, admin)
     client.post(PHR_INVITE, {"may_invite": ticked_ids(admin, non_inviter)})
 
     assert may_invite(non_inviter)
-    client.force_login(non_inviter)
+    sign_in(client, non_inviter)
     page = parse(client.get(chart_url(patient, portal="open")))
     assert page.one("dialog").find("button", text="Invite to patient portal") is not None
 
@@ -125,7 +126,7 @@ def test_admin_of_two_practices_changes_only_the_current_one(client, practice, o
     Membership.objects.create(user=admin, practice=other_practice, role=Role.ADMINISTRATOR)
     here = factories.make_staff(practice)
     elsewhere = factories.make_staff(other_practice)
-    client.force_login(admin)
+    sign_in(client, admin)
     client.post(reverse("practices:switch_practice"), {"practice": str(practice.public_id)})
 
     own = Membership.objects.get(user=admin, practice=practice)

@@ -6,6 +6,7 @@ from django.core import mail
 from portico.audit.models import AuditEvent
 from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
 from tests import factories
+from tests.factories import sign_in
 from tests.pages.conftest import action_url, chart_url
 from tests.pages.html import field_errors, messages, parse
 
@@ -27,7 +28,7 @@ def state_of(patient) -> str:
 def test_member_without_invite_right_gets_403_and_nothing_changes(
     client, non_inviter, patient, action, confirmed
 ):
-    client.force_login(non_inviter)
+    sign_in(client, non_inviter)
     response = client.post(
         action_url(patient, action),
         {"email": patient.email, "phone": "", "confirmed": confirmed},

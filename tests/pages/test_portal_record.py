@@ -10,6 +10,7 @@ from portico.audit.models import AuditEvent
 from portico.portal import services as portal
 from portico.portal.models import PortalAccess
 from tests import factories
+from tests.factories import sign_in
 from tests.pages.html import parse
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +50,7 @@ def ehr_urls(patient):
 
 def test_patient_gets_403_on_every_staff_page(client, admin, patient):
     account = factories.enroll(admin, patient)
-    client.force_login(account)
+    sign_in(client, account)
 
     urls = ehr_urls(patient)
     assert len(urls) >= 8
@@ -65,7 +66,7 @@ def test_patient_cannot_open_someone_elses_record(client, admin, practice):
     theirs = factories.make_patient(practice)
     account = factories.enroll(admin, mine, email="me@example.test")
     factories.enroll(admin, theirs, email="them@example.test")
-    client.force_login(account)
+    sign_in(client, account)
 
     assert client.get(record_url(theirs)).status_code == 404
     assert client.get(reverse("portal:record", args=[uuid.uuid4()])).status_code == 404
@@ -82,7 +83,7 @@ def test_anonymous_visitor_is_sent_to_sign_in_from_the_portal(client, admin, pat
 
 def test_revoked_patient_sees_access_error_on_the_next_request(client, admin, patient):
     account = factories.enroll(admin, patient)
-    client.force_login(account)
+    sign_in(client, account)
     url = record_url(patient)
     assert patient.full_name in parse(client.get(url)).one("main").text
 
@@ -99,7 +100,7 @@ def test_revoked_patient_sees_access_error_on_the_next_request(client, admin, pa
 def test_revoked_patient_home_shows_the_access_error(client, admin, patient):
     account = factories.enroll(admin, patient)
     portal.access_revoke(admin, patient=patient)
-    client.force_login(account)
+    sign_in(client, account)
 
     page = parse(client.get(reverse("portal:home")))
     assert page.one(class_="access-error").text == NO_ACCESS
@@ -107,7 +108,7 @@ def test_revoked_patient_home_shows_the_access_error(client, admin, patient):
 
 
 def test_account_without_any_record_sees_the_access_error(client):
-    client.force_login(factories.make_user())
+    sign_in(client, factories.make_user())
 
     page = parse(client.get(reverse("portal:home")))
     assert page.one(class_="access-error").text == NO_ACCESS
@@ -117,7 +118,7 @@ def test_account_without_any_record_sees_the_access_error(client):
 
 
 def test_single_record_home_goes_straight_to_the_record(client, admin, patient):
-    client.force_login(factories.enroll(admin, patient))
+    sign_in(client, factories.enroll(admin, patient))
 
     response = client.get(reverse("portal:home"))
     assert response.status_code == 302
@@ -128,7 +129,7 @@ def test_record_shows_practice_and_demographics(client, admin, patient, practice
     practice.address_line1 = "12 River Road"
     practice.city = "Springfield"
     practice.save()
-    client.force_login(factories.enroll(admin, patient))
+    sign_in(client, factories.enroll(admin, patient))
 
     page = parse(client.get(record_url(patient)))
     assert page.one("h1").text == patient.full_name
@@ -153,7 +154,7 @@ def test_record_shows_practice_and_demographics(client, admin, patient, practice
 
 def test_every_record_view_is_audited(client, admin, patient):
     account = factories.enroll(admin, patient)
-    client.force_login(account)
+    sign_in(client, account)
 
     client.get(record_url(patient))
     client.get(record_url(patient))
@@ -164,7 +165,7 @@ def test_every_record_view_is_audited(client, admin, patient):
 def test_revoked_record_view_reads_nothing_and_is_not_a_phr_view(client, admin, patient):
     account = factories.enroll(admin, patient)
     portal.access_revoke(admin, patient=patient)
-    client.force_login(account)
+    sign_in(client, account)
 
     client.get(record_url(patient))
     assert not AuditEvent.objects.filter(action="phr.view").exists()

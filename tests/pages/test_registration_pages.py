@@ -10,7 +10,7 @@ from portico.audit.models import AuditEvent
 from portico.portal import services as portal
 from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
 from tests import factories
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, sign_in
 from tests.pages.conftest import account_url, register_url, verify
 from tests.pages.html import form_errors, parse
 
@@ -148,7 +148,7 @@ def test_staff_see_the_lock_and_a_new_invite_unlocks(client, admin, invited):
     Invitation.objects.filter(pk=invited.pk).update(
         failed_attempts=settings.PORTICO_INVITATION_MAX_CODE_ATTEMPTS, locked_at=invited.created_at
     )
-    client.force_login(admin)
+    sign_in(client, admin)
     page = parse(
         client.get(reverse("charts:chart", args=[invited.patient.public_id]) + "?portal=open")
     )
@@ -235,7 +235,7 @@ def test_signed_in_patient_can_add_the_record_to_the_current_account(client, adm
     second_admin = factories.make_admin(second_practice)
     other_chart = factories.make_patient(second_practice)
     invitation = factories.invite(second_admin, other_chart)
-    client.force_login(account)
+    sign_in(client, account)
     verify(client, invitation)
 
     page = parse(client.get(account_url(invitation)))

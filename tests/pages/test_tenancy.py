@@ -13,6 +13,7 @@ from portico.charts import urls as chart_urls
 from portico.portal.models import Invitation, PortalAccess
 from portico.portal.staff_views import ACTIONS
 from tests import factories
+from tests.factories import sign_in
 from tests.pages.html import parse
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +77,7 @@ def test_staff_of_another_practice_get_404_on_every_chart_url(
         patient.email,
     )
     url = reverse(f"charts:{name}", kwargs={"patient_id": patient.public_id, **values}) + query
-    client.force_login(outsider)
+    sign_in(client, outsider)
 
     bodies = POST_BODIES if method == "post" else [None]
     for body in bodies:
@@ -95,7 +96,7 @@ def test_staff_of_another_practice_get_404_on_every_chart_url(
 
 def test_another_practices_chart_is_not_listed_or_found_by_search(client, outsider, practice):
     patient = factories.make_patient(practice, legal_last_name="Hidden")
-    client.force_login(outsider)
+    sign_in(client, outsider)
 
     for query in ("", "Hidden", patient.date_of_birth.isoformat()):
         response = client.get(reverse("charts:patient_list"), {"q": query})
@@ -107,7 +108,7 @@ def test_chart_404_looks_the_same_as_a_chart_that_does_not_exist(client, outside
     import uuid
 
     patient = factories.make_patient(practice)
-    client.force_login(outsider)
+    sign_in(client, outsider)
 
     real = client.get(reverse("charts:chart", args=[patient.public_id]))
     made_up = client.get(reverse("charts:chart", args=[uuid.uuid4()]))

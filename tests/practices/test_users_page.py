@@ -5,7 +5,7 @@ import re
 from portico.accounts.services import api_token_create
 from portico.audit.models import AuditEvent
 from portico.practices.models import Membership
-from tests.factories import make_staff
+from tests.factories import make_staff, sign_in
 
 USERS = "/ehr/settings/users/"
 
@@ -26,7 +26,7 @@ def _add(client, **fields):
 
 
 def test_non_administrators_cannot_see_or_change_users(client, staff, admin):
-    client.force_login(staff)
+    sign_in(client, staff)
     assert client.get(USERS).status_code == 403
     assert _add(client).status_code == 403
     assert client.post(_remove_url(admin)).status_code == 403
@@ -35,13 +35,13 @@ def test_non_administrators_cannot_see_or_change_users(client, staff, admin):
 
 
 def test_staff_of_another_practice_cannot_remove_this_practices_people(client, outsider, staff):
-    client.force_login(outsider)
+    sign_in(client, outsider)
     assert client.post(_remove_url(staff)).status_code == 404
     assert Membership.objects.get(user=staff).is_active
 
 
 def test_adding_a_new_person_shows_their_initial_password_once(client, admin, practice):
-    client.force_login(admin)
+    sign_in(client, admin)
     response = _add(client, role="provider", credential="NP")
     html = response.content.decode()
     password = re.search(r'<code class="token">([^<]+)</code>', html).group(1)
@@ -61,7 +61,7 @@ def test_adding_a_new_person_shows_their_initial_password_once(client, admin, pr
 
 
 def test_bad_input_is_explained_and_adds_nobody(client, admin):
-    client.force_login(admin)
+    sign_in(client, admin)
     before = Membership.objects.count()
     html = _add(client, email="not an email").content.decode()
     assert "Enter a valid email address." in html
@@ -76,10 +76,10 @@ def test_removed_person_loses_pages_and_api_at_once(client, admin, practice):
     nurse = make_staff(practice, full_name="Nia Nurse")
     _token, key = api_token_create(nurse, practice=practice, name="sync")
     nurse_browser = client.__class__()
-    nurse_browser.force_login(nurse)
+    sign_in(nurse_browser, nurse)
     assert nurse_browser.get("/ehr/").status_code == 200
 
-    client.force_login(admin)
+    sign_in(client, admin)
     response = client.post(_remove_url(nurse), follow=True)
     assert "no longer works here" in response.content.decode()
 
@@ -91,7 +91,7 @@ def test_removed_person_loses_pages_and_api_at_once(client, admin, practice):
 
 
 def test_an_administrator_cannot_remove_themselves(client, admin):
-    client.force_login(admin)
+    sign_in(client, admin)
     response = client.post(_remove_url(admin), follow=True)
     assert "You cannot remove yourself" in response.content.decode()
     assert Membership.objects.get(user=admin).is_active
@@ -99,7 +99,7 @@ def test_an_administrator_cannot_remove_themselves(client, admin):
 
 def test_a_person_who_comes_back_is_active_again_with_the_new_role(client, admin, practice):
     nurse = make_staff(practice, may_invite=False)
-    client.force_login(admin)
+    sign_in(client, admin)
     client.post(_remove_url(nurse))
     _add(client, email=nurse.email, role="provider", credential="PA")
     membership = Membership.objects.get(user=nurse)

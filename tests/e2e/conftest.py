@@ -313,7 +313,8 @@ def new_page(browser, stack):
     """Open a page in a fresh browser context: a separate person with their own cookies.
 
     A stylesheet, script or image that fails to load breaks the page for a person
-    even when its text is right, so any such failure fails the test.
+    even when its text is right, so any such failure fails the test; so does anything the
+    Content-Security-Policy blocks (an inline script or style the browser refused to run).
     """
     contexts = []
     broken: list[str] = []
@@ -332,11 +333,16 @@ def new_page(browser, stack):
         if "ERR_ABORTED" not in (request.failure or ""):
             broken.append(f"{request.failure} {request.url}")
 
+    def console(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            broken.append(f"CSP: {message.text[:300]}")
+
     def open_page(**context_options):
         context = browser.new_context(base_url=stack.base_url, **context_options)
         context.set_default_timeout(UI_TIMEOUT_MS)
         context.on("response", watch)
         context.on("requestfailed", lambda request: failed(request))
+        context.on("console", console)
         contexts.append(context)
         return context.new_page()
 

@@ -1,4 +1,4 @@
-"""The patient chart (SPEC §2.1). Clinical lists arrive with their own issue."""
+"""The patient chart: demographics (SPEC §2.1), encounters and clinical lists (SPEC §2.2)."""
 
 from __future__ import annotations
 
@@ -58,11 +58,17 @@ class Patient(models.Model):
         return self.full_name
 
 
+class EncounterQuerySet(models.QuerySet):
+    def visible_to_patient(self):
+        """Encounters whose summary the patient's record shows: signed and note shared."""
+        return self.filter(signed_at__isnull=False, note_shared_with_patient=True)
+
+
 class Encounter(models.Model):
     """A visit: a dated note that a provider signs (SPEC §2.2).
 
-    Clinical detail (amendments, what is shared with the patient) grows on top of this with
-    the clinical-record work; auto-invite (SPEC §5.1) only needs the visit date and signature.
+    Once signed it cannot be edited, only amended (`EncounterAmendment`). Clinical items may
+    be attached to it (their `encounter`); each keeps its own `shared_with_patient` flag.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -84,6 +90,11 @@ class Encounter(models.Model):
     signed_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The provider's choice: does the patient's record show this visit's summary (note and
+    # amendments)? Only ever shown once signed; see `is_visible_to_patient`.
+    note_shared_with_patient = models.BooleanField(default=False)
+
+    objects = EncounterQuerySet.as_manager()
 
     class Meta:
         ordering = ["-visit_date", "-id"]
@@ -98,3 +109,377 @@ class Encounter(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    @property
+    def is_visible_to_patient(self) -> bool:
+        """Whether the patient's record shows this encounter's summary (SPEC §6.1).
+
+        Exactly when it is signed and its provider chose to share the note
+        (`note_shared_with_patient`). The summary is the visit date, the provider, the note
+        and its amendments. Items attached to the encounter (labs, vitals, ...) are shown or
+        not by their own `shared_with_patient` flag, whatever this one says.
+        """
+        return self.is_signed and self.note_shared_with_patient
+
+
+class EncounterAmendment(models.Model):
+    """A correction or addendum to a signed encounter; the only change a signed note admits.
+
+    Shown to the patient exactly when the encounter's summary is (`is_visible_to_patient`).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="amendments")
+    text = models.TextField()
+    author = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"amendment {self.public_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Clinical lists (SPEC §2.2)
+# ---------------------------------------------------------------------------------------------
+
+
+class CodeSystem(models.TextChoices):
+    """Code systems of coded items; `CODE_SYSTEM_URIS` gives the FHIR system URI of each."""
+
+    ICD10CM = "icd10cm", "ICD-10-CM"
+    RXNORM = "rxnorm", "RxNorm"
+    CVX = "cvx", "CVX"
+    LOINC = "loinc", "LOINC"
+    SNOMED = "snomed", "SNOMED CT"
+    CPT = "cpt", "CPT"
+    HCPCS = "hcpcs", "HCPCS"
+
+
+CODE_SYSTEM_URIS = {
+    CodeSystem.ICD10CM: "http://hl7.org/fhir/sid/icd-10-cm",
+    CodeSystem.RXNORM: "http://www.nlm.nih.gov/research/umls/rxnorm",
+    CodeSystem.CVX: "http://hl7.org/fhir/sid/cvx",
+    CodeSystem.LOINC: "http://loinc.org",
+    CodeSystem.SNOMED: "http://snomed.info/sct",
+    CodeSystem.CPT: "http://www.ama-assn.org/go/cpt",
+    CodeSystem.HCPCS: "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+}
+
+
+class ClinicalItemQuerySet(models.QuerySet):
+    def shared(self):
+        """Only what the patient may see: rows whose `shared_with_patient` is True."""
+        return self.filter(shared_with_patient=True)
+
+    def newest_first(self):
+        return self.order_by("-recorded_on", "-id")
+
+
+class ClinicalItem(models.Model):
+    """What every entry of a clinical list has (an abstract base, no table of its own).
+
+    `shared_with_patient` is the one and only switch for the patient's record: the patient
+    sees an item exactly when it is True; when False, nothing of the item (not even that it
+    exists, nor a count) reaches the patient. The flag does not depend on the encounter the
+    item is attached to, nor on whether that encounter is signed or its note shared.
+    Each kind starts with its own default (`SHARED_BY_DEFAULT`): lab results start unshared
+    (shared once reviewed), every other kind starts shared.
+
+    `recorded_on` is the item's clinical date (onset, start, given, performed, measured,
+    collected...; `RECORDED_ON_LABEL` names it for each kind); lists show newest first.
+    Items attached to a signed encounter cannot be edited (only their sharing may change);
+    the encounter is amended instead.
+    """
+
+    SHARED_BY_DEFAULT = True
+    RECORDED_ON_LABEL = "Date"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey("practices.Practice", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="%(class)ss")
+    encounter = models.ForeignKey(
+        Encounter,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="%(class)ss",
+    )
+    recorded_on = models.DateField()
+    shared_with_patient = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClinicalItemQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-recorded_on", "-id"]
+        indexes = [
+            models.Index(
+                fields=["patient", "-recorded_on", "-id"], name="%(app_label)s_%(class)s_newest"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.model_name} {self.public_id}"
+
+
+class CodedItem(ClinicalItem):
+    """An item named by a code of a code system and a readable display; the code may be
+    blank (free text) when no code fits. The display is always filled."""
+
+    CODE_SYSTEM = ""  # the kind's usual system, used when a code is given without one
+
+    code_system = models.CharField(max_length=10, choices=CodeSystem.choices, blank=True)
+    code = models.CharField(max_length=20, blank=True)
+    display = models.CharField(max_length=200)
+
+    class Meta(ClinicalItem.Meta):
+        abstract = True
+
+    @property
+    def code_system_uri(self) -> str:
+        return CODE_SYSTEM_URIS.get(self.code_system, "")
+
+
+class ProblemStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Problem(CodedItem):
+    """A diagnosis or problem (ICD-10-CM); `recorded_on` is the onset."""
+
+    CODE_SYSTEM = CodeSystem.ICD10CM
+    RECORDED_ON_LABEL = "Onset"
+
+    status = models.CharField(
+        max_length=10, choices=ProblemStatus.choices, default=ProblemStatus.ACTIVE
+    )
+    resolved_on = models.DateField(null=True, blank=True)
+
+    class Meta(CodedItem.Meta):
+        pass
+
+
+class MedicationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    STOPPED = "stopped", "Stopped"
+
+
+class Medication(CodedItem):
+    """A medication (RxNorm); `display` is its name, `recorded_on` the start date."""
+
+    CODE_SYSTEM = CodeSystem.RXNORM
+    RECORDED_ON_LABEL = "Start date"
+
+    instructions = models.CharField(max_length=300, blank=True)  # dose and instructions
+    stop_date = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=MedicationStatus.choices, default=MedicationStatus.ACTIVE
+    )
+
+    class Meta(CodedItem.Meta):
+        pass
+
+
+class AllergySeverity(models.TextChoices):
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Allergy(CodedItem):
+    """An allergy or intolerance: the substance (code optional, display required), the
+    reaction and its severity; `recorded_on` is when it was noted."""
+
+    CODE_SYSTEM = CodeSystem.RXNORM
+    RECORDED_ON_LABEL = "Noted on"
+
+    reaction = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(
+        max_length=10, choices=AllergySeverity.choices, default=AllergySeverity.UNKNOWN
+    )
+
+    # Named by hand: the base's "%(class)ss" would spell it "allergys".
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergies")
+    encounter = models.ForeignKey(
+        Encounter, null=True, blank=True, on_delete=models.SET_NULL, related_name="allergies"
+    )
+
+    class Meta(CodedItem.Meta):
+        verbose_name_plural = "allergies"
+
+
+class Immunization(CodedItem):
+    """A vaccine given (CVX); `recorded_on` is the date given."""
+
+    CODE_SYSTEM = CodeSystem.CVX
+    RECORDED_ON_LABEL = "Date given"
+
+    lot_number = models.CharField(max_length=40, blank=True)
+
+    class Meta(CodedItem.Meta):
+        pass
+
+
+class Procedure(CodedItem):
+    """A procedure performed (CPT, SNOMED CT, HCPCS... or free text)."""
+
+    CODE_SYSTEM = CodeSystem.CPT
+    RECORDED_ON_LABEL = "Date performed"
+
+    class Meta(CodedItem.Meta):
+        pass
+
+
+class CarePlan(ClinicalItem):
+    """A plan of care in words, from `recorded_on` (start) to an optional end date."""
+
+    RECORDED_ON_LABEL = "Start date"
+
+    title = models.CharField(max_length=200)
+    text = models.TextField(blank=True)
+    end_date = models.DateField(null=True, blank=True)
+
+    class Meta(ClinicalItem.Meta):
+        pass
+
+
+class VitalKind(models.TextChoices):
+    BP_SYSTOLIC = "bp_systolic", "Blood pressure, systolic"
+    BP_DIASTOLIC = "bp_diastolic", "Blood pressure, diastolic"
+    HEART_RATE = "heart_rate", "Heart rate"
+    RESPIRATORY_RATE = "respiratory_rate", "Respiratory rate"
+    TEMPERATURE = "temperature", "Body temperature"
+    WEIGHT = "weight", "Body weight"
+    HEIGHT = "height", "Body height"
+    BMI = "bmi", "Body mass index"
+    OXYGEN_SATURATION = "spo2", "Oxygen saturation"
+
+
+# LOINC code, UCUM unit, readable unit, and the plausible range of values for each kind.
+VITAL_DEFINITIONS = {
+    VitalKind.BP_SYSTOLIC: ("8480-6", "mm[Hg]", "mmHg", (40, 300)),
+    VitalKind.BP_DIASTOLIC: ("8462-4", "mm[Hg]", "mmHg", (20, 200)),
+    VitalKind.HEART_RATE: ("8867-4", "/min", "beats/min", (20, 250)),
+    VitalKind.RESPIRATORY_RATE: ("9279-1", "/min", "breaths/min", (4, 80)),
+    VitalKind.TEMPERATURE: ("8310-5", "[degF]", "°F", (85, 115)),
+    VitalKind.WEIGHT: ("29463-7", "[lb_av]", "lb", (0.5, 1500)),
+    VitalKind.HEIGHT: ("8302-2", "[in_i]", "in", (8, 108)),
+    VitalKind.BMI: ("39156-5", "kg/m2", "kg/m²", (5, 150)),
+    VitalKind.OXYGEN_SATURATION: ("59408-5", "%", "%", (30, 100)),
+}
+
+
+class Vital(ClinicalItem):
+    """One vital-sign measurement; `code` (LOINC) and `unit` (UCUM) follow from `kind`.
+    Blood pressure is two rows (systolic and diastolic) of the same date and encounter."""
+
+    RECORDED_ON_LABEL = "Date measured"
+
+    kind = models.CharField(max_length=20, choices=VitalKind.choices)
+    code = models.CharField(max_length=20)
+    value = models.DecimalField(max_digits=7, decimal_places=2)
+    unit = models.CharField(max_length=20)
+
+    class Meta(ClinicalItem.Meta):
+        pass
+
+    @property
+    def unit_display(self) -> str:
+        definition = VITAL_DEFINITIONS.get(self.kind)
+        return definition[2] if definition else self.unit
+
+
+class AbnormalFlag(models.TextChoices):
+    NORMAL = "N", "Normal"
+    HIGH = "H", "High"
+    LOW = "L", "Low"
+    ABNORMAL = "A", "Abnormal"
+
+
+class LabResult(CodedItem):
+    """One lab result (LOINC); `recorded_on` is the collection date.
+
+    `value` is as reported (a number such as "5.8", or words such as "Negative");
+    `value_number` holds it as a number when it is one. Starts unshared: the patient sees a
+    result only after staff mark it shared (typically once a provider has reviewed it).
+    """
+
+    SHARED_BY_DEFAULT = False
+    CODE_SYSTEM = CodeSystem.LOINC
+    RECORDED_ON_LABEL = "Collected on"
+
+    value = models.CharField(max_length=100)
+    value_number = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    unit = models.CharField(max_length=30, blank=True)
+    reference_low = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    reference_high = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    reference_text = models.CharField(max_length=100, blank=True)
+    flag = models.CharField(max_length=1, choices=AbnormalFlag.choices, default=AbnormalFlag.NORMAL)
+
+    class Meta(CodedItem.Meta):
+        pass
+
+    @property
+    def is_abnormal(self) -> bool:
+        return self.flag != AbnormalFlag.NORMAL
+
+    @property
+    def reference_range(self) -> str:
+        """The range as people read it: "3.5–5.0", "< 200", "> 40", or the text given."""
+        low, high = self.reference_low, self.reference_high
+        if low is not None and high is not None:
+            return f"{low.normalize():f}–{high.normalize():f}"
+        if high is not None:
+            return f"< {high.normalize():f}"
+        if low is not None:
+            return f"> {low.normalize():f}"
+        return self.reference_text
+
+
+class AssessmentKind(models.TextChoices):
+    SCREENING = "screening", "Screening"
+    INTERVENTION = "intervention", "Intervention"
+    ASSESSMENT = "assessment", "Assessment"
+
+
+class Assessment(CodedItem):
+    """Screenings, interventions and assessments in one list, told apart by `kind`
+    (e.g. a PHQ-9 depression screening with its score, smoking-cessation counselling)."""
+
+    CODE_SYSTEM = CodeSystem.LOINC
+    RECORDED_ON_LABEL = "Date"
+
+    kind = models.CharField(max_length=15, choices=AssessmentKind.choices)
+    result = models.CharField(max_length=200, blank=True)
+
+    class Meta(CodedItem.Meta):
+        pass
+
+
+# The clinical lists in the order the chart shows them, by the slug used in URLs.
+CLINICAL_LISTS: dict[str, type[ClinicalItem]] = {
+    "problems": Problem,
+    "medications": Medication,
+    "allergies": Allergy,
+    "immunizations": Immunization,
+    "procedures": Procedure,
+    "care-plans": CarePlan,
+    "vitals": Vital,
+    "labs": LabResult,
+    "assessments": Assessment,
+}

@@ -13,7 +13,14 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portico.core.env import env_bool, env_int, env_list, env_str, parse_email_url
+from portico.core.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    parse_cache_url,
+    parse_email_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTICO_VAR_DIR", str(BASE_DIR / "var")))
@@ -135,6 +142,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "portico.accounts.passwords.MaximumLengthValidator"},
+    {"NAME": "portico.accounts.passwords.ContextValidator"},
 ]
 
 SESSION_COOKIE_HTTPONLY = True
@@ -209,7 +218,24 @@ if _task_backend not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"PORTICO_TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_task_backend], "QUEUES": ["default"]}}
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# CACHE_URL=locmem:// (default; per process) or redis://host:6379/0 (shared; use it in
+# production so that rate limits count across every web process).
+CACHE_URL = env_str("CACHE_URL", "locmem://")
+CACHES = {"default": parse_cache_url(CACHE_URL)}
+
+# Sign-in and recovery (SPEC §4.1, §4.2; NIST SP 800-63B, OWASP ASVS L2)
+PORTICO_PASSWORD_MAX_LENGTH = 128
+# Wrong passwords in a row before the account locks, and how long the lock lasts.
+PORTICO_SIGN_IN_LOCK_AFTER = env_int("PORTICO_SIGN_IN_LOCK_AFTER", 10)
+PORTICO_SIGN_IN_LOCK_SECONDS = env_int("PORTICO_SIGN_IN_LOCK_SECONDS", 3600)
+# Reset links work once, for this many seconds (Django's token generator reads it).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
+# Per-address limits, (hits, seconds) per scope; see portico/core/ratelimit.py.
+PORTICO_RATE_LIMITS = {
+    "sign_in": (20, 600),  # failed sign-ins
+    "password_reset": (10, 900),  # reset requests
+    "username_reminder": (10, 900),  # username reminders
+}
 
 LOGGING = {
     "version": 1,

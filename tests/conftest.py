@@ -63,3 +63,11 @@ def outsider(other_practice):
 def send_email(django_capture_on_commit_callbacks):
     """Run what a transaction queues after commit (the enrollment email), as production does."""
     return django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate limits count in the cache; every test starts with none used."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -39,3 +39,22 @@ class PasswordChangeForm(forms.Form):
         data = super().clean()
         require_same_passwords(self, "new_password", "new_password_again")
         return data
+
+
+class RecoveryEmailForm(forms.Form):
+    email = forms.CharField(
+        label="Email",
+        max_length=254,
+        help_text="The email address you use for Portico.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+
+class PasswordResetForm(forms.Form):
+    new_password = new_password_field("New password")
+    new_password_again = new_password_field("New password again", with_help=False)
+
+    def clean(self):
+        data = super().clean()
+        require_same_passwords(self, "new_password", "new_password_again")
+        return data

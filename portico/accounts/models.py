@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+_SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
 
 
 class UserManager(BaseUserManager):
@@ -36,6 +41,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Django admin access only; practice roles live in practices.Membership.
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(auto_now_add=True)
+    # Sign-in throttling (accounts.services.sign_in_check): wrong passwords in a row, the
+    # earliest time the next try is judged, and when the account locked (None: not locked).
+    failed_sign_ins = models.PositiveSmallIntegerField(default=0)
+    sign_in_blocked_until = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    # Raising it ends every session of the account (accounts.sessions.sessions_end_all).
+    session_generation = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 
@@ -56,6 +68,32 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs):
         self.email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
+
+    @property
+    def is_locked(self) -> bool:
+        """Locked after too many wrong passwords, and the lock has not run out yet."""
+        return (
+            self.locked_at is not None
+            and self.sign_in_blocked_until is not None
+            and self.sign_in_blocked_until > timezone.now()
+        )
+
+    def _session_hash(self, secret=None) -> str:
+        # Generation 0 gives Django's own hash, so sessions from before this field survive.
+        value = (
+            self.password
+            if not self.session_generation
+            else (f"{self.password}:{self.session_generation}")
+        )
+        return salted_hmac(_SESSION_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        """Sessions store this; it changes with the password and with the session generation."""
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self):
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
 
 
 class ApiToken(models.Model):

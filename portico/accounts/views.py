@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,11 +7,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from portico.accounts import services
-from portico.accounts.forms import ApiTokenForm, PasswordChangeForm, SignInForm
+from portico.accounts.forms import (
+    ApiTokenForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    RecoveryEmailForm,
+    SignInForm,
+)
 from portico.accounts.models import ApiToken
+from portico.core import ratelimit
 from portico.core.forms import apply_service_errors
-
-SIGN_IN_FAILED = "The email or password is not right."
 
 
 def _safe_next(request, fallback: str = "home") -> str:
@@ -25,20 +30,24 @@ def _safe_next(request, fallback: str = "home") -> str:
 
 def sign_in(request):
     form = SignInForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        user = authenticate(
-            request,
-            username=form.cleaned_data["email"].strip().lower(),
-            password=form.cleaned_data["password"],
-        )
-        if user is None:
-            # The same answer whether or not the account exists.
-            form.add_error(None, SIGN_IN_FAILED)
+        try:
+            user = services.sign_in_check(
+                request, login=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            )
+        except services.SignInFailed as exc:
+            # The same answer whether or not the account exists, waits or is locked.
+            form.add_error(None, exc.message)
+            status = exc.status
         else:
-            login(request, user)  # Django cycles the session key here.
+            services.sign_in_complete(request, user)  # Django cycles the session key here.
             return redirect(_safe_next(request))
     return render(
-        request, "accounts/sign_in.html", {"form": form, "next": request.GET.get("next", "")}
+        request,
+        "accounts/sign_in.html",
+        {"form": form, "next": request.GET.get("next", "")},
+        status=status,
     )
 
 
@@ -98,3 +107,88 @@ def password_change(request):
             messages.success(request, "Your password was changed.")
             return redirect("accounts:profile")
     return render(request, "accounts/password_change.html", {"form": form})
+
+
+# ---------------------------------------------------------------------------
+# Recovery: "Forgot password?", "Forgot username?" and the emailed reset link
+
+_RECOVERY_PAGES = {
+    "password": {
+        "service": services.password_reset_request,
+        "title": "Forgot your password?",
+        "intro": "Enter the email address you use for Portico. If it belongs to an account, "
+        "we email you a link to choose a new password.",
+        "button": "Email me a reset link",
+        "sent": "If an account uses this address, an email with a link to choose a new "
+        "password is on its way. The link works once, for one hour.",
+    },
+    "username": {
+        "service": services.username_reminder_request,
+        "title": "Forgot your username?",
+        "intro": "Your username is the email address you signed up with. Enter the address "
+        "you think it is: if it belongs to an account, we email your username to it.",
+        "button": "Email me my username",
+        "sent": "If an account uses this address, an email with your username is on its way.",
+    },
+}
+
+
+def _recovery_request(request, which: str):
+    page = _RECOVERY_PAGES[which]
+    form = RecoveryEmailForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            page["service"](request, email=form.cleaned_data["email"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        except ratelimit.RateLimited as exc:
+            form.add_error(None, services.TOO_MANY_REQUESTS.format(minutes=exc.minutes))
+            status = 429
+        else:
+            # The same answer whether or not the account exists.
+            return render(request, "accounts/recovery_sent.html", {"page": page})
+    return render(
+        request, "accounts/recovery_request.html", {"form": form, "page": page}, status=status
+    )
+
+
+def password_forgot(request):
+    return _recovery_request(request, "password")
+
+
+def username_forgot(request):
+    return _recovery_request(request, "username")
+
+
+_RESET_KEY = "accounts.password_reset_key"
+
+
+def password_reset_link(request, key):
+    """The emailed link: keep its key in the session and continue at a URL without it, so the
+    key does not linger in the address bar, the history or a Referer header."""
+    if services.password_reset_user(key) is None:
+        return render(request, "accounts/password_reset_broken.html", status=400)
+    request.session[_RESET_KEY] = key
+    return redirect("accounts:password_reset_new")
+
+
+def password_reset_new(request):
+    key = request.session.get(_RESET_KEY, "")
+    if services.password_reset_user(key) is None:
+        return render(request, "accounts/password_reset_broken.html", status=400)
+    form = PasswordResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_complete(
+                key=key, new_password=form.cleaned_data["new_password"]
+            )
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "reset_link":
+                return render(request, "accounts/password_reset_broken.html", status=400)
+            apply_service_errors(form, exc)
+        else:
+            request.session.pop(_RESET_KEY, None)
+            messages.success(request, "Your password was changed. Sign in with your new password.")
+            return redirect("accounts:sign_in")
+    return render(request, "accounts/password_reset_new.html", {"form": form})

@@ -79,3 +79,18 @@ def parse_email_url(url: str) -> dict[str, object]:
             EMAIL_TIMEOUT=int(query.get("timeout", ["20"])[0]),
         )
     return config
+
+
+def parse_cache_url(url: str) -> dict[str, object]:
+    """Turn CACHE_URL into Django's default cache: locmem:// (one process), dummy://,
+    or redis://[:password@]host:port/db and rediss:// (shared by every process)."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if scheme == "dummy":
+        return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    if scheme in ("redis", "rediss"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise ImproperlyConfigured(
+        f"CACHE_URL scheme must be locmem, dummy, redis or rediss, not {scheme!r}"
+    )

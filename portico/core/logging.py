@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
-# Registration links carry a secret token in the path.
-_TOKEN_IN_PATH = re.compile(r"(/portal/register/)[^/\s\"']+")
+# Registration and password reset links carry a secret token in the path.
+_TOKEN_IN_PATH = re.compile(r"(/portal/register/|/accounts/password/reset/)[^/\s\"']+")
 
 
 def redact(text: str) -> str:

@@ -22,6 +22,8 @@ class RenderedEmail:
 
 RENDERERS: dict[str, str] = {
     "portal.enrollment": "portico.portal.emails.render_enrollment",
+    "account.password_reset": "portico.accounts.emails.render_password_reset",
+    "account.username": "portico.accounts.emails.render_username",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import authenticate, login
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from portico.accounts.views import SIGN_IN_FAILED
+from portico.accounts.services import SignInFailed, sign_in_check
 from portico.charts.validation import format_phone
 from portico.core.forms import apply_service_errors
 from portico.portal import services
@@ -82,13 +82,15 @@ def register_account(request, token):
             elif choice == "link":
                 link_form = LinkAccountForm(request.POST, prefix="existing")
                 if link_form.is_valid():
-                    account = authenticate(
-                        request,
-                        username=link_form.cleaned_data["email"].strip().lower(),
-                        password=link_form.cleaned_data["password"],
-                    )
-                    if account is None:
-                        link_form.add_error(None, SIGN_IN_FAILED)
+                    # The sign-in page's password step, throttling and lock included.
+                    try:
+                        account = sign_in_check(
+                            request,
+                            login=link_form.cleaned_data["email"],
+                            password=link_form.cleaned_data["password"],
+                        )
+                    except SignInFailed as exc:
+                        link_form.add_error(None, exc.message)
                     else:
                         services.registration_link_account(account, invitation_id=invitation_id)
                         return _finish(request, account)

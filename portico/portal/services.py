@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from portico.accounts.sessions import sessions_end_all
 from portico.audit.services import audit_record
 from portico.charts.models import Patient
 from portico.charts.services import patient_update
@@ -257,6 +258,8 @@ def access_revoke(actor, *, patient: Patient) -> PortalAccess:
         patient=patient,
         details={"account": str(access.account.public_id) if access.account else None},
     )
+    if access.account is not None:
+        sessions_end_all(access.account, actor=actor, reason="portal_revoke")
     return access
 
 

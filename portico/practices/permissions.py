@@ -61,3 +61,22 @@ def require_member(user, practice) -> Membership:
     membership = membership_for(user, practice)
     require(can_work_in_charts(membership), "You are not a member of this practice.")
     return membership
+
+
+def portal_access_helped_by(actor, account, *, practice=None):
+    """SPEC §4.4: the enrolled portal access through which `actor` may help `account` (e.g.
+    unlock it): `account`'s access at a practice where `actor` works, or None.
+
+    With `practice`, only that practice counts.
+    """
+    from portico.portal.models import AccessState, PortalAccess
+
+    if actor is None or not actor.is_authenticated or account is None:
+        return None
+    practice_ids = active_memberships(actor).values("practice_id")
+    accesses = PortalAccess.objects.select_related("practice", "patient").filter(
+        account=account, state=AccessState.ACTIVE, practice_id__in=practice_ids
+    )
+    if practice is not None:
+        accesses = accesses.filter(practice=practice)
+    return accesses.order_by("pk").first()

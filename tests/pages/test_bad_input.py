@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portico.accounts.models import ApiToken, User
+from portico.accounts.services import SIGN_IN_FAILED
 from portico.charts.models import Patient
 from portico.portal.models import AccessState, PortalAccess
 from tests import factories
@@ -194,7 +195,7 @@ def test_link_account_with_wrong_password_shows_error_and_links_nothing(
 
     assert response.status_code == 200
     page = parse(response)
-    assert form_errors(page) == ["The email or password is not right."]
+    assert form_errors(page) == [SIGN_IN_FAILED]
     assert PortalAccess.objects.get(patient=invited.patient).account is None
     assert "_auth_user_id" not in client.session
 

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from portico.accounts.services import SIGN_IN_FAILED
 from tests.factories import PASSWORD
 from tests.pages.html import form_errors, parse
 
@@ -17,7 +18,7 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, staff):
 
     assert wrong_password.status_code == unknown_email.status_code == 200
     assert form_errors(parse(wrong_password)) == form_errors(parse(unknown_email))
-    assert form_errors(parse(wrong_password)) == ["The email or password is not right."]
+    assert form_errors(parse(wrong_password)) == [SIGN_IN_FAILED]
     assert "_auth_user_id" not in client.session
 
 

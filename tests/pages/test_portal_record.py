@@ -88,6 +88,10 @@ def test_revoked_patient_sees_access_error_on_the_next_request(client, admin, pa
     assert patient.full_name in parse(client.get(url)).one("main").text
 
     portal.access_revoke(admin, patient=patient)
+    # Revoking ends the patient's sessions; signed in again, the record stays closed.
+    assert client.get(url).status_code == 302
+    account.refresh_from_db()
+    sign_in(client, account)
     response = client.get(url)
 
     page = parse(response)
@@ -100,6 +104,7 @@ def test_revoked_patient_sees_access_error_on_the_next_request(client, admin, pa
 def test_revoked_patient_home_shows_the_access_error(client, admin, patient):
     account = factories.enroll(admin, patient)
     portal.access_revoke(admin, patient=patient)
+    account.refresh_from_db()  # revoking ended its sessions (a new session generation)
     sign_in(client, account)
 
     page = parse(client.get(reverse("portal:home")))
@@ -165,6 +170,7 @@ def test_every_record_view_is_audited(client, admin, patient):
 def test_revoked_record_view_reads_nothing_and_is_not_a_phr_view(client, admin, patient):
     account = factories.enroll(admin, patient)
     portal.access_revoke(admin, patient=patient)
+    account.refresh_from_db()  # revoking ended its sessions (a new session generation)
     sign_in(client, account)
 
     client.get(record_url(patient))

@@ -56,6 +56,10 @@ SERVER_EMAIL = PORTICO_NOTIFICATIONS_FROM
 # Portal enrollment (SPEC §3)
 PORTICO_INVITATION_TTL_DAYS = env_int("PORTICO_INVITATION_TTL_DAYS", 30)
 PORTICO_INVITATION_MAX_CODE_ATTEMPTS = env_int("PORTICO_INVITATION_MAX_CODE_ATTEMPTS", 5)
+# Bulk invite (portico.outreach): charts per transaction, and how long a run may go without
+# progress before the periodic job hands it to a new task (its worker was killed).
+PORTICO_BULK_INVITE_BATCH_SIZE = env_int("PORTICO_BULK_INVITE_BATCH_SIZE", 500)
+PORTICO_BULK_INVITE_STALL_SECONDS = env_int("PORTICO_BULK_INVITE_STALL_SECONDS", 120)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -72,6 +76,7 @@ INSTALLED_APPS = [
     "portico.charts",
     "portico.notifications",
     "portico.portal",
+    "portico.outreach",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("portico.accounts.urls")),
     path("ehr/", include("portico.charts.urls")),
     path("ehr/settings/", include("portico.practices.urls")),
+    path("ehr/outreach/", include("portico.outreach.urls")),
     path("portal/", include("portico.portal.urls")),
     path("api/v1/", api.urls),
     # Anything else under the API answers in the API's own error shape, not an HTML page.

@@ -94,3 +94,17 @@ def email_deliver(*, email_id: int) -> str:
         return EmailState.FAILED
     _finish(email, EmailState.SENT)
     return EmailState.SENT
+
+
+def email_enqueue_batch(*, kind: str, items: list[dict]) -> list[OutboundEmail]:
+    """Store many emails in one insert (bulk invitations); like email_enqueue for each item
+    (`subject_id`, `to_address`, `practice`, `patient`), but the task worker is woken once,
+    after commit, to drain the outbox instead of once per email."""
+    from portico.notifications.tasks import drain_outbox
+
+    emails = OutboundEmail.objects.bulk_create(
+        [OutboundEmail(kind=kind, message_id=new_message_id(), **item) for item in items]
+    )
+    if emails:
+        transaction.on_commit(lambda: drain_outbox.enqueue())
+    return emails

@@ -1,6 +1,7 @@
 """The patient's side after registration: the record page, revocation, and no way into /ehr/
 (SPEC §3.6)."""
 
+import re
 import uuid
 
 import pytest
@@ -37,6 +38,8 @@ def ehr_urls(patient):
                     continue
                 route = route.replace("<uuid:patient_id>", str(patient.public_id))
                 route = route.replace("<uuid:user_id>", str(patient.practice.public_id))
+                # Any other object of the practice: a well-formed id is enough to reach the view.
+                route = re.sub(r"<uuid:\w+>", str(patient.public_id), route)
                 for action in ("invite", "resend", "cancel", "revoke"):
                     urls.append("/" + route.replace("<str:action>", action))
 

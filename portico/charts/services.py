@@ -9,7 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from portico.audit.services import audit_record
-from portico.charts.models import Encounter, Patient, Sex
+from portico.charts import clinical_rules
+from portico.charts.models import (
+    CLINICAL_LISTS,
+    ClinicalItem,
+    Encounter,
+    EncounterAmendment,
+    Patient,
+    Sex,
+)
 from portico.charts.validation import has_control_characters, normalize_phone
 from portico.core.validation import clean_email
 from portico.practices import permissions
@@ -178,3 +186,243 @@ def encounter_sign(actor, *, encounter: Encounter) -> Encounter:
         details={"encounter": str(encounter.public_id)},
     )
     return encounter
+
+
+# ---------------------------------------------------------------------------------------------
+# Encounters: edit while unsigned, amend once signed, share the note (SPEC §2.2)
+# ---------------------------------------------------------------------------------------------
+
+REQUIRED = "This field is required."
+SIGNED_MESSAGE = "This encounter is signed: it cannot be edited, only amended."
+AMENDMENT_MAX = 10_000
+
+
+def _save_changes(actor, obj, values: dict, *, action: str, details) -> list[str]:
+    """Store the values that differ and audit the names of the fields changed (never the
+    values); `details(obj, fields=...)` shapes the audit details. Returns the fields."""
+    changed = [f for f, v in values.items() if getattr(obj, f) != v]
+    if not changed:
+        return changed
+    for field in changed:
+        setattr(obj, field, values[field])
+    extra = ["updated_at"]
+    if hasattr(obj, "updated_by"):
+        obj.updated_by = actor
+        extra.append("updated_by")
+    obj.save(update_fields=[*changed, *extra])
+    audit_record(
+        actor,
+        action=action,
+        practice=obj.practice,
+        patient=obj.patient,
+        details=details(obj, fields=sorted(changed)),
+    )
+    return changed
+
+
+def _encounter_details(encounter: Encounter, **more) -> dict:
+    return {"encounter": str(encounter.public_id), **more}
+
+
+@transaction.atomic
+def encounter_update(
+    actor, *, encounter: Encounter, visit_date=None, note=None, provider=None
+) -> Encounter:
+    """Change an unsigned encounter's visit date, note or provider; a signed one is refused
+    (amend it instead). Only the values given change; the audit names fields, not values."""
+    permissions.require_member(actor, encounter.practice)
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if encounter.is_signed:
+        raise ValidationError(SIGNED_MESSAGE)
+    errors: dict[str, list[str]] = {}
+    changes = {}
+    if visit_date is not None:
+        if not isinstance(visit_date, dt.date) or isinstance(visit_date, dt.datetime):
+            errors["visit_date"] = ["Enter a valid date."]
+        else:
+            changes["visit_date"] = visit_date
+    if note is not None:
+        if has_control_characters(note):
+            errors["note"] = ["Remove control characters (such as NUL) from the note."]
+        else:
+            changes["note"] = note.strip()
+    if provider is not None:
+        membership = permissions.membership_for(provider, encounter.practice)
+        if not permissions.can_sign_encounters(membership):
+            errors["provider"] = ["Choose a provider of this practice."]
+        else:
+            changes["provider"] = provider
+    if errors:
+        raise ValidationError(errors)
+    _save_changes(actor, encounter, changes, action="encounter.update", details=_encounter_details)
+    return encounter
+
+
+@transaction.atomic
+def encounter_amend(actor, *, encounter: Encounter, text: str) -> EncounterAmendment:
+    """Add an amendment to a signed encounter (the only change a signed note admits).
+    Any member of the practice may amend; the author and time are kept."""
+    permissions.require_member(actor, encounter.practice)
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if not encounter.is_signed:
+        raise ValidationError("Edit the note instead: this encounter is not signed yet.")
+    text = (text or "").strip() if isinstance(text, str) else None
+    if text is None or not text:
+        raise ValidationError({"text": [REQUIRED]})
+    if has_control_characters(text):
+        raise ValidationError({"text": ["Remove control characters (such as NUL) from the text."]})
+    if len(text) > AMENDMENT_MAX:
+        raise ValidationError({"text": [f"Use at most {AMENDMENT_MAX} characters."]})
+    amendment = EncounterAmendment.objects.create(encounter=encounter, text=text, author=actor)
+    audit_record(
+        actor,
+        action="encounter.amend",
+        practice=encounter.practice,
+        patient=encounter.patient,
+        details=_encounter_details(encounter, amendment=str(amendment.public_id)),
+    )
+    return amendment
+
+
+@transaction.atomic
+def encounter_share(actor, *, encounter: Encounter, note_shared: bool) -> Encounter:
+    """A provider chooses whether the patient's record shows this visit's summary (note and
+    amendments). The patient sees it only once the encounter is also signed; items attached
+    to the encounter keep their own flags (see `item_share`)."""
+    membership = permissions.membership_for(actor, encounter.practice)
+    permissions.require(
+        permissions.can_sign_encounters(membership),
+        "Only a provider chooses what of an encounter is shared.",
+    )
+    if not isinstance(note_shared, bool):
+        raise ValidationError({"note_shared_with_patient": ["Choose yes or no."]})
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if encounter.note_shared_with_patient == note_shared:
+        return encounter
+    encounter.note_shared_with_patient = note_shared
+    encounter.save(update_fields=["note_shared_with_patient", "updated_at"])
+    audit_record(
+        actor,
+        action="encounter.share",
+        practice=encounter.practice,
+        patient=encounter.patient,
+        details=_encounter_details(encounter, shared=note_shared),
+    )
+    return encounter
+
+
+# ---------------------------------------------------------------------------------------------
+# Clinical-list items (problems, medications, ..., lab results): one set of services for all
+# ---------------------------------------------------------------------------------------------
+
+
+def list_slug(model) -> str:
+    """The URL slug of an item kind ("labs" for LabResult ...)."""
+    return next(slug for slug, m in CLINICAL_LISTS.items() if m is model)
+
+
+def _item_details(item: ClinicalItem, **more) -> dict:
+    return {"list": list_slug(type(item)), "item": str(item.public_id), **more}
+
+
+def _check_encounter(encounter, patient: Patient) -> None:
+    """An item may join an unsigned encounter of its own chart (read under lock: a signature
+    that lands meanwhile wins)."""
+    if encounter is None:
+        return
+    if not isinstance(encounter, Encounter) or encounter.patient_id != patient.pk:
+        raise ValidationError({"encounter": ["Choose an encounter of this chart."]})
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if encounter.is_signed:
+        raise ValidationError({"encounter": [SIGNED_MESSAGE]})
+
+
+def _refuse_if_signed(item: ClinicalItem) -> None:
+    if item.encounter_id is not None and item.encounter.is_signed:
+        raise ValidationError(
+            "This item belongs to a signed encounter: it cannot be edited; amend the "
+            "encounter instead."
+        )
+
+
+@transaction.atomic
+def item_create(actor, *, patient: Patient, model, encounter=None, **values) -> ClinicalItem:
+    """Add an item of one clinical list (`model`, e.g. LabResult) to a chart.
+
+    Any member of the practice may. `shared_with_patient` defaults to the kind's
+    `SHARED_BY_DEFAULT` (lab results unshared, the rest shared). An item may be attached to an
+    unsigned encounter of the same chart, never to a signed one.
+    """
+    permissions.require_member(actor, patient.practice)
+    if model not in CLINICAL_LISTS.values():
+        raise ValueError(f"not a clinical list: {model!r}")
+    _check_encounter(encounter, patient)
+    cleaned = clinical_rules.clean_item_values(model, values)
+    cleaned.setdefault(clinical_rules.SHARED, model.SHARED_BY_DEFAULT)
+    item = model.objects.create(
+        practice=patient.practice,
+        patient=patient,
+        encounter=encounter,
+        created_by=actor,
+        updated_by=actor,
+        **cleaned,
+    )
+    audit_record(
+        actor,
+        action="clinical.create",
+        practice=patient.practice,
+        patient=patient,
+        details=_item_details(item),
+    )
+    return item
+
+
+@transaction.atomic
+def item_update(actor, *, item: ClinicalItem, **values) -> ClinicalItem:
+    """Change an item's values (only those given). Refused when the item belongs to a signed
+    encounter (amend the encounter instead). The audit names the fields, never the values."""
+    permissions.require_member(actor, item.practice)
+    model = type(item)
+    item = model.objects.select_for_update().select_related("encounter").get(pk=item.pk)
+    _refuse_if_signed(item)
+    encounter_given = "encounter" in values
+    encounter = values.pop("encounter", None)
+    if encounter_given:
+        _check_encounter(encounter, item.patient)
+    cleaned = clinical_rules.clean_item_values(model, values, item=item)
+    if encounter_given:
+        cleaned["encounter"] = encounter
+    _save_changes(actor, item, cleaned, action="clinical.update", details=_item_details)
+    return item
+
+
+@transaction.atomic
+def item_share(actor, *, item: ClinicalItem, shared: bool) -> ClinicalItem:
+    """Show the item in the patient's record (shared=True) or take it away (False).
+
+    Any member may for an item of its own or of an unsigned encounter; for an item of a
+    signed encounter only a provider may (the provider chooses what of a visit is shared).
+    """
+    membership = permissions.require_member(actor, item.practice)
+    model = type(item)
+    item = model.objects.select_for_update().select_related("encounter").get(pk=item.pk)
+    if item.encounter_id is not None and item.encounter.is_signed:
+        permissions.require(
+            permissions.can_sign_encounters(membership),
+            "Only a provider chooses what of a signed encounter is shared.",
+        )
+    if not isinstance(shared, bool):
+        raise ValidationError({clinical_rules.SHARED: ["Choose yes or no."]})
+    if item.shared_with_patient == shared:
+        return item
+    item.shared_with_patient = shared
+    item.updated_by = actor
+    item.save(update_fields=["shared_with_patient", "updated_by", "updated_at"])
+    audit_record(
+        actor,
+        action="clinical.share",
+        practice=item.practice,
+        patient=item.patient,
+        details=_item_details(item, shared=shared),
+    )
+    return item

@@ -9,6 +9,7 @@ import random
 from django.db import transaction
 
 from portico.accounts.models import User
+from portico.charts.demo_records import give_demo_record
 from portico.charts.models import Patient
 from portico.charts.services import patient_create
 from portico.portal import services as portal
@@ -173,4 +174,11 @@ def seed_demo() -> Practice:
     portal.invitation_resend(admin, patient=patients[7])
     portal.invitation_issue(admin, patient=patients[8])
     portal.invitation_cancel(admin, patient=patients[8])
+
+    # Every demo patient gets a clinical record (charts.demo_records).
+    records_rng = random.Random(2027)  # noqa: S311 (demo data, not security)
+    for patient in [jordan, *patients]:
+        give_demo_record(
+            patient, provider=provider, staff=members[Role.STAFF].user, rng=records_rng
+        )
     return practice

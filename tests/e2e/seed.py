@@ -41,6 +41,8 @@ ROBIN = Chart(
     "Robin", "Enrollwell", dt.date(1984, 7, 9), "robin.enrollwell@example.test", "+12175550188"
 )
 LEE = Chart("Lee", "Lockhart", dt.date(1979, 11, 23), "lee.lockhart@example.test", "+12175550177")
+# Enrolled already, with PATIENT_PASSWORD (forgets it in test_password_reset.py).
+SAM = Chart("Sam", "Resetwell", dt.date(1990, 2, 14), "sam.resetwell@example.test", "+12175550166")
 
 
 def seed() -> None:
@@ -67,3 +69,15 @@ def seed() -> None:
             email=chart.email,
             mobile_phone=chart.mobile_phone,
         )
+    sam = factories.make_patient(
+        practice,
+        legal_first_name=SAM.first_name,
+        legal_last_name=SAM.last_name,
+        date_of_birth=SAM.date_of_birth,
+        email=SAM.email,
+        mobile_phone=SAM.mobile_phone,
+    )
+    admin = practice.memberships.get(user__email=STAFF_EMAIL).user
+    sam_account = factories.enroll(admin, sam)
+    sam_account.set_password(PATIENT_PASSWORD)
+    sam_account.save(update_fields=["password"])

@@ -235,6 +235,9 @@ PORTICO_SIGN_IN_LOCK_AFTER = env_int("PORTICO_SIGN_IN_LOCK_AFTER", 10)
 PORTICO_SIGN_IN_LOCK_SECONDS = env_int("PORTICO_SIGN_IN_LOCK_SECONDS", 3600)
 # Reset links work once, for this many seconds (Django's token generator reads it).
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
+# Proxies in front of Portico that append the client's address to X-Forwarded-For (0: none;
+# the limits then count REMOTE_ADDR, which behind a proxy is the proxy's own address).
+PORTICO_TRUSTED_PROXY_HOPS = env_int("PORTICO_TRUSTED_PROXY_HOPS", 0)
 # Per-address limits, (hits, seconds) per scope; see portico/core/ratelimit.py.
 PORTICO_RATE_LIMITS = {
     "sign_in": (20, 600),  # failed sign-ins

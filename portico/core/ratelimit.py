@@ -44,7 +44,15 @@ class RateLimited(Exception):
 
 
 def client_address(request) -> str:
-    """The address limits apply to. REMOTE_ADDR: run behind a proxy that sets it correctly."""
+    """The address limits apply to: REMOTE_ADDR, or behind PORTICO_TRUSTED_PROXY_HOPS proxies
+    that each append to X-Forwarded-For, the address the outermost of them saw. (Entries
+    further left are written by the client and cannot be trusted.)"""
+    hops = settings.PORTICO_TRUSTED_PROXY_HOPS
+    if hops:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        forwarded = [part.strip() for part in forwarded if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

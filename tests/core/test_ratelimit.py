@@ -60,3 +60,12 @@ def test_cache_url_picks_the_backend(url, backend):
 def test_unknown_cache_url_scheme_stops_start_up():
     with pytest.raises(ImproperlyConfigured):
         parse_cache_url("memcached://x")
+
+
+def test_behind_a_proxy_the_address_it_saw_counts_not_what_the_client_wrote(settings, rf):
+    settings.PORTICO_TRUSTED_PROXY_HOPS = 1
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9")
+    assert ratelimit.client_address(request) == "198.51.100.9"
+
+    settings.PORTICO_TRUSTED_PROXY_HOPS = 0
+    assert ratelimit.client_address(request) == "10.0.0.2"

@@ -60,6 +60,12 @@ PORTICO_INVITATION_MAX_CODE_ATTEMPTS = env_int("PORTICO_INVITATION_MAX_CODE_ATTE
 # progress before the periodic job hands it to a new task (its worker was killed).
 PORTICO_BULK_INVITE_BATCH_SIZE = env_int("PORTICO_BULK_INVITE_BATCH_SIZE", 500)
 PORTICO_BULK_INVITE_STALL_SECONDS = env_int("PORTICO_BULK_INVITE_STALL_SECONDS", 120)
+# The phone route: texted security codes (valid minutes, wait between codes, codes per hour).
+PORTICO_SECURITY_CODE_TTL_MINUTES = env_int("PORTICO_SECURITY_CODE_TTL_MINUTES", 10)
+PORTICO_SECURITY_CODE_RESEND_SECONDS = env_int("PORTICO_SECURITY_CODE_RESEND_SECONDS", 60)
+PORTICO_SECURITY_CODES_PER_HOUR = env_int("PORTICO_SECURITY_CODES_PER_HOUR", 5)
+# The troubleshooter suggests checking spam when an invitation sent this long ago is unused.
+PORTICO_TROUBLESHOOT_NO_REGISTRATION_DAYS = env_int("PORTICO_TROUBLESHOOT_NO_REGISTRATION_DAYS", 3)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -211,6 +217,13 @@ globals().update(parse_email_url(EMAIL_URL))
 PORTICO_MAILBOX_DIR = Path(env_str("PORTICO_MAILBOX_DIR", str(VAR_DIR / "mailbox")))
 # The mailbox page exists only in demo or debug mode.
 PORTICO_MAILBOX_ENABLED = DEBUG or DEMO
+
+# Text messages (security codes): console://, file:///folder, memory:// (tests) or an
+# https:// webhook signed with SMS_WEBHOOK_SECRET (see portico/notifications/sms.py).
+# Empty (the production default) means no SMS, and the phone route is not offered.
+SMS_URL = env_str("SMS_URL", f"file://{VAR_DIR / 'sms'}" if (DEBUG or DEMO) else "")
+SMS_WEBHOOK_SECRET = env_str("SMS_WEBHOOK_SECRET", "")
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10)
 
 # Background work: django-tasks with the database backend and its db_worker.
 # PORTICO_TASKS_BACKEND=immediate runs tasks in-process (tests, one-off scripts).

@@ -17,4 +17,5 @@ urlpatterns = [
     path("dev/mailbox/", core_views.mailbox_list, name="mailbox"),
     path("dev/mailbox/<str:key>/", core_views.mailbox_detail, name="mailbox_message"),
     path("dev/mailbox/<str:key>/html", core_views.mailbox_html, name="mailbox_html"),
+    path("dev/sms/", core_views.sms_list, name="dev_sms"),
 ]

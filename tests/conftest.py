@@ -71,3 +71,14 @@ def _empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def sms_outbox(settings):
+    """Text messages sent through the memory:// SMS backend during the test."""
+    from portico.notifications import sms
+
+    settings.SMS_URL = "memory://"
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()

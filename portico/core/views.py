@@ -3,7 +3,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from portico.notifications import mailbox
+from portico.notifications import mailbox, sms
 
 
 def home(request):
@@ -54,3 +54,9 @@ def mailbox_html(request, key):
         "default-src 'none'; style-src 'unsafe-inline'"
     )
     return response
+
+
+def sms_list(request):
+    """The demo's text messages (SMS_URL=file://…), next to the mailbox; demo or debug only."""
+    _require_mailbox()
+    return render(request, "core/sms.html", {"sms_list": sms.file_messages()})

@@ -2,6 +2,7 @@ from django import forms
 
 from portico.charts.validation import normalize_phone
 from portico.core.forms import DateInput, TelInput, new_password_field, require_same_passwords
+from portico.portal import tokens
 
 
 class PortalContactForm(forms.Form):
@@ -57,3 +58,38 @@ class LinkAccountForm(forms.Form):
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class PhoneVerifyForm(forms.Form):
+    """The phone route, step 1: date of birth and the mobile phone the practice has on file."""
+
+    date_of_birth = forms.DateField(label="Date of birth", widget=DateInput())
+    phone = forms.CharField(
+        label="Mobile phone number",
+        max_length=40,
+        widget=TelInput(attrs={"autocomplete": "tel"}),
+    )
+
+    def clean_phone(self) -> str:
+        return normalize_phone(self.cleaned_data["phone"])
+
+
+class SecurityCodeForm(forms.Form):
+    """The phone route, step 2: the code texted to the phone."""
+
+    security_code = forms.CharField(
+        label="Security code",
+        max_length=20,
+        help_text="The 6-digit code in the text message, for example 123456.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+
+    def clean_security_code(self) -> str:
+        value = self.cleaned_data["security_code"]
+        digits = tokens.normalize_security_code(value)
+        leftover = "".join(ch for ch in value if ch not in "0123456789 -")
+        if leftover or len(digits) != tokens.SECURITY_CODE_LENGTH:
+            raise forms.ValidationError("Enter the 6 digits from the text message.")
+        return digits

@@ -141,3 +141,35 @@ class Invitation(models.Model):
     def access_code_display(self) -> str:
         """The code in two groups of four, easier to read over the phone."""
         return f"{self.access_code[:4]}-{self.access_code[4:]}"
+
+
+class SecurityCode(models.Model):
+    """A security code texted to the phone on file (SPEC §3.5, the phone route).
+
+    Like the registration link, the code is derived from `nonce` with the deployment's
+    secret key (see portal.tokens), so the database alone never yields a working code.
+    A request whose date of birth or phone did not match still gets a row (`matched`
+    false, never texted, never accepted), so that the answer and the resend limits are the
+    same either way. Only the newest row of an invitation counts; it expires after minutes.
+    """
+
+    invitation = models.ForeignKey(
+        Invitation, on_delete=models.CASCADE, related_name="security_codes"
+    )
+    nonce = models.CharField(max_length=32, unique=True)
+    matched = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["invitation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"security code {self.pk} of invitation {self.invitation_id}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -15,10 +16,18 @@ from portico.accounts.services import SignInFailed, sign_in_check
 from portico.charts.validation import format_phone
 from portico.core.forms import apply_service_errors
 from portico.portal import services
-from portico.portal.forms import CreateAccountForm, LinkAccountForm, VerifyIdentityForm
-from portico.portal.models import AccessState
+from portico.portal.forms import (
+    CreateAccountForm,
+    LinkAccountForm,
+    PhoneVerifyForm,
+    SecurityCodeForm,
+    VerifyIdentityForm,
+)
+from portico.portal.models import AccessState, InvitationOrigin
 
 SESSION_KEY = "portal_registration"
+# The invitation for which this browser asked for a texted code (the code step needs it).
+SMS_SESSION_KEY = "portal_registration_sms"
 
 
 def _link_error(request, error: services.RegistrationError, status: int = 410):
@@ -48,7 +57,87 @@ def register(request, token):
             request.session[SESSION_KEY] = {"invitation": str(invitation.public_id)}
             return redirect("portal:register_account", token=token)
     return render(
-        request, "portal/register_verify.html", {"form": form, "practice": invitation.practice}
+        request,
+        "portal/register_verify.html",
+        {"form": form, "practice": invitation.practice, **_phone_route(invitation)},
+    )
+
+
+def _phone_route(invitation) -> dict:
+    """What the pages say about the phone route for this invitation."""
+    available = services.phone_route_available(invitation)
+    return {
+        "phone_route": available,
+        # Auto-invited patients have no printed access code, so the texted code comes first.
+        "phone_route_first": available and invitation.origin == InvitationOrigin.AUTO,
+        "phone_ending": invitation.phone[-2:] if available else "",
+    }
+
+
+@never_cache
+def register_text(request, token):
+    """The phone route, step 1: date of birth and the phone on file; a code is texted."""
+    try:
+        invitation = services.invitation_for_link(token)
+    except services.RegistrationError as exc:
+        return _link_error(request, exc)
+    route = _phone_route(invitation)
+    if not route["phone_route"]:
+        return redirect("portal:register", token=token)
+    form = PhoneVerifyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.security_code_request(
+                token=token,
+                date_of_birth=form.cleaned_data["date_of_birth"],
+                phone=form.cleaned_data["phone"],
+            )
+        except services.RegistrationError as exc:
+            if exc.code not in ("too_soon", "too_many_codes"):
+                return _link_error(request, exc, status=403)
+            form.add_error(None, exc.message)
+        else:
+            request.session[SMS_SESSION_KEY] = str(invitation.public_id)
+            return redirect("portal:register_text_code", token=token)
+    return render(
+        request,
+        "portal/register_text.html",
+        {"form": form, "practice": invitation.practice, **route},
+    )
+
+
+@never_cache
+def register_text_code(request, token):
+    """The phone route, step 2: the texted security code."""
+    try:
+        invitation = services.invitation_for_link(token)
+    except services.RegistrationError as exc:
+        return _link_error(request, exc)
+    if request.session.get(SMS_SESSION_KEY) != str(invitation.public_id):
+        return redirect("portal:register_text", token=token)
+    form = SecurityCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.registration_verify_security_code(
+                token=token, security_code=form.cleaned_data["security_code"]
+            )
+        except services.RegistrationError as exc:
+            if exc.code != "wrong_code":
+                return _link_error(request, exc, status=403)
+            form.add_error(None, exc.message)
+        else:
+            request.session.pop(SMS_SESSION_KEY, None)
+            request.session[SESSION_KEY] = {"invitation": str(invitation.public_id)}
+            return redirect("portal:register_account", token=token)
+    return render(
+        request,
+        "portal/register_text_code.html",
+        {
+            "form": form,
+            "practice": invitation.practice,
+            "minutes": settings.PORTICO_SECURITY_CODE_TTL_MINUTES,
+            **_phone_route(invitation),
+        },
     )
 
 

@@ -14,6 +14,8 @@ from django.utils.crypto import salted_hmac
 ACCESS_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 ACCESS_CODE_LENGTH = 8
 _LINK_SALT = "portico.portal.registration-link"
+_SECURITY_CODE_SALT = "portico.portal.security-code"
+SECURITY_CODE_LENGTH = 6
 
 
 def new_access_code() -> str:
@@ -42,3 +44,20 @@ def link_token(nonce: str) -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def security_code(nonce: str) -> str:
+    """The 6-digit code texted for a SecurityCode row: derived from its nonce under SECRET_KEY."""
+    digest = salted_hmac(_SECURITY_CODE_SALT, nonce, algorithm="sha256").digest()
+    number = int.from_bytes(digest[:8], "big") % 10**SECURITY_CODE_LENGTH
+    return str(number).zfill(SECURITY_CODE_LENGTH)
+
+
+def normalize_security_code(raw: str) -> str:
+    """Digits only, as people type them ("123 456", "123-456")."""
+    return "".join(ch for ch in (raw or "") if ch in "0123456789")
+
+
+def security_code_matches(nonce: str, given: str) -> bool:
+    expected = security_code(nonce).encode()
+    return hmac.compare_digest(expected, normalize_security_code(given).encode())

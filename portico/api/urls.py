@@ -106,3 +106,4 @@ def on_http_error(request, exc):
 
 
 from portico.api import patients  # noqa: E402,F401  (registers the routes)
+from portico.api import settings as _settings_routes  # noqa: E402,F401  (registers the routes)

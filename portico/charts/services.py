@@ -20,6 +20,7 @@ from portico.charts.models import (
 )
 from portico.charts.validation import has_control_characters, normalize_phone
 from portico.core.validation import clean_email
+from portico.portal import auto_invite
 from portico.practices import permissions
 
 DEMOGRAPHIC_FIELDS = (
@@ -185,6 +186,8 @@ def encounter_sign(actor, *, encounter: Encounter) -> Encounter:
         patient=encounter.patient,
         details={"encounter": str(encounter.public_id)},
     )
+    # SPEC §5.1: once the signature commits, auto-invite the chart if it is eligible then.
+    auto_invite.encounter_signed(encounter)
     return encounter
 
 

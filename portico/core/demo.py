@@ -11,8 +11,9 @@ from django.db import transaction
 from portico.accounts.models import User
 from portico.charts.demo_records import give_demo_record
 from portico.charts.models import Patient
-from portico.charts.services import patient_create
+from portico.charts.services import encounter_create, encounter_sign, patient_create
 from portico.portal import services as portal
+from portico.practices import services as practice_services
 from portico.practices.models import Membership, Practice, ProviderCredential, Role
 
 DEMO_PASSWORD = "portico-demo"  # noqa: S105 (documented demo credential)
@@ -181,4 +182,18 @@ def seed_demo() -> Practice:
         give_demo_record(
             patient, provider=provider, staff=members[Role.STAFF].user, rng=records_rng
         )
+    _auto_invite(admin, provider, practice, patients[9], patients[10])
     return practice
+
+
+def _auto_invite(admin, provider, practice, signed, unsigned) -> None:
+    """Auto-invite on (SPEC §5.1): one patient is invited once the seed commits, because their
+    encounter is signed; another when the periodic job first runs, their encounter having
+    stayed unsigned for 40 days."""
+    practice_services.auto_invite_set(admin, practice=practice, enabled=True)
+    today = dt.date.today()  # noqa: DTZ011 (a visit date)
+    encounter = encounter_create(provider, patient=signed, visit_date=today, provider=provider)
+    encounter_sign(provider, encounter=encounter)
+    encounter_create(
+        provider, patient=unsigned, visit_date=today - dt.timedelta(days=40), provider=provider
+    )

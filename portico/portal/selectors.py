@@ -18,6 +18,7 @@ TIMELINE_LABELS = {
     "portal.verified": "Patient verified date of birth and access code",
     "portal.verify_failed": "Wrong date of birth or access code entered",
     "portal.invitation_locked": "Invitation locked after too many wrong codes",
+    "portal.expired": "Invite expired",
 }
 
 

@@ -172,8 +172,15 @@ def _issue(
     phone: str | None,
     allowed_from: tuple[str, ...],
     action: str,
+    origin: str = InvitationOrigin.STAFF,
+    actor_label: str = "",
+    audit_details: dict | None = None,
 ) -> Invitation:
-    _require_inviter(actor, patient)
+    """Issue the chart's one working invitation. `actor` None is the system (auto-invite):
+    its caller has checked the practice setting; it uses the chart's contact details as they are.
+    """
+    if actor is not None:
+        _require_inviter(actor, patient)
     email, phone = _clean_contact(patient, email, phone)
     access = _locked_access(patient)
     if access.effective_state not in allowed_from:
@@ -182,15 +189,21 @@ def _issue(
             f"“{access.effective_state_label}”."
         )
     previous_state = access.effective_state
-    # Editing the address in the portal window corrects the chart too (one source of truth).
-    patient_update(actor, patient=patient, email=email, mobile_phone=phone)
+    if actor is not None:
+        # Editing the address in the portal window corrects the chart too (one source of truth).
+        patient_update(actor, patient=patient, email=email, mobile_phone=phone)
 
     # Every earlier code and link of the chart dies; only the newest invitation works.
     Invitation.objects.filter(patient=patient, status=InvitationStatus.PENDING).update(
         status=InvitationStatus.SUPERSEDED, ended_at=timezone.now()
     )
     invitation = _new_invitation(
-        actor, practice=patient.practice, patient_id=patient.pk, email=email, phone=phone
+        actor,
+        practice=patient.practice,
+        patient_id=patient.pk,
+        email=email,
+        phone=phone,
+        origin=origin,
     )
     invitation.save()
     access.state = AccessState.INVITED
@@ -201,7 +214,13 @@ def _issue(
         action=action,
         practice=patient.practice,
         patient=patient,
-        details={"invitation": str(invitation.public_id), "from_state": previous_state},
+        actor_label=actor_label,
+        details={
+            "invitation": str(invitation.public_id),
+            "from_state": previous_state,
+            "origin": origin,
+            **(audit_details or {}),
+        },
     )
     email_enqueue(
         kind=ENROLLMENT_EMAIL,
@@ -249,6 +268,45 @@ def invitation_resend(
     )
 
 
+AUTO_INVITE_ACTOR = "system (auto-invite)"
+
+
+@transaction.atomic
+def invitation_issue_auto(*, patient: Patient, reason: str) -> Invitation | None:
+    """Auto-invite (SPEC §5.1–5.2): the system invites an eligible chart, or does nothing.
+
+    Re-checks everything at the moment of issuing, under the practice's row lock (the one
+    `practices.services.auto_invite_set` takes), so a chart is invited only while the practice
+    has auto-invite on and only from "not invited"; returns None when it is not eligible. The
+    invitation follows the staff rules (new code and link, email after commit) with origin
+    "auto"; the patient verifies with date of birth and an SMS security code.
+    """
+    from portico.portal.auto_invite import ineligible_reason
+    from portico.practices.models import Practice
+
+    practice = Practice.objects.select_for_update().get(pk=patient.practice_id)
+    patient = Patient.objects.get(pk=patient.pk)
+    patient.practice = practice
+    if ineligible_reason(patient, practice=practice) is not None:
+        return None
+    try:
+        # `_issue` locks the chart's access row and checks "not invited" again under the lock.
+        return _issue(
+            None,
+            patient=patient,
+            email=None,
+            phone=None,
+            action="portal.invite",
+            allowed_from=(AccessState.NOT_INVITED,),
+            origin=InvitationOrigin.AUTO,
+            actor_label=AUTO_INVITE_ACTOR,
+            audit_details={"reason": reason},
+        )
+    except (InvalidTransition, ValidationError):
+        # Invited meanwhile, or contact details the enrollment email cannot use.
+        return None
+
+
 @transaction.atomic
 def invitation_cancel(actor, *, patient: Patient) -> PortalAccess:
     """Cancel a pending invite: its code and link die; the state becomes "invite cancelled"."""
@@ -288,6 +346,69 @@ def access_revoke(actor, *, patient: Patient) -> PortalAccess:
     if access.account is not None:
         sessions_end_all(access.account, actor=actor, reason="portal_revoke")
     return access
+
+
+EXPIRY_ACTOR = "system (expiry)"
+
+
+def invitations_expire(now: dt.datetime | None = None, batch_size: int = 500) -> int:
+    """Periodic job: charts whose pending invitation passed its expiry become "invite expired"
+    in the database (not only when read), so lists and counts filtered by state are right.
+
+    The invitation is ended at its expiry time (its link and code were already refused from
+    then on); each chart changes in its own transaction under its access row's lock and is
+    audited. Safe to run again: an expired chart is no longer found. Returns how many expired.
+    """
+    now = now or timezone.now()
+    expired = 0
+    last_pk = 0
+    while True:
+        batch = list(
+            PortalAccess.objects.filter(
+                pk__gt=last_pk,
+                state=AccessState.INVITED,
+                current_invitation__status=InvitationStatus.PENDING,
+                current_invitation__expires_at__lte=now,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not batch:
+            return expired
+        last_pk = batch[-1]
+        for access_pk in batch:
+            expired += _expire_one(access_pk, now)
+
+
+@transaction.atomic
+def _expire_one(access_pk: int, now: dt.datetime) -> int:
+    access = (
+        PortalAccess.objects.select_for_update(of=("self",))
+        .select_related("patient", "practice")
+        .get(pk=access_pk)
+    )
+    invitation = access.current_invitation
+    due = (
+        access.state == AccessState.INVITED
+        and invitation is not None
+        and invitation.status == InvitationStatus.PENDING
+        and invitation.expires_at <= now
+    )
+    if not due:
+        return 0
+    invitation.ended_at = invitation.expires_at
+    invitation.save(update_fields=["ended_at"])
+    access.state = AccessState.EXPIRED
+    access.save(update_fields=["state", "updated_at"])
+    audit_record(
+        None,
+        action="portal.expired",
+        practice=access.practice,
+        patient=access.patient,
+        actor_label=EXPIRY_ACTOR,
+        details={"invitation": str(invitation.public_id)},
+    )
+    return 1
 
 
 # ---------------------------------------------------------------------------

@@ -28,6 +28,8 @@ class Practice(models.Model):
     time_zone = models.CharField(
         max_length=64, default="America/New_York", validators=[validate_time_zone]
     )
+    # SPEC §5.1: invite eligible patients automatically after an encounter (off by default).
+    auto_invite_enabled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -37,6 +37,36 @@ def invite_permissions_set(actor, *, practice, allowed_member_ids: set[int]) -> 
     return changed
 
 
+@transaction.atomic
+def auto_invite_set(actor, *, practice, enabled: bool) -> bool:
+    """EHR Settings > PHR invite: turn auto-invite (SPEC §5.1) on or off; True if it changed.
+
+    The practice row is locked, and the auto-invite service reads the setting under the same
+    lock, so once turning it off has committed no automatic invitation is issued any more,
+    including ones already scheduled.
+    """
+    from portico.practices.models import Practice
+
+    permissions.require(
+        permissions.can_manage_settings(permissions.membership_for(actor, practice)),
+        "Only administrators can change EHR Settings.",
+    )
+    locked = Practice.objects.select_for_update().get(pk=practice.pk)
+    enabled = bool(enabled)
+    if locked.auto_invite_enabled == enabled:
+        practice.auto_invite_enabled = enabled
+        return False
+    locked.auto_invite_enabled = practice.auto_invite_enabled = enabled
+    locked.save(update_fields=["auto_invite_enabled"])
+    audit_record(
+        actor,
+        action="settings.auto_invite",
+        practice=practice,
+        details={"enabled": enabled},
+    )
+    return True
+
+
 def practice_switch(actor, *, session, practice_public_id) -> Membership | None:
     """Make another of the actor's practices the current one."""
     from portico.practices.middleware import SESSION_KEY

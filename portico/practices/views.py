@@ -29,7 +29,11 @@ def phr_invite(request):
             return render(
                 request,
                 "practices/phr_invite.html",
-                {"members": members, "error": "The list of users changed; please try again."},
+                {
+                    "members": members,
+                    "error": "The list of users changed; please try again.",
+                    "auto_invite_choices": AUTO_INVITE_CHOICES,
+                },
                 status=400,
             )
         changed = services.invite_permissions_set(
@@ -37,7 +41,40 @@ def phr_invite(request):
         )
         messages.success(request, "Saved." if changed else "Nothing changed.")
         return redirect("practices:phr_invite")
-    return render(request, "practices/phr_invite.html", {"members": members})
+    return render(
+        request,
+        "practices/phr_invite.html",
+        {"members": members, "auto_invite_choices": AUTO_INVITE_CHOICES},
+    )
+
+
+AUTO_INVITE_CHOICES = (("on", True), ("off", False))
+
+
+@administrator_required
+@require_POST
+def auto_invite(request):
+    """EHR Settings > PHR invite: the auto-invite switch, in its own form."""
+    choice = dict(AUTO_INVITE_CHOICES).get(request.POST.get("auto_invite", ""))
+    if choice is None:
+        return render(
+            request,
+            "practices/phr_invite.html",
+            {
+                "members": list(practice_members(request.practice)),
+                "auto_invite_choices": AUTO_INVITE_CHOICES,
+                "auto_invite_error": "Choose on or off.",
+            },
+            status=400,
+        )
+    changed = services.auto_invite_set(request.user, practice=request.practice, enabled=choice)
+    if not changed:
+        messages.success(request, "Nothing changed.")
+    elif choice:
+        messages.success(request, "Auto-invite is on.")
+    else:
+        messages.success(request, "Auto-invite is off: no more patients are invited automatically.")
+    return redirect("practices:phr_invite")
 
 
 @staff_required

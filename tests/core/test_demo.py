@@ -1,12 +1,15 @@
 """The demo data promised by README.md: fixed sign-ins and every portal state."""
 
+import io
+
 from django.core.management import call_command
 
 from portico.accounts.models import User
+from portico.audit.models import AuditEvent
 from portico.charts.models import Patient
 from portico.core import demo
-from portico.portal.models import AccessState, PortalAccess
-from portico.practices.models import Membership
+from portico.portal.models import AccessState, Invitation, InvitationOrigin, PortalAccess
+from portico.practices.models import Membership, Practice
 
 
 def test_demo_has_the_documented_sign_ins_and_portal_states(db):
@@ -33,6 +36,25 @@ def test_demo_has_the_documented_sign_ins_and_portal_states(db):
     assert AccessState.INVITED in states and AccessState.CANCELLED in states
     jordan = PortalAccess.objects.get(account__email="patient@demo.portico.test")
     assert jordan.state == AccessState.ACTIVE
+
+
+def test_demo_has_auto_invite_on_and_auto_invites_two_patients(
+    db, django_capture_on_commit_callbacks
+):
+    """One patient is auto-invited when the seed commits (signed encounter), another by the
+    first run of the periodic jobs (encounter unsigned for 40 days), as `make demo` does."""
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+    practice = Practice.objects.get(slug=demo.DEMO_SLUG)
+    assert practice.auto_invite_enabled
+
+    auto = Invitation.objects.filter(origin=InvitationOrigin.AUTO)
+    assert auto.count() == 1
+    assert auto.get().patient.portal_access.state == AccessState.INVITED
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("run_periodic", stdout=io.StringIO())
+    assert auto.count() == 2
+    assert AuditEvent.objects.filter(actor_label="system (auto-invite)").count() == 2
 
 
 def test_seeding_twice_changes_nothing(db):

@@ -47,7 +47,11 @@ def test_unknown_member_ids_are_refused_and_change_nothing(admin_client, admin, 
     response = admin_client.post(PHR_INVITE, {"may_invite": [*ticked_ids(admin, staff), bad]})
 
     assert response.status_code == 400
-    error = parse(response).one("fieldset").one(id="may-invite-error")
+    error = (
+        parse(response)
+        .one("fieldset", aria_describedby="may-invite-error")
+        .one(id="may-invite-error")
+    )
     assert error.text == "The list of users changed; please try again."
     assert may_invite(admin) and may_invite(staff)
 

@@ -1,4 +1,5 @@
-"""`portico demo`: migrate, seed the demo data, then run the web server and the task worker."""
+"""`portico demo`: migrate, seed the demo data, then run the web server, the task worker and
+the periodic jobs (every minute)."""
 
 import os
 import signal
@@ -40,6 +41,10 @@ class Command(BaseCommand):
             [sys.executable, "-m", "portico", "db_worker", "--no-reload", "--interval", "0.5"],
             env=env,
         )
+        # The periodic jobs (auto-invites, retries, expiry), every minute as cron would.
+        periodic = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "portico", "run_periodic", "--loop", "60"], env=env
+        )
         self._wait_for_queue_to_drain()
         server = subprocess.Popen(  # noqa: S603
             [
@@ -69,10 +74,10 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for process in (server, worker):
+            for process in (server, worker, periodic):
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
-            for process in (server, worker):
+            for process in (server, worker, periodic):
                 try:
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:

@@ -1,0 +1,46 @@
+"""EHR Settings through the API: the auto-invite switch (SPEC §1.3, §5.1). Administrators only;
+the same service as the "PHR invite" settings page."""
+
+from ninja import Schema
+from pydantic import ConfigDict
+
+from portico.api.schemas import ErrorOut
+from portico.api.urls import api
+from portico.practices import permissions
+from portico.practices import services as practice_services
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
+
+
+class AutoInviteOut(Schema):
+    enabled: bool
+
+
+class AutoInviteIn(Schema):
+    enabled: bool
+
+    # true or false only: "yes", 1 or "off" are refused rather than guessed at.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _require_administrator(request) -> None:
+    permissions.require(
+        permissions.can_manage_settings(request.membership),
+        "Only administrators can change EHR Settings.",
+    )
+
+
+@api.get("/settings/auto-invite", response={200: AutoInviteOut, **ERRORS}, tags=["settings"])
+def get_auto_invite(request):
+    """Whether the practice invites eligible patients automatically (administrators only)."""
+    _require_administrator(request)
+    return {"enabled": request.practice.auto_invite_enabled}
+
+
+@api.put("/settings/auto-invite", response={200: AutoInviteOut, **ERRORS}, tags=["settings"])
+def put_auto_invite(request, payload: AutoInviteIn):
+    """Turn auto-invite on or off; turning it off stops every automatic invitation at once."""
+    practice_services.auto_invite_set(
+        request.user, practice=request.practice, enabled=payload.enabled
+    )
+    return {"enabled": request.practice.auto_invite_enabled}

@@ -218,7 +218,6 @@ def _issue(
         details={
             "invitation": str(invitation.public_id),
             "from_state": previous_state,
-            "origin": origin,
             **(audit_details or {}),
         },
     )
@@ -300,7 +299,7 @@ def invitation_issue_auto(*, patient: Patient, reason: str) -> Invitation | None
             allowed_from=(AccessState.NOT_INVITED,),
             origin=InvitationOrigin.AUTO,
             actor_label=AUTO_INVITE_ACTOR,
-            audit_details={"reason": reason},
+            audit_details={"origin": InvitationOrigin.AUTO, "reason": reason},
         )
     except (InvalidTransition, ValidationError):
         # Invited meanwhile, or contact details the enrollment email cannot use.

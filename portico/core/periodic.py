@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from portico.outreach.services import bulk_invite_resume_stalled
 from portico.portal.auto_invite import invite_unsigned_due
 from portico.portal.services import invitations_expire
 
@@ -26,6 +27,7 @@ class Job:
 JOBS: list[Job] = [
     Job("auto-invites for unsigned encounters", invite_unsigned_due),
     Job("invitation expiry", invitations_expire),
+    Job("bulk invite runs resumed after a lost worker", bulk_invite_resume_stalled),
 ]
 
 

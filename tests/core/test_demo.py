@@ -1,8 +1,10 @@
 """The demo data promised by README.md: fixed sign-ins and every portal state."""
 
+import datetime as dt
 import io
 
 from django.core.management import call_command
+from django.utils import timezone
 
 from portico.accounts.models import User
 from portico.audit.models import AuditEvent
@@ -38,23 +40,33 @@ def test_demo_has_the_documented_sign_ins_and_portal_states(db):
     assert jordan.state == AccessState.ACTIVE
 
 
-def test_demo_has_auto_invite_on_and_auto_invites_two_patients(
-    db, django_capture_on_commit_callbacks
-):
-    """One patient is auto-invited when the seed commits (signed encounter), another by the
-    first run of the periodic jobs (encounter unsigned for 40 days), as `make demo` does."""
+def test_demo_has_auto_invite_on_and_auto_invites_patients(db, django_capture_on_commit_callbacks):
+    """One patient is auto-invited when the seed commits (signed encounter); the first run of
+    the periodic jobs, as `make demo` does, invites those whose latest encounter stayed unsigned
+    30 days or more (among them one seeded 40 days back); others remain to invite by hand."""
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo")
     practice = Practice.objects.get(slug=demo.DEMO_SLUG)
     assert practice.auto_invite_enabled
 
-    auto = Invitation.objects.filter(origin=InvitationOrigin.AUTO)
-    assert auto.count() == 1
-    assert auto.get().patient.portal_access.state == AccessState.INVITED
+    [signed] = Invitation.objects.filter(origin=InvitationOrigin.AUTO)
+    assert signed.patient.portal_access.state == AccessState.INVITED
+    assert signed.patient.encounters.filter(
+        signed_at__isnull=False, visit_date=signed.created_at.date()
+    ).exists()
+
     with django_capture_on_commit_callbacks(execute=True):
         call_command("run_periodic", stdout=io.StringIO())
-    assert auto.count() == 2
-    assert AuditEvent.objects.filter(actor_label="system (auto-invite)").count() == 2
+    overdue = timezone.localdate() - dt.timedelta(days=30)
+    auto = Invitation.objects.filter(origin=InvitationOrigin.AUTO)
+    later = auto.exclude(pk=signed.pk)
+    assert later.count() >= 1
+    for invitation in later:
+        unsigned = invitation.patient.encounters.filter(signed_at__isnull=True)
+        assert unsigned.filter(visit_date__lte=overdue).exists()
+    events = AuditEvent.objects.filter(actor_label="system (auto-invite)", action="portal.invite")
+    assert events.count() == auto.count()
+    assert Patient.objects.filter(practice=practice, portal_access__isnull=True).exists()
 
 
 def test_seeding_twice_changes_nothing(db):

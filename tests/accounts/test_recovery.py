@@ -219,3 +219,10 @@ def test_reset_email_waiting_longer_than_an_hour_is_not_sent(account, deliver):
         traveller.shift(dt.timedelta(hours=1, seconds=1))
         assert email_deliver(email_id=queued.pk) == "skipped"
     assert mail.outbox == []
+
+
+def test_reset_keys_are_redacted_from_log_lines():
+    from portico.core.logging import redact
+
+    line = '"GET /accounts/password/reset/0f3a9c.cabc12-9f8e7d6c5b4a/ HTTP/1.1" 302'
+    assert redact(line) == '"GET /accounts/password/reset/[redacted]/ HTTP/1.1" 302'

@@ -3,11 +3,12 @@ and answers that never tell whether an account exists."""
 
 import datetime as dt
 import re
+import threading
 
 import pytest
 import time_machine
 from django.contrib.auth.hashers import MD5PasswordHasher
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from portico.audit.models import AuditEvent
 from tests import factories
 from tests.factories import PASSWORD
 from tests.pages.html import form_errors, parse
+from tests.portal.test_transitions import _run_in_thread, needs_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -206,3 +208,35 @@ def test_sign_in_and_failures_are_audited_without_the_password(client):
     ]
     assert AuditEvent.objects.filter(action="account.sign_in", actor=user).count() == 1
     assert not AuditEvent.objects.filter(details__icontains="wrong password").exists()
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_guesses_sent_at_once_get_one_judged_try_not_one_each():
+    user = factories.make_user("pat@example.test")
+    request = RequestFactory().post(SIGN_IN)
+    barrier = threading.Barrier(6)
+    outcomes: list = []
+
+    def guess(n):
+        def attempt():
+            barrier.wait(timeout=10)
+            try:
+                services.sign_in_check(request, login=user.email, password=f"guess {n}")
+            except services.SignInFailed:
+                outcomes.append("refused")
+
+        return attempt
+
+    errors: list = []
+    for thread in [_run_in_thread(guess(n), errors) for n in range(6)]:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert outcomes == ["refused"] * 6
+    user.refresh_from_db()
+    assert user.failed_sign_ins == 1  # the other five were refused unjudged (waiting)
+    reasons = AuditEvent.objects.filter(action="account.sign_in_failed").values_list(
+        "details__reason", flat=True
+    )
+    assert sorted(reasons) == ["waiting"] * 5 + ["wrong_password"]

@@ -258,6 +258,18 @@ PORTICO_RATE_LIMITS = {
     "username_reminder": (10, 900),  # username reminders
 }
 
+# Email delivery (notifications/services.py): send rate (0 = unlimited), batch size, the lease a
+# sender holds on claimed messages, retries with backoff, and the bounce webhook's secret.
+PORTICO_EMAIL_RATE_PER_SECOND = env_int("PORTICO_EMAIL_RATE_PER_SECOND", 0)
+PORTICO_EMAIL_BATCH_SIZE = env_int("PORTICO_EMAIL_BATCH_SIZE", 100)
+PORTICO_EMAIL_LEASE_SECONDS = env_int("PORTICO_EMAIL_LEASE_SECONDS", 300)
+PORTICO_EMAIL_MAX_ATTEMPTS = env_int("PORTICO_EMAIL_MAX_ATTEMPTS", 8)
+PORTICO_EMAIL_MAX_AGE_HOURS = env_int("PORTICO_EMAIL_MAX_AGE_HOURS", 72)
+PORTICO_EMAIL_RETRY_BASE_SECONDS = env_int("PORTICO_EMAIL_RETRY_BASE_SECONDS", 60)
+PORTICO_EMAIL_RETRY_MAX_SECONDS = env_int("PORTICO_EMAIL_RETRY_MAX_SECONDS", 4 * 3600)
+PORTICO_BOUNCE_WEBHOOK_SECRET = env_str("PORTICO_BOUNCE_WEBHOOK_SECRET", "")
+PORTICO_BOUNCE_WEBHOOK_TOLERANCE_SECONDS = env_int("PORTICO_BOUNCE_WEBHOOK_TOLERANCE_SECONDS", 300)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from portico.notifications.services import email_retry_due
 from portico.outreach.services import bulk_invite_resume_stalled
 from portico.portal.auto_invite import invite_unsigned_due
 from portico.portal.services import invitations_expire
@@ -28,6 +29,7 @@ JOBS: list[Job] = [
     Job("auto-invites for unsigned encounters", invite_unsigned_due),
     Job("invitation expiry", invitations_expire),
     Job("bulk invite runs resumed after a lost worker", bulk_invite_resume_stalled),
+    Job("email retries and messages a stopped sender left", email_retry_due),
 ]
 
 

@@ -5,18 +5,6 @@ import pytest
 from portico.notifications.models import EmailState, OutboundEmail
 from portico.portal.emails import registration_url
 from tests.factories import invite
-from tests.smtp import SmtpServer
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpServer() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = server.port
-        settings.EMAIL_USE_TLS = False
-        settings.EMAIL_TIMEOUT = 5
-        yield server
 
 
 def _text_and_html(msg):
@@ -48,7 +36,7 @@ def test_enrollment_email_is_delivered_over_smtp_in_text_and_html(admin, patient
     assert msg["Message-ID"] == stored.message_id
 
 
-def test_smtp_refusal_marks_the_email_failed_with_the_servers_answer(
+def test_smtp_refusal_marks_the_email_bounced_with_the_servers_answer(
     admin, patient, smtp, send_email
 ):
     smtp.handler.refuse_with = "550 5.1.1 Mailbox does not exist"
@@ -56,12 +44,13 @@ def test_smtp_refusal_marks_the_email_failed_with_the_servers_answer(
         invitation = invite(admin, patient)
 
     stored = OutboundEmail.objects.get(subject_id=invitation.public_id)
-    assert stored.state == EmailState.FAILED
-    assert "550" in stored.last_error
+    assert stored.state == EmailState.BOUNCED
+    assert stored.last_error == "550 5.1.1 Mailbox does not exist"
+    assert stored.bounced_at is not None and stored.next_attempt_at is None
     assert smtp.messages == []
 
 
-def test_unreachable_mail_server_marks_the_email_failed(admin, patient, settings, send_email):
+def test_unreachable_mail_server_defers_the_email(admin, patient, settings, send_email):
     from tests.smtp import free_port
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -69,8 +58,9 @@ def test_unreachable_mail_server_marks_the_email_failed(admin, patient, settings
     with send_email:
         invitation = invite(admin, patient)
     stored = OutboundEmail.objects.get(subject_id=invitation.public_id)
-    assert stored.state == EmailState.FAILED
-    assert stored.last_error
+    assert stored.state == EmailState.DEFERRED
+    assert "ConnectionRefusedError" in stored.last_error
+    assert stored.next_attempt_at > stored.last_attempt_at
 
 
 def test_a_sent_email_is_not_sent_again_when_its_task_runs_twice(admin, patient, smtp, send_email):

@@ -471,7 +471,7 @@ def email_bounces_record(reports: list[dict]) -> dict[str, int]:
     with transaction.atomic():
         found = {
             email.message_id: email
-            for email in OutboundEmail.objects.select_for_update()
+            for email in OutboundEmail.objects.select_for_update(of=("self",))
             .select_related("practice", "patient")
             .filter(message_id__in=list(wanted))
         }

@@ -171,8 +171,8 @@ def _clean_fields(model, values: dict, errors: dict) -> dict:
 def _required(model, merged: dict, errors: dict) -> None:
     for name in EDITABLE[model]:
         field = model._meta.get_field(name)
-        if name in errors or field.blank or field.null:
-            continue
+        if name in errors or field.blank or field.null or name == "flag":
+            continue  # an empty lab flag is worked out from the value and the range
         if field.has_default() and name not in merged:
             continue
         if merged.get(name) in (None, ""):

@@ -1,6 +1,17 @@
 from django import forms
+from django.db import models as dj_models
+from django.urls import reverse
 
-from portico.charts.models import Patient
+from portico.charts.clinical_rules import EDITABLE
+from portico.charts.models import (
+    AbnormalFlag,
+    Allergy,
+    CarePlan,
+    CodeSystem,
+    Encounter,
+    Medication,
+    Patient,
+)
 from portico.charts.services import DEMOGRAPHIC_FIELDS
 from portico.core.forms import DateInput, TelInput
 
@@ -38,3 +49,133 @@ class DemographicsForm(forms.ModelForm):
     def _post_clean(self):
         # Validation happens in the service; skip the ModelForm's model validation here.
         pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Clinical record forms: shape and widgets only; the rules live in charts.clinical_rules.
+# ---------------------------------------------------------------------------------------------
+
+ITEM_LABELS = {
+    "code": "Code",
+    "display": "Description",
+    "code_system": "Code system",
+    "instructions": "Dose and instructions",
+    "stop_date": "Stop date",
+    "resolved_on": "Resolved on",
+    "lot_number": "Lot number",
+    "end_date": "End date",
+    "value": "Value",
+    "reference_low": "Reference range, low",
+    "reference_high": "Reference range, high",
+    "reference_text": "Reference range (in words)",
+    "flag": "Abnormal flag",
+    "shared_with_patient": "Share with patient",
+}
+DISPLAY_LABELS = {Medication: "Medication", Allergy: "Substance", CarePlan: "Title"}
+CODE_HELP = "Type to search the list, or leave empty and describe it in words."
+
+
+class ItemForm(forms.ModelForm):
+    """Add or edit one item of a clinical list; `encounters` are the chart's unsigned visits
+    the item may be attached to."""
+
+    encounter = forms.ChoiceField(label="Encounter", required=False)
+
+    def __init__(self, *args, encounters=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.encounters = {str(e.public_id): e for e in encounters}
+        choices = [("", "None")] + [
+            (key, f"Visit of {e.visit_date:%m/%d/%Y}") for key, e in self.encounters.items()
+        ]
+        self.fields["encounter"].choices = choices
+        model = self._meta.model
+        self.fields["recorded_on"].label = model.RECORDED_ON_LABEL
+        if "display" in self.fields:
+            self.fields["display"].label = DISPLAY_LABELS.get(model, "Description")
+            self.fields["display"].required = "code" not in self.fields
+        if "code" in self.fields:
+            self.fields["code"].help_text = CODE_HELP
+            system = model.CODE_SYSTEM
+            self.fields["code"].widget.attrs.update(
+                {
+                    "list": "code-options",
+                    "autocomplete": "off",
+                    "data-code-search": reverse("charts:code_search", args=[system]),
+                }
+            )
+            self.fields["code"].label = (
+                f"{CodeSystem(system).label} code" if "code_system" not in self.fields else "Code"
+            )
+        if "flag" in self.fields:
+            self.fields["flag"] = forms.ChoiceField(
+                label="Abnormal flag",
+                required=False,
+                choices=[("", "Work it out from the range")] + list(AbnormalFlag.choices),
+            )
+        if "code_system" in self.fields:
+            self.fields["code_system"].required = False
+
+    def _post_clean(self):
+        pass
+
+    def service_values(self) -> dict:
+        """The cleaned values as the services take them (encounter as an object)."""
+        values = dict(self.cleaned_data)
+        key = values.pop("encounter", "")
+        values["encounter"] = self.encounters.get(key)
+        return values
+
+
+def item_form_class(model) -> type[ItemForm]:
+    fields = [*EDITABLE[model], "shared_with_patient"]
+    date_fields = [f for f in fields if isinstance(model._meta.get_field(f), dj_models.DateField)]
+    return forms.modelform_factory(
+        model,
+        form=ItemForm,
+        fields=fields,
+        labels={k: v for k, v in ITEM_LABELS.items() if k in fields},
+        widgets={f: DateInput() for f in date_fields} | {"text": forms.Textarea(attrs={"rows": 4})},
+    )
+
+
+class EncounterForm(forms.ModelForm):
+    class Meta:
+        model = Encounter
+        fields = ["visit_date", "note"]
+        labels = {"visit_date": "Visit date", "note": "Note"}
+        widgets = {"visit_date": DateInput(), "note": forms.Textarea(attrs={"rows": 10})}
+
+    def _post_clean(self):
+        pass
+
+
+class AmendmentForm(forms.Form):
+    text = forms.CharField(
+        label="Amendment", max_length=10_000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class EncounterShareForm(forms.Form):
+    """The provider's choice of what of a visit the patient sees: the note, and each item
+    attached to it (one check box an item, named item-<public id>)."""
+
+    note_shared_with_patient = forms.BooleanField(
+        label="Share the visit note (and its amendments) with the patient", required=False
+    )
+
+    def __init__(self, *args, items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = list(items)
+        for item in self.items:
+            self.fields[f"item-{item.public_id}"] = forms.BooleanField(
+                label=str(item_label(item)), required=False, initial=item.shared_with_patient
+            )
+
+
+def item_label(item) -> str:
+    """A readable one-line name of an item (for check boxes and messages)."""
+    if hasattr(item, "display"):
+        return item.display
+    if hasattr(item, "kind") and hasattr(item, "unit_display"):
+        return f"{item.get_kind_display()}: {item.value.normalize():f} {item.unit_display}"
+    return getattr(item, "title", str(item))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from portico.charts.models import Patient
+from portico.charts.models import CLINICAL_LISTS, ClinicalItem, Encounter, Patient
 
 
 def patients_of(practice) -> QuerySet[Patient]:
@@ -46,3 +47,67 @@ def patient_search(*, practice, query: str = "") -> QuerySet[Patient]:
             | Q(preferred_name__icontains=word)
         )
     return patients
+
+
+# ---------------------------------------------------------------------------------------------
+# Clinical record (SPEC §2.2)
+# ---------------------------------------------------------------------------------------------
+
+SUMMARY_ROWS = 10  # newest items a section of the chart summary shows
+
+
+@dataclass
+class RecordSection:
+    slug: str
+    model: type[ClinicalItem]
+    items: list
+    has_more: bool
+
+    @property
+    def title(self) -> str:
+        return SECTION_TITLES[self.slug]
+
+
+SECTION_TITLES = {
+    "problems": "Diagnoses and problems",
+    "medications": "Medications",
+    "allergies": "Allergies",
+    "immunizations": "Immunizations",
+    "procedures": "Procedures",
+    "care-plans": "Care plans",
+    "vitals": "Vitals",
+    "labs": "Lab results",
+    "assessments": "Screenings, interventions and assessments",
+}
+
+
+def items_of(patient: Patient, model) -> QuerySet:
+    """One chart's items of one list, newest first, with their encounter joined (so whether
+    an item is locked by a signed encounter costs no query)."""
+    return model.objects.filter(patient=patient).select_related("encounter").newest_first()
+
+
+def record_sections(patient: Patient, *, limit: int | None = SUMMARY_ROWS) -> list[RecordSection]:
+    """Every clinical list of the chart, `limit` newest items each: one query a list,
+    whatever the lists' sizes."""
+    sections = []
+    for slug, model in CLINICAL_LISTS.items():
+        rows = items_of(patient, model)
+        rows = list(rows[: limit + 1]) if limit is not None else list(rows)
+        has_more = limit is not None and len(rows) > limit
+        sections.append(RecordSection(slug, model, rows[:limit] if has_more else rows, has_more))
+    return sections
+
+
+def encounters_of(patient: Patient) -> QuerySet[Encounter]:
+    """A chart's encounters, newest visit first, with provider and signer joined."""
+    return Encounter.objects.filter(patient=patient).select_related("provider", "signed_by")
+
+
+def encounter_items(encounter: Encounter) -> list[RecordSection]:
+    """The items attached to one encounter, by list (one query a list)."""
+    sections = []
+    for slug, model in CLINICAL_LISTS.items():
+        rows = list(model.objects.filter(encounter=encounter).newest_first())
+        sections.append(RecordSection(slug, model, rows, False))
+    return sections

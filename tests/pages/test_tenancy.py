@@ -5,11 +5,15 @@ The test walks `portico.charts.urls`, so a chart URL added later is covered with
 anyone remembering to add it here.
 """
 
+import datetime as dt
+
 import pytest
 from django.urls import URLPattern, reverse
 
 from portico.audit.models import AuditEvent
+from portico.charts import services
 from portico.charts import urls as chart_urls
+from portico.charts.models import LabResult
 from portico.portal.models import Invitation, PortalAccess
 from portico.portal.staff_views import ACTIONS
 from tests import factories
@@ -20,16 +24,38 @@ pytestmark = pytest.mark.django_db
 
 # Practice-wide pages that take no chart: the list and the new-chart form work inside the
 # visitor's own practice. Any other URL without a chart id must be added here on purpose.
-PRACTICE_WIDE = {"patient_list", "patient_new"}
+PRACTICE_WIDE = {"patient_list", "patient_new", "code_search"}
+# Placeholders for ids of things on the chart, made by the test (see _chart_things).
+ITEM, ENCOUNTER = "item", "encounter"
 
 
 def _values_for(pattern: URLPattern) -> list[dict[str, str]]:
     """Every way to fill the pattern's parameters, with a placeholder for the chart id."""
     names = set(pattern.pattern.converters)
-    unknown = names - {"patient_id", "action"}
+    unknown = names - {"patient_id", "action", "kind", "item_id", "encounter_id"}
     assert not unknown, f"teach test_tenancy about URL parameter(s) {unknown} of {pattern.name}"
     actions = list(ACTIONS) if "action" in names else [None]
-    return [{"action": a} if a else {} for a in actions]
+    placeholders = {"kind": "labs", "item_id": ITEM, "encounter_id": ENCOUNTER}
+    fixed = {k: v for k, v in placeholders.items() if k in names}
+    return [{"action": a, **fixed} if a else dict(fixed) for a in actions]
+
+
+def _chart_things(actor, patient, values: dict) -> dict:
+    """Fill the placeholders with an encounter and a lab result of the chart."""
+    if not {ITEM, ENCOUNTER} & set(values.values()):
+        return values
+    encounter = services.encounter_create(actor, patient=patient, visit_date=dt.date(2026, 1, 2))
+    item = services.item_create(
+        actor,
+        patient=patient,
+        model=LabResult,
+        encounter=encounter,
+        code="2345-7",
+        value="90",
+        recorded_on=dt.date(2026, 1, 2),
+    )
+    ids = {ITEM: str(item.public_id), ENCOUNTER: str(encounter.public_id)}
+    return {k: ids.get(v, v) for k, v in values.items()}
 
 
 def chart_url_cases():
@@ -70,6 +96,7 @@ def test_staff_of_another_practice_get_404_on_every_chart_url(
 ):
     patient = factories.make_patient(practice)
     factories.invite(admin, patient)
+    values = _chart_things(admin, patient, values)
     before = (
         Invitation.objects.count(),
         AuditEvent.objects.count(),

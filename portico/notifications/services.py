@@ -95,19 +95,23 @@ def email_enqueue(
     return email
 
 
-def email_enqueue_batch(*, kind: str, items: list[dict]) -> list[OutboundEmail]:
-    """Store many emails in one insert (bulk invitations); like email_enqueue for each item
-    (`subject_id`, `to_address`, `practice`, `patient`), with one drain request after commit."""
+def email_enqueue_batch(*, kind: str, items: list[dict]) -> int:
+    """Store many emails with one statement (bulk invitations); like email_enqueue for each
+    item (`subject_id`, `to_address`, `practice_id`, `patient_id`), with one drain request
+    after commit. Returns how many were stored."""
+    from portico.core.bulk import insert_rows
+
     now = timezone.now()
-    emails = OutboundEmail.objects.bulk_create(
-        [
-            OutboundEmail(kind=kind, message_id=new_message_id(), next_attempt_at=now, **item)
+    count = insert_rows(
+        OutboundEmail,
+        (
+            {"kind": kind, "message_id": new_message_id(), "next_attempt_at": now, **item}
             for item in items
-        ]
+        ),
     )
-    if emails:
+    if count:
         _drain_after_commit()
-    return emails
+    return count
 
 
 class _DrainOnCommit:

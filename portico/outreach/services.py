@@ -137,8 +137,8 @@ def bulk_invite_step(run_id: int, *, batch_size: int | None = None) -> bool:
         batch = list(
             selectors.run_charts(run)
             .filter(pk__gt=run.cursor)
-            .select_related("practice")
-            .order_by("pk")[:batch_size]
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
         )
         if not batch:
             _finish(run, RunState.FINISHED)
@@ -148,8 +148,8 @@ def bulk_invite_step(run_id: int, *, batch_size: int | None = None) -> bool:
         except PermissionDenied:
             _finish(run, RunState.CANCELLED, "Stopped: the right to invite patients was withdrawn")
             return False
-        run.cursor = batch[-1].pk
-        run.invited += len(result.invitations)
+        run.cursor = batch[-1]
+        run.invited += len(result.invited)
         run.failed += result.failed
         skipped = dict(run.skipped)
         for reason in result.skipped.values():
@@ -162,8 +162,8 @@ def bulk_invite_step(run_id: int, *, batch_size: int | None = None) -> bool:
 
 
 class _Outcome:
-    def __init__(self, invitations, skipped, failed=0):
-        self.invitations, self.skipped, self.failed = invitations, skipped, failed
+    def __init__(self, invited, skipped, failed=0):
+        self.invited, self.skipped, self.failed = invited, skipped, failed
 
 
 def _issue_batch(run: BulkInviteRun, batch) -> _Outcome:
@@ -172,18 +172,26 @@ def _issue_batch(run: BulkInviteRun, batch) -> _Outcome:
     extra = {"run": str(run.public_id)}
     try:
         result = invitation_issue_batch(
-            run.created_by, patients=batch, origin=InvitationOrigin.BULK, details=extra
+            run.created_by,
+            practice=run.practice,
+            patient_ids=batch,
+            origin=InvitationOrigin.BULK,
+            details=extra,
         )
-        return _Outcome(result.invitations, result.skipped)
+        return _Outcome(result.invited, result.skipped)
     except PermissionDenied:
         raise
     except Exception:
         logger.exception("bulk invite %s: batch failed, retrying chart by chart", run.public_id)
-    outcome = _Outcome([], {})
-    for patient in batch:
+    outcome = _Outcome({}, {})
+    for patient_id in batch:
         try:
             result = invitation_issue_batch(
-                run.created_by, patients=[patient], origin=InvitationOrigin.BULK, details=extra
+                run.created_by,
+                practice=run.practice,
+                patient_ids=[patient_id],
+                origin=InvitationOrigin.BULK,
+                details=extra,
             )
         except PermissionDenied:
             raise
@@ -191,7 +199,7 @@ def _issue_batch(run: BulkInviteRun, batch) -> _Outcome:
             logger.exception("bulk invite %s: a chart failed", run.public_id)
             outcome.failed += 1
             continue
-        outcome.invitations += result.invitations
+        outcome.invited.update(result.invited)
         outcome.skipped.update(result.skipped)
     return outcome
 

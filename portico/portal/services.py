@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -26,8 +27,10 @@ from portico.audit import context as audit_context
 from portico.audit.models import AuditEvent
 from portico.audit.services import audit_record
 from portico.charts.models import Patient
+from portico.charts.selectors import patients_of
 from portico.charts.services import patient_update
 from portico.charts.validation import normalize_phone
+from portico.core.bulk import insert_rows
 from portico.core.validation import clean_email
 from portico.notifications import sms
 from portico.notifications.services import email_enqueue, email_enqueue_batch
@@ -108,7 +111,11 @@ def _locked_access(patient: Patient) -> PortalAccess:
 
 
 def _require_inviter(actor, patient: Patient) -> None:
-    membership = permissions.membership_for(actor, patient.practice)
+    _require_inviter_at(actor, patient.practice)
+
+
+def _require_inviter_at(actor, practice) -> None:
+    membership = permissions.membership_for(actor, practice)
     permissions.require(
         permissions.can_invite_patients(membership),
         "You do not have permission to invite patients to the portal.",
@@ -143,25 +150,25 @@ def _end_current_invitation(access: PortalAccess, status: str) -> Invitation | N
     return current
 
 
-def _new_invitation(
-    actor, *, practice, patient_id: int, email: str, phone: str, origin=None, now=None
-) -> Invitation:
-    """An unsaved invitation with a new access code and a new registration link."""
-    now = now or timezone.now()
+def _invitation_values(
+    actor_id, *, practice_id: int, patient_id: int, email: str, phone: str, origin, now
+) -> dict:
+    """The fields of a new invitation: a new access code and a new registration link."""
     nonce = tokens.new_link_nonce()
-    return Invitation(
-        practice=practice,
-        patient_id=patient_id,
-        email=email,
-        phone=phone,
-        access_code=tokens.new_access_code(),
-        link_nonce=nonce,
-        token_hash=tokens.hash_token(tokens.link_token(nonce)),
-        created_by=actor,
-        origin=origin or InvitationOrigin.STAFF,
-        created_at=now,
-        expires_at=now + dt.timedelta(days=settings.PORTICO_INVITATION_TTL_DAYS),
-    )
+    return {
+        "public_id": uuid.uuid4(),
+        "practice_id": practice_id,
+        "patient_id": patient_id,
+        "email": email,
+        "phone": phone,
+        "access_code": tokens.new_access_code(),
+        "link_nonce": nonce,
+        "token_hash": tokens.hash_token(tokens.link_token(nonce)),
+        "created_by_id": actor_id,
+        "origin": origin,
+        "created_at": now,
+        "expires_at": now + dt.timedelta(days=settings.PORTICO_INVITATION_TTL_DAYS),
+    }
 
 
 def _issue(
@@ -197,15 +204,17 @@ def _issue(
     Invitation.objects.filter(patient=patient, status=InvitationStatus.PENDING).update(
         status=InvitationStatus.SUPERSEDED, ended_at=timezone.now()
     )
-    invitation = _new_invitation(
-        actor,
-        practice=patient.practice,
-        patient_id=patient.pk,
-        email=email,
-        phone=phone,
-        origin=origin,
+    invitation = Invitation.objects.create(
+        **_invitation_values(
+            actor.pk if actor is not None else None,
+            practice_id=patient.practice_id,
+            patient_id=patient.pk,
+            email=email,
+            phone=phone,
+            origin=origin,
+            now=timezone.now(),
+        )
     )
-    invitation.save()
     access.state = AccessState.INVITED
     access.current_invitation = invitation
     access.save(update_fields=["state", "current_invitation", "updated_at"])
@@ -425,15 +434,15 @@ SKIP_REASONS = {
 
 @dataclass
 class BatchResult:
-    invitations: list[Invitation]
+    invited: dict[int, uuid.UUID]  # patient id -> the new invitation's public_id
     skipped: dict[int, str]  # patient id -> reason key (SKIP_REASONS)
 
 
 @transaction.atomic
 def invitation_issue_batch(
-    actor, *, patients: list[Patient], origin: str = InvitationOrigin.BULK, details=None
+    actor, *, practice, patient_ids: list[int], origin: str = InvitationOrigin.BULK, details=None
 ) -> BatchResult:
-    """Invite every chart of `patients` (one practice) that is not invited, in a few queries.
+    """Invite every chart of `patient_ids` (of `practice`) that is not invited, in a few queries.
 
     The rules are those of invitation_issue for a chart that was never invited: the chart's
     access row is locked and its state checked under the lock (a chart invited meanwhile by
@@ -441,19 +450,18 @@ def invitation_issue_batch(
     written and the enrollment email is queued, all in the caller's transaction. Charts in any
     other portal state, or without a valid email, are skipped with a reason. The email on the
     chart is used as it is; nothing on the chart changes. The query count does not depend on
-    the number of charts (about ten per call).
+    the number of charts (about ten per call); rows are written with core.bulk.insert_rows.
     """
-    if not patients:
-        return BatchResult([], {})
-    practice = patients[0].practice
-    if any(p.practice_id != practice.pk for p in patients):
-        raise ValueError("A batch holds the charts of one practice.")
-    _require_inviter(actor, patients[0])
-    ids = [p.pk for p in patients]
+    if not patient_ids:
+        return BatchResult({}, {})
+    _require_inviter_at(actor, practice)
+    ids = list(patient_ids)
 
     # Lock every chart's access row, as _locked_access does for one, then judge it.
-    PortalAccess.objects.bulk_create(
-        [PortalAccess(patient_id=pk, practice=practice) for pk in ids], ignore_conflicts=True
+    insert_rows(
+        PortalAccess,
+        ({"patient_id": pk, "practice_id": practice.pk} for pk in ids),
+        ignore_conflicts=True,
     )
     states = dict(
         PortalAccess.objects.select_for_update()
@@ -467,20 +475,24 @@ def invitation_issue_batch(
             skipped[pk] = f"state_{states[pk]}"
         else:
             candidates.append(pk)
-    # The address as it is now that the rows are locked (staff edits lock the same row first).
-    contacts = Patient.objects.filter(pk__in=candidates).values_list("pk", "email", "mobile_phone")
+    # The address as it is now that the rows are locked (staff edits lock the same row first);
+    # a chart of another practice is not found here, so nothing crosses practices.
+    contacts = (
+        patients_of(practice).filter(pk__in=candidates).values_list("pk", "email", "mobile_phone")
+    )
     now = timezone.now()
-    invitations = []
+    actor_id = actor.pk if actor is not None else None
+    rows = []
     for pk, raw_email, phone in contacts:
         errors: dict[str, list[str]] = {}
         email = clean_email(raw_email, errors) if raw_email.strip() else ""
         if not email or errors:
             skipped[pk] = SKIP_INVALID_EMAIL if email else SKIP_NO_EMAIL
             continue
-        invitations.append(
-            _new_invitation(
-                actor,
-                practice=practice,
+        rows.append(
+            _invitation_values(
+                actor_id,
+                practice_id=practice.pk,
                 patient_id=pk,
                 email=email,
                 phone=phone,
@@ -488,55 +500,58 @@ def invitation_issue_batch(
                 now=now,
             )
         )
-    if not invitations:
-        return BatchResult([], skipped)
-    invited_ids = [i.patient_id for i in invitations]
+    if not rows:
+        return BatchResult({}, skipped)
+    invited = {row["patient_id"]: row["public_id"] for row in rows}
     # A chart that is not invited has no live invitation; make sure of it all the same.
-    Invitation.objects.filter(patient_id__in=invited_ids, status=InvitationStatus.PENDING).update(
+    Invitation.objects.filter(patient_id__in=invited, status=InvitationStatus.PENDING).update(
         status=InvitationStatus.SUPERSEDED, ended_at=now
     )
-    invitations = Invitation.objects.bulk_create(invitations)
+    insert_rows(Invitation, rows)
     newest = Invitation.objects.filter(
         patient=OuterRef("patient"), status=InvitationStatus.PENDING
     ).order_by("-pk")
-    PortalAccess.objects.filter(patient_id__in=invited_ids).update(
+    PortalAccess.objects.filter(patient_id__in=invited).update(
         state=AccessState.INVITED,
         current_invitation=Subquery(newest.values("pk")[:1]),
         updated_at=now,
     )
     where = audit_context.current()
     label = actor.display_name if actor is not None else "system"
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=actor,
-            actor_label=label,
-            practice=practice,
-            patient_id=invitation.patient_id,
-            action="portal.invite",
-            details={
-                "invitation": str(invitation.public_id),
-                "from_state": AccessState.NOT_INVITED,
-                "origin": origin,
-                **(details or {}),
-            },
-            ip_address=where.ip_address,
-            user_agent=where.user_agent,
-        )
-        for invitation in invitations
+    insert_rows(
+        AuditEvent,
+        (
+            {
+                "actor_id": actor_id,
+                "actor_label": label,
+                "practice_id": practice.pk,
+                "patient_id": pk,
+                "action": "portal.invite",
+                "details": {
+                    "invitation": str(public_id),
+                    "from_state": AccessState.NOT_INVITED.value,
+                    "origin": origin,
+                    **(details or {}),
+                },
+                "ip_address": where.ip_address,
+                "user_agent": where.user_agent,
+            }
+            for pk, public_id in invited.items()
+        ),
     )
     email_enqueue_batch(
         kind=ENROLLMENT_EMAIL,
         items=[
             {
-                "subject_id": invitation.public_id,
-                "to_address": invitation.email,
-                "practice": practice,
-                "patient_id": invitation.patient_id,
+                "subject_id": row["public_id"],
+                "to_address": row["email"],
+                "practice_id": practice.pk,
+                "patient_id": row["patient_id"],
             }
-            for invitation in invitations
+            for row in rows
         ],
     )
-    return BatchResult(invitations, skipped)
+    return BatchResult(invited, skipped)
 
 
 # ---------------------------------------------------------------------------

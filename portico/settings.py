@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "portico.notifications",
     "portico.portal",
     "portico.outreach",
+    "portico.scheduling",
+    "portico.records",
 ]
 
 MIDDLEWARE = [

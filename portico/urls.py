@@ -12,6 +12,7 @@ urlpatterns = [
     path("ehr/outreach/", include("portico.outreach.urls")),
     path("portal/", include("portico.portal.urls")),
     path("hooks/", include("portico.notifications.urls")),
+    path("", include("portico.records.urls")),
     path("api/v1/", api.urls),
     # Anything else under the API answers in the API's own error shape, not an HTML page.
     re_path(r"^api/v1/.*$", core_views.api_not_found),

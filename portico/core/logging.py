@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import re
 
-# Registration and password reset links carry a secret token in the path.
-_TOKEN_IN_PATH = re.compile(r"(/portal/register/|/accounts/password/reset/)[^/\s\"']+")
+# Registration, password reset and sent record links carry a secret token in the path.
+_TOKEN_IN_PATH = re.compile(
+    r"(/portal/register/|/accounts/password/reset/|/shared/)[^/\s\"']+"
+)
 
 
 def redact(text: str) -> str:

@@ -24,6 +24,7 @@ RENDERERS: dict[str, str] = {
     "portal.enrollment": "portico.portal.emails.render_enrollment",
     "account.password_reset": "portico.accounts.emails.render_password_reset",
     "account.username": "portico.accounts.emails.render_username",
+    "records.shared_link": "portico.records.emails.render_shared_link",
 }
 
 

@@ -7,13 +7,10 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from portico.accounts.services import SignInFailed, sign_in_check
-from portico.charts.validation import format_phone
 from portico.core.forms import apply_service_errors
 from portico.portal import services
 from portico.portal.forms import (
@@ -224,39 +221,5 @@ def home(request):
             "accesses": accesses,
             "active": active,
             "no_access_message": services.NO_ACCESS_MESSAGE,
-        },
-    )
-
-
-@login_required
-@never_cache
-def record(request, access_id):
-    accesses = services.patient_access_list(request.user)
-    access = next((a for a in accesses if str(a.public_id) == str(access_id)), None)
-    if access is None:
-        raise Http404
-    if access.effective_state != AccessState.ACTIVE:
-        # Revocation takes effect at once: the next request of an open session lands here.
-        return render(
-            request,
-            "portal/no_access.html",
-            {
-                "access": access,
-                "accesses": accesses,
-                "no_access_message": services.NO_ACCESS_MESSAGE,
-            },
-            status=403,
-        )
-    services.record_viewed(request.user, access=access, page="home")
-    return render(
-        request,
-        "portal/record.html",
-        {
-            "access": access,
-            "patient": access.patient,
-            "practice": access.practice,
-            "accesses": accesses,
-            "mobile_phone_display": format_phone(access.patient.mobile_phone),
-            "switch_url": reverse("portal:home"),
         },
     )

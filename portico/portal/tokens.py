@@ -36,9 +36,10 @@ def new_link_nonce() -> str:
     return secrets.token_hex(16)
 
 
-def link_token(nonce: str) -> str:
-    """The registration link's token: HMAC-SHA256 of the nonce under SECRET_KEY (256 bits)."""
-    digest = salted_hmac(_LINK_SALT, nonce, algorithm="sha256").digest()
+def link_token(nonce: str, *, salt: str = _LINK_SALT) -> str:
+    """The registration link's token: HMAC-SHA256 of the nonce under SECRET_KEY (256 bits).
+    Other kinds of links pass their own salt."""
+    digest = salted_hmac(salt, nonce, algorithm="sha256").digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 

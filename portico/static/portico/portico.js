@@ -38,3 +38,11 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// The printable record's "Print or save as PDF" button.
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) {
+    event.preventDefault();
+    window.print();
+  }
+});

@@ -1,0 +1,442 @@
+"""The shared record as a FHIR R4 Bundle, US Core-shaped (SPEC §6.2).
+
+Each resource is built as plain FHIR JSON data; the Bundle (type "collection", entries with
+`urn:uuid:` full URLs) is validated once by `fhir.resources`' R4B models, which validate every
+entry as the model of its resource type (R4B shares R4's resources for everything used
+here). Only what `records.selectors.shared_record` read (what the practice shared) goes in.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
+from html import escape
+
+from django.utils import timezone
+from fhir.resources.R4B.bundle import Bundle
+
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
+UCUM = "http://unitsofmeasure.org"
+OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+LOINC = "http://loinc.org"
+PATIENT_ID_SYSTEM = "urn:portico:patient"
+
+
+def _instant(value: dt.datetime) -> str:
+    """A FHIR instant in UTC, written the way the models write it back ("...Z")."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _ref(obj) -> str:
+    return f"urn:uuid:{obj.public_id}"
+
+
+def _profile(name: str) -> dict:
+    return {"profile": [US_CORE + name]}
+
+
+def _number(value: Decimal) -> float | int:
+    value = value.normalize()
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _concept(item, text: str | None = None) -> dict:
+    """A CodeableConcept: the coded value when there is a code, always the readable text."""
+    concept: dict = {"text": text or item.display}
+    if getattr(item, "code", "") and getattr(item, "code_system_uri", ""):
+        concept["coding"] = [
+            {"system": item.code_system_uri, "code": item.code, "display": item.display}
+        ]
+    return concept
+
+
+def _narrative(text: str) -> dict:
+    return {
+        "status": "generated",
+        "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p>{escape(text)}</p></div>',
+    }
+
+
+def _category(system: str, code: str, display: str) -> list[dict]:
+    return [{"coding": [{"system": system, "code": code, "display": display}]}]
+
+
+def patient_resource(patient) -> dict:
+    data = {
+        "resourceType": "Patient",
+        "id": str(patient.public_id),
+        "meta": _profile("us-core-patient"),
+        "identifier": [{"system": PATIENT_ID_SYSTEM, "value": str(patient.public_id)}],
+        "name": [
+            {
+                "use": "official",
+                "family": patient.legal_last_name,
+                "given": [patient.legal_first_name],
+            }
+        ],
+        "gender": patient.sex,
+        "birthDate": patient.date_of_birth.isoformat(),
+    }
+    if patient.preferred_name:
+        data["name"].append({"use": "usual", "given": [patient.preferred_name]})
+    telecom = []
+    if patient.mobile_phone:
+        telecom.append({"system": "phone", "value": patient.mobile_phone, "use": "mobile"})
+    if patient.email:
+        telecom.append({"system": "email", "value": patient.email})
+    if telecom:
+        data["telecom"] = telecom
+    if patient.address_line1:
+        lines = [patient.address_line1] + ([patient.address_line2] if patient.address_line2 else [])
+        address = {"line": lines}
+        for key, value in (
+            ("city", patient.city),
+            ("state", patient.state),
+            ("postalCode", patient.postal_code),
+        ):
+            if value:
+                address[key] = value
+        data["address"] = [address]
+    if patient.preferred_language:
+        data["communication"] = [{"language": {"text": patient.preferred_language}}]
+    return data
+
+
+def condition_resource(problem, subject: str) -> dict:
+    data = {
+        "resourceType": "Condition",
+        "id": str(problem.public_id),
+        "meta": _profile("us-core-condition-problems-health-concerns"),
+        "clinicalStatus": {
+            "coding": [{"system": CONDITION_CLINICAL, "code": problem.status}],
+        },
+        "verificationStatus": {
+            "coding": [{"system": CONDITION_VERIFICATION, "code": "confirmed"}],
+        },
+        "category": _category(CONDITION_CATEGORY, "problem-list-item", "Problem List Item"),
+        "code": _concept(problem),
+        "subject": {"reference": subject},
+        "onsetDateTime": problem.recorded_on.isoformat(),
+    }
+    if problem.resolved_on:
+        data["abatementDateTime"] = problem.resolved_on.isoformat()
+    return data
+
+
+def medication_resource(medication, subject: str) -> dict:
+    data = {
+        "resourceType": "MedicationRequest",
+        "id": str(medication.public_id),
+        "meta": _profile("us-core-medicationrequest"),
+        "status": "active" if medication.status == "active" else "stopped",
+        "intent": "order",
+        "medicationCodeableConcept": _concept(medication),
+        "subject": {"reference": subject},
+        "authoredOn": medication.recorded_on.isoformat(),
+    }
+    if medication.instructions:
+        data["dosageInstruction"] = [{"text": medication.instructions}]
+    if medication.stop_date:
+        data["dispenseRequest"] = {
+            "validityPeriod": {
+                "start": medication.recorded_on.isoformat(),
+                "end": medication.stop_date.isoformat(),
+            }
+        }
+    return data
+
+
+def allergy_resource(allergy, subject: str) -> dict:
+    data = {
+        "resourceType": "AllergyIntolerance",
+        "id": str(allergy.public_id),
+        "meta": _profile("us-core-allergyintolerance"),
+        "clinicalStatus": {"coding": [{"system": ALLERGY_CLINICAL, "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": ALLERGY_VERIFICATION, "code": "confirmed"}]},
+        "code": _concept(allergy),
+        "patient": {"reference": subject},
+        "recordedDate": allergy.recorded_on.isoformat(),
+    }
+    if allergy.reaction:
+        reaction = {"manifestation": [{"text": allergy.reaction}]}
+        if allergy.severity in ("mild", "moderate", "severe"):
+            reaction["severity"] = allergy.severity
+        data["reaction"] = [reaction]
+    return data
+
+
+def immunization_resource(immunization, subject: str) -> dict:
+    data = {
+        "resourceType": "Immunization",
+        "id": str(immunization.public_id),
+        "meta": _profile("us-core-immunization"),
+        "status": "completed",
+        "vaccineCode": _concept(immunization),
+        "patient": {"reference": subject},
+        "occurrenceDateTime": immunization.recorded_on.isoformat(),
+        "primarySource": True,
+    }
+    if immunization.lot_number:
+        data["lotNumber"] = immunization.lot_number
+    return data
+
+
+def procedure_resource(procedure, subject: str) -> dict:
+    return {
+        "resourceType": "Procedure",
+        "id": str(procedure.public_id),
+        "meta": _profile("us-core-procedure"),
+        "status": "completed",
+        "code": _concept(procedure),
+        "subject": {"reference": subject},
+        "performedDateTime": procedure.recorded_on.isoformat(),
+    }
+
+
+def care_plan_resource(plan, subject: str) -> dict:
+    today = timezone.localdate()
+    period = {"start": plan.recorded_on.isoformat()}
+    if plan.end_date:
+        period["end"] = plan.end_date.isoformat()
+    return {
+        "resourceType": "CarePlan",
+        "id": str(plan.public_id),
+        "meta": _profile("us-core-careplan"),
+        "text": _narrative(f"{plan.title}. {plan.text}".strip()),
+        "status": "completed" if plan.end_date and plan.end_date < today else "active",
+        "intent": "plan",
+        "category": _category(
+            "http://hl7.org/fhir/us/core/CodeSystem/careplan-category",
+            "assess-plan",
+            "Assessment and Plan of Treatment",
+        ),
+        "title": plan.title,
+        "description": plan.text or plan.title,
+        "subject": {"reference": subject},
+        "period": period,
+    }
+
+
+def vital_resource(vital, subject: str) -> dict:
+    label = vital.get_kind_display()
+    return {
+        "resourceType": "Observation",
+        "id": str(vital.public_id),
+        "meta": _profile("us-core-vital-signs"),
+        "status": "final",
+        "category": _category(OBS_CATEGORY, "vital-signs", "Vital Signs"),
+        "code": {
+            "coding": [{"system": LOINC, "code": vital.code, "display": label}],
+            "text": label,
+        },
+        "subject": {"reference": subject},
+        "effectiveDateTime": vital.recorded_on.isoformat(),
+        "valueQuantity": {
+            "value": _number(vital.value),
+            "unit": vital.unit_display,
+            "system": UCUM,
+            "code": vital.unit,
+        },
+    }
+
+
+def lab_resource(lab, subject: str) -> dict:
+    data = {
+        "resourceType": "Observation",
+        "id": str(lab.public_id),
+        "meta": _profile("us-core-observation-lab"),
+        "status": "final",
+        "category": _category(OBS_CATEGORY, "laboratory", "Laboratory"),
+        "code": _concept(lab),
+        "subject": {"reference": subject},
+        "effectiveDateTime": lab.recorded_on.isoformat(),
+        "interpretation": [
+            {
+                "coding": [
+                    {"system": INTERPRETATION, "code": lab.flag, "display": lab.get_flag_display()}
+                ],
+                "text": lab.get_flag_display(),
+            }
+        ],
+    }
+    if lab.value_number is not None:
+        quantity = {"value": _number(lab.value_number)}
+        if lab.unit:
+            quantity.update({"unit": lab.unit, "system": UCUM, "code": lab.unit})
+        data["valueQuantity"] = quantity
+    else:
+        data["valueString"] = lab.value
+    reference = {}
+    if lab.reference_low is not None:
+        reference["low"] = {"value": _number(lab.reference_low)}
+    if lab.reference_high is not None:
+        reference["high"] = {"value": _number(lab.reference_high)}
+    if lab.unit:
+        for bound in reference.values():
+            bound.update({"unit": lab.unit, "system": UCUM, "code": lab.unit})
+    if lab.reference_range:
+        reference["text"] = lab.reference_range
+    if reference:
+        data["referenceRange"] = [reference]
+    return data
+
+
+def assessment_resource(assessment, subject: str) -> dict:
+    data = {
+        "resourceType": "Observation",
+        "id": str(assessment.public_id),
+        "meta": _profile("us-core-observation-screening-assessment"),
+        "status": "final",
+        "category": _category(OBS_CATEGORY, "survey", "Survey")
+        + [{"text": assessment.get_kind_display()}],
+        "code": _concept(assessment),
+        "subject": {"reference": subject},
+        "effectiveDateTime": assessment.recorded_on.isoformat(),
+    }
+    if assessment.result:
+        data["valueString"] = assessment.result
+    return data
+
+
+def encounter_resources(encounter, subject: str) -> list[dict]:
+    """The visit (Encounter) and its shared summary with amendments (a clinical note)."""
+    visit = {
+        "resourceType": "Encounter",
+        "id": str(encounter.public_id),
+        "meta": _profile("us-core-encounter"),
+        "status": "finished",
+        "class": {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
+        "type": [{"text": "Office visit"}],
+        "subject": {"reference": subject},
+        "period": {"start": encounter.visit_date.isoformat()},
+    }
+    if encounter.provider:
+        visit["participant"] = [{"individual": {"display": encounter.provider.display_name}}]
+    text = encounter.note
+    for amendment in encounter.amendments.all():
+        text += f"\n\nAmendment of {amendment.created_at:%Y-%m-%d}:\n{amendment.text}"
+    note = {
+        "resourceType": "DocumentReference",
+        "id": str(uuid.uuid5(encounter.public_id, "visit-note")),
+        "meta": _profile("us-core-documentreference"),
+        "status": "current",
+        "type": {
+            "coding": [{"system": LOINC, "code": "11506-3", "display": "Progress note"}],
+            "text": "Visit summary",
+        },
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category",
+                        "code": "clinical-note",
+                        "display": "Clinical Note",
+                    }
+                ]
+            }
+        ],
+        "subject": {"reference": subject},
+        "date": _instant(encounter.signed_at),
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain; charset=utf-8",
+                    "data": base64.b64encode(text.encode()).decode(),
+                    "title": f"Visit on {encounter.visit_date:%Y-%m-%d}",
+                }
+            }
+        ],
+        "context": {
+            "encounter": [{"reference": _ref(encounter)}],
+            "period": {"start": encounter.visit_date.isoformat()},
+        },
+    }
+    if encounter.signed_by:
+        note["authenticator"] = {"display": encounter.signed_by.display_name}
+    return [visit, note]
+
+
+def appointment_resource(appointment, subject: str, patient_name: str) -> dict:
+    participants = [
+        {"actor": {"reference": subject, "display": patient_name}, "status": "accepted"}
+    ]
+    if appointment.provider:
+        participants.append(
+            {"actor": {"display": appointment.provider.display_name}, "status": "accepted"}
+        )
+    data = {
+        "resourceType": "Appointment",
+        "id": str(appointment.public_id),
+        "status": appointment.status,  # the stored values are FHIR's
+        "start": _instant(appointment.start_at),
+        "end": _instant(appointment.end_at),
+        "participant": participants,
+    }
+    if appointment.visit_type:
+        data["appointmentType"] = {"text": appointment.visit_type}
+    if appointment.reason:
+        data["reasonCode"] = [{"text": appointment.reason}]
+    return data
+
+
+def record_resources(record) -> list[dict]:
+    """Every resource of the shared record, the Patient first."""
+    patient = record.patient
+    subject = _ref(patient)
+    resources = [patient_resource(patient)]
+    builders = (
+        ("problems", condition_resource),
+        ("medications", medication_resource),
+        ("allergies", allergy_resource),
+        ("immunizations", immunization_resource),
+        ("procedures", procedure_resource),
+        ("care_plans", care_plan_resource),
+        ("vitals", vital_resource),
+        ("labs", lab_resource),
+        ("assessments", assessment_resource),
+    )
+    for key, build in builders:
+        resources.extend(build(item, subject) for item in getattr(record, key))
+    for encounter in record.encounters:
+        resources.extend(encounter_resources(encounter, subject))
+    resources.extend(
+        appointment_resource(a, subject, patient.full_name) for a in record.appointments
+    )
+    return resources
+
+
+def record_bundle_data(record, *, now: dt.datetime | None = None) -> dict:
+    """The shared record as Bundle data (type "collection"), checked by `validate_bundle`."""
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": _instant(now or timezone.now()),
+        "entry": [
+            {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
+            for resource in record_resources(record)
+        ],
+    }
+
+
+def validate_bundle(data: dict) -> Bundle:
+    """Validate by the R4B models: the Bundle model validates every entry's resource as the
+    model of its resourceType. Raises pydantic's ValidationError on anything not FHIR."""
+    return Bundle.model_validate(data)
+
+
+def record_bundle_json(record) -> str:
+    """The validated Bundle as FHIR JSON text. The data validated is the data written (the
+    models' own JSON dump is several times slower than the standard library's)."""
+    data = record_bundle_data(record)
+    validate_bundle(data)
+    return json.dumps(data, ensure_ascii=False)

@@ -1,0 +1,27 @@
+from django.urls import path
+
+from portico.records import views
+
+app_name = "records"
+urlpatterns = [
+    # The record home itself is `portal:record` (portico/portal/urls.py), served by records.views.
+    path(
+        "portal/records/<uuid:access_id>/download/",
+        views.download_document,
+        name="download",
+    ),
+    path(
+        "portal/records/<uuid:access_id>/download/fhir.json",
+        views.download_fhir,
+        name="download_fhir",
+    ),
+    path("portal/records/<uuid:access_id>/send/", views.send, name="send"),
+    path(
+        "portal/records/<uuid:access_id>/links/<uuid:link_id>/revoke/",
+        views.revoke_link,
+        name="revoke_link",
+    ),
+    path("portal/records/<uuid:access_id>/access-log/", views.access_log_view, name="access_log"),
+    path("shared/<str:token>/", views.shared, name="shared"),
+    path("shared/<str:token>/fhir.json", views.shared_fhir, name="shared_fhir"),
+]

@@ -3,6 +3,8 @@ the read-only page a link recipient opens without an account."""
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -21,30 +23,36 @@ from portico.records import access_log, fhir, selectors, services
 from portico.records.forms import SendLinkForm
 
 
-def _open_access(request, access_id):
-    """The signed-in account's access to this chart: (access, accesses, refusal response).
+def patient_record_view(view):
+    """A page of the signed-in patient's record, reached by the chart's portal access id.
 
-    Another account's chart or an unknown id is a 404; a chart whose access is no longer
-    active answers with the access error and reads nothing else.
+    The view is called as view(request, access, accesses, ...). Another account's chart or an
+    unknown id is a 404; a chart whose access is no longer active answers with the access
+    error (403) and reads nothing else: revocation takes effect on the next request.
     """
-    accesses = portal.patient_access_list(request.user)
-    access = next((a for a in accesses if str(a.public_id) == str(access_id)), None)
-    if access is None:
-        raise Http404
-    if access.effective_state != AccessState.ACTIVE:
-        # Revocation takes effect at once: the next request of an open session lands here.
-        refusal = render(
-            request,
-            "portal/no_access.html",
-            {
-                "access": access,
-                "accesses": accesses,
-                "no_access_message": portal.NO_ACCESS_MESSAGE,
-            },
-            status=403,
-        )
-        return access, accesses, refusal
-    return access, accesses, None
+
+    @login_required
+    @never_cache
+    @functools.wraps(view)
+    def wrapper(request, access_id, **kwargs):
+        accesses = portal.patient_access_list(request.user)
+        access = next((a for a in accesses if str(a.public_id) == str(access_id)), None)
+        if access is None:
+            raise Http404
+        if access.effective_state != AccessState.ACTIVE:
+            return render(
+                request,
+                "portal/no_access.html",
+                {
+                    "access": access,
+                    "accesses": accesses,
+                    "no_access_message": portal.NO_ACCESS_MESSAGE,
+                },
+                status=403,
+            )
+        return view(request, access, accesses, **kwargs)
+
+    return wrapper
 
 
 def _record_context(access, accesses, record) -> dict:
@@ -58,25 +66,17 @@ def _record_context(access, accesses, record) -> dict:
     }
 
 
-@login_required
-@never_cache
-def record_home(request, access_id):
+@patient_record_view
+def record_home(request, access, accesses):
     """The patient's record: every shared section, newest first."""
-    access, accesses, refusal = _open_access(request, access_id)
-    if refusal:
-        return refusal
     services.record_viewed(request.user, access=access, page="home")
     record = selectors.shared_record(access.patient)
     return render(request, "records/record.html", _record_context(access, accesses, record))
 
 
-@login_required
-@never_cache
-def download_document(request, access_id):
+@patient_record_view
+def download_document(request, access, accesses):
     """A print-ready page of the shared record (the browser prints it or saves it as PDF)."""
-    access, accesses, refusal = _open_access(request, access_id)
-    if refusal:
-        return refusal
     services.record_downloaded(request.user, access=access, fmt="html")
     record = selectors.shared_record(access.patient)
     context = _record_context(access, accesses, record)
@@ -84,13 +84,9 @@ def download_document(request, access_id):
     return render(request, "records/document.html", context)
 
 
-@login_required
-@never_cache
-def download_fhir(request, access_id):
+@patient_record_view
+def download_fhir(request, access, _accesses):
     """The shared record as a FHIR R4 Bundle (JSON), as a file download."""
-    access, _accesses, refusal = _open_access(request, access_id)
-    if refusal:
-        return refusal
     services.record_downloaded(request.user, access=access, fmt="fhir")
     record = selectors.shared_record(access.patient)
     return _fhir_response(record, "health-record.json")
@@ -104,13 +100,9 @@ def _fhir_response(record, filename: str) -> HttpResponse:
     return response
 
 
-@login_required
-@never_cache
-def send(request, access_id):
+@patient_record_view
+def send(request, access, accesses):
     """Send a link to the shared record to an email address; list the links sent."""
-    access, accesses, refusal = _open_access(request, access_id)
-    if refusal:
-        return refusal
     form = SendLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -138,24 +130,17 @@ def send(request, access_id):
     )
 
 
-@login_required
 @require_POST
-def revoke_link(request, access_id, link_id):
-    access, _accesses, refusal = _open_access(request, access_id)
-    if refusal:
-        return refusal
+@patient_record_view
+def revoke_link(request, access, _accesses, link_id):
     services.shared_link_revoke(request.user, access=access, link_id=link_id)
     messages.success(request, "The link no longer works.")
     return redirect("records:send", access_id=access.public_id)
 
 
-@login_required
-@never_cache
-def access_log_view(request, access_id):
+@patient_record_view
+def access_log_view(request, access, accesses):
     """Who at the practice opened this chart, newest first (SPEC §6.3)."""
-    access, accesses, refusal = _open_access(request, access_id)
-    if refusal:
-        return refusal
     services.record_viewed(request.user, access=access, page="access log")
     page, entries = access_log.access_log_page(access.patient, request.GET.get("page"))
     return render(

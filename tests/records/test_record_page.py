@@ -228,8 +228,9 @@ def test_every_read_is_audited(patient_client, patient, account):
 @pytest.mark.parametrize("name", RECORD_PAGES)
 def test_revoked_access_shows_only_the_access_error(client, admin, patient, account, name):
     builders.lab(patient)
-    sign_in(client, account)
     portal.access_revoke(admin, patient=patient)
+    account.refresh_from_db()  # revoking ended its sessions; it signs in again
+    sign_in(client, account)
 
     response = client.get(record_url(patient, name))
     assert response.status_code == 403

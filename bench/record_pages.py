@@ -75,8 +75,7 @@ def ensure_data(patients: int, items_per_patient: int) -> None:
 
 
 def generate(patients: int, items_per_patient: int) -> None:
-    from portico.charts.demo_records import bulk_generate
-
+    from portico.charts import demo_records
     from portico.practices.models import Role
     from tests import factories
 
@@ -98,7 +97,7 @@ def generate(patients: int, items_per_patient: int) -> None:
             rate = done_items / max(1e-6, time.monotonic() - started)
             print(f"data: {done_patients:,} patients, {done_items:,} items ({rate:,.0f}/s)")
 
-    made_patients, made_items = bulk_generate(
+    made_patients, made_items = demo_records.bulk_generate(
         practice, patients=patients, items_per_patient=items_per_patient, progress=progress
     )
     print(

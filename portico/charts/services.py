@@ -386,7 +386,8 @@ def item_update(actor, *, item: ClinicalItem, **values) -> ClinicalItem:
     encounter (amend the encounter instead). The audit names the fields, never the values."""
     permissions.require_member(actor, item.practice)
     model = type(item)
-    item = model.objects.select_for_update().select_related("encounter").get(pk=item.pk)
+    # Lock the item's row only: PostgreSQL refuses FOR UPDATE across the nullable join.
+    item = model.objects.select_for_update(of=("self",)).select_related("encounter").get(pk=item.pk)
     _refuse_if_signed(item)
     encounter_given = "encounter" in values
     encounter = values.pop("encounter", None)
@@ -408,7 +409,7 @@ def item_share(actor, *, item: ClinicalItem, shared: bool) -> ClinicalItem:
     """
     membership = permissions.require_member(actor, item.practice)
     model = type(item)
-    item = model.objects.select_for_update().select_related("encounter").get(pk=item.pk)
+    item = model.objects.select_for_update(of=("self",)).select_related("encounter").get(pk=item.pk)
     if item.encounter_id is not None and item.encounter.is_signed:
         permissions.require(
             permissions.can_sign_encounters(membership),

@@ -242,3 +242,31 @@ def test_code_search_answers_json_for_staff_only(client, staff):
 def test_an_unknown_list_is_404(client, staff, patient):
     sign_in(client, staff)
     assert client.get(reverse("charts:item_list", args=[patient.public_id, "x"])).status_code == 404
+
+
+@pytest.mark.parametrize("kind", list(CLINICAL_LISTS))
+def test_every_list_has_working_add_and_edit_forms(client, staff, patient, kind):
+    fill_chart(staff, patient, 1)
+    item = CLINICAL_LISTS[kind].objects.get()
+    sign_in(client, staff)
+    assert parse(client.get(new_url(patient, kind))).one("form", class_="grid-form")
+    url = reverse("charts:item_edit", args=[patient.public_id, kind, item.public_id])
+    form = parse(client.get(url)).one("form", class_="grid-form")
+    data = {}
+    for field in form.find_all("input"):
+        if field.get("type") == "checkbox":
+            if field.get("checked") is not None:
+                data[field["name"]] = "on"
+        elif field.get("name"):
+            data[field["name"]] = field.get("value", "")
+    for select in form.find_all("select"):
+        chosen = select.find("option", selected="") or select.find("option")
+        data[select["name"]] = chosen.get("value", "")
+    for area in form.find_all("textarea"):
+        data[area["name"]] = area.text
+    data["recorded_on"] = "2025-02-01"
+    response = client.post(url, data)
+    assert response.status_code == 302, parse(response).text
+    item.refresh_from_db()
+    assert item.recorded_on == dt.date(2025, 2, 1)
+    assert AuditEvent.objects.filter(action="clinical.update", details__fields=["recorded_on"])

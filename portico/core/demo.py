@@ -15,6 +15,7 @@ from portico.charts.services import encounter_create, encounter_sign, patient_cr
 from portico.portal import services as portal
 from portico.practices import services as practice_services
 from portico.practices.models import Membership, Practice, ProviderCredential, Role
+from portico.scheduling.demo import give_demo_appointments
 
 DEMO_PASSWORD = "portico-demo"  # noqa: S105 (documented demo credential)
 DEMO_SLUG = "demo"
@@ -182,6 +183,9 @@ def seed_demo() -> Practice:
         give_demo_record(
             patient, provider=provider, staff=members[Role.STAFF].user, rng=records_rng
         )
+    # Appointments past and upcoming for the patient's record (scheduling.demo).
+    for patient in [jordan, *patients]:
+        give_demo_appointments(admin, patient=patient, provider=provider, rng=records_rng)
     _auto_invite(admin, provider, practice, patients[9], patients[10])
     return practice
 

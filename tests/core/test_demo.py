@@ -74,3 +74,15 @@ def test_seeding_twice_changes_nothing(db):
     before = Patient.objects.count()
     call_command("seed_demo")
     assert Patient.objects.count() == before
+
+
+def test_every_demo_patient_has_appointments_past_and_upcoming(db):
+    from portico.scheduling.models import Appointment
+
+    call_command("seed_demo")
+
+    now = timezone.now()
+    for patient in Patient.objects.all():
+        appointments = Appointment.objects.filter(patient=patient)
+        assert appointments.filter(start_at__lt=now).exists(), patient.pk
+        assert appointments.filter(start_at__gt=now, status="booked").exists(), patient.pk

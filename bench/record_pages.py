@@ -48,6 +48,8 @@ SECRET_KEY = "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz0123"  #
 def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("SECRET_KEY", SECRET_KEY)
+    # The query counts are taken with Django's test client, whose host is "testserver".
+    os.environ["ALLOWED_HOSTS"] = "127.0.0.1,testserver"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portico.settings")
     import django
 
@@ -182,7 +184,7 @@ def prepare_samples():
             for _patient, access, client in samples
         ],
         "chart": [
-            (f"/ehr/patients/{patient.public_id}/", staff_client.cookies[cookie].value)
+            (f"/ehr/patients/{patient.public_id}/record/", staff_client.cookies[cookie].value)
             for patient, _access, _client in samples
         ],
         "cookie_name": cookie,

@@ -37,7 +37,7 @@ test-postgres: $(STAMP)
 
 ## e2e: browser tests, Playwright driving Debian's Chromium
 e2e: $(STAMP) chromium
-	$(BIN)/pytest -m e2e tests/e2e
+	$(BIN)/pytest -m e2e tests/e2e tests/outreach
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -45,6 +45,11 @@ LEE = Chart("Lee", "Lockhart", dt.date(1979, 11, 23), "lee.lockhart@example.test
 SAM = Chart("Sam", "Resetwell", dt.date(1990, 2, 14), "sam.resetwell@example.test", "+12175550166")
 
 
+# Charts only the bulk invite test touches: born on BULK_BIRTH_DATE, which no other chart is.
+BULK_BIRTH_DATE = dt.date(1931, 1, 2)
+BULK_CHARTS = 240
+
+
 def seed() -> None:
     """A practice, an administrator who may invite patients, and the charts above."""
     from tests import factories
@@ -81,3 +86,15 @@ def seed() -> None:
     sam_account = factories.enroll(admin, sam)
     sam_account.set_password(PATIENT_PASSWORD)
     sam_account.save(update_fields=["password"])
+    from portico.charts.models import Patient
+
+    Patient.objects.bulk_create(
+        Patient(
+            practice=practice,
+            legal_first_name="Bulk",
+            legal_last_name=f"Invitee{i:03d}",
+            date_of_birth=BULK_BIRTH_DATE,
+            email=f"bulk.invitee{i}@example.test",
+        )
+        for i in range(BULK_CHARTS)
+    )

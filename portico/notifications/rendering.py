@@ -28,5 +28,22 @@ RENDERERS: dict[str, str] = {
 }
 
 
+# Optional: load what a run of emails of one kind needs in one query before they are rendered
+# (the outbox drain sends them in batches). The renderer reads `email.prefetched`, if set.
+PREFETCHERS: dict[str, str] = {
+    "portal.enrollment": "portico.portal.emails.prefetch_enrollment",
+}
+
+
 def renderer_for(kind: str) -> Callable:
     return import_string(RENDERERS[kind])
+
+
+def prefetch(emails: list) -> None:
+    """Let each kind's prefetcher load what these emails need, where one is registered."""
+    by_kind: dict[str, list] = {}
+    for email in emails:
+        by_kind.setdefault(email.kind, []).append(email)
+    for kind, group in by_kind.items():
+        if kind in PREFETCHERS:
+            import_string(PREFETCHERS[kind])(group)

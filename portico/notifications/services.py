@@ -53,6 +53,7 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from portico.notifications import rendering
 from portico.notifications.models import PENDING_STATES, EmailState, OutboundEmail
 from portico.notifications.rendering import renderer_for
 
@@ -304,8 +305,26 @@ def _send_one(email: OutboundEmail, connection, pace) -> Outcome:
     return Outcome(EmailState.SENT)
 
 
+def _record_sent(email: OutboundEmail, token) -> bool:
+    """The common case, once per message at full speed: one plain UPDATE, no ORM compiling."""
+    meta = OutboundEmail._meta
+    prep = {
+        name: meta.get_field(name).get_db_prep_value(value, db_connection)
+        for name, value in (("sent_at", timezone.now()), ("claim_token", token))
+    }
+    sql = (
+        f"UPDATE {meta.db_table} SET state = %s, last_error = '', next_attempt_at = NULL,"  # noqa: S608
+        " claim_token = NULL, sent_at = %s, bounced_at = NULL WHERE id = %s AND claim_token = %s"
+    )
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, [EmailState.SENT.value, prep["sent_at"], email.pk, prep["claim_token"]])
+        return cursor.rowcount == 1
+
+
 def _record(email: OutboundEmail, token, outcome: Outcome) -> bool:
     """Store one result; only the sender that holds the claim may. Returns whether it did."""
+    if outcome.state == EmailState.SENT:
+        return _record_sent(email, token)
     now = timezone.now()
     changed = OutboundEmail.objects.filter(pk=email.pk, claim_token=token).update(
         state=outcome.state,
@@ -355,6 +374,18 @@ class Pace:
         self.next_slot = start + self.interval
 
 
+PREFETCH_CHUNK = 25
+
+
+def _prefetch(emails: list[OutboundEmail]) -> None:
+    try:
+        rendering.prefetch(emails)
+    except Exception as exc:  # the renderers then load what they need one by one
+        logger.error("email prefetch failed: %s", type(exc).__name__)
+        for email in emails:
+            email.__dict__.pop("prefetched", None)
+
+
 def _send_batch(emails: list[OutboundEmail], token, pace: Pace) -> tuple[int, list[str]]:
     """Send claimed messages over one connection; return how many got a result, and states."""
     connection = get_connection(fail_silently=False)
@@ -362,11 +393,17 @@ def _send_batch(emails: list[OutboundEmail], token, pace: Pace) -> tuple[int, li
     states = []
     broken_in_a_row = 0
     last = None
+    # What the renderers need is loaded for a few messages at a time: one query instead of one
+    # each, yet read at most about a second before the message is sent.
+    rate = _setting("PORTICO_EMAIL_RATE_PER_SECOND", 0)
+    chunk = PREFETCH_CHUNK if not rate else max(1, min(PREFETCH_CHUNK, int(rate)))
     try:
         for index, email in enumerate(emails):
             if time.monotonic() > deadline:
                 _release(emails[index:], token)
                 break
+            if index % chunk == 0:
+                _prefetch(emails[index : index + chunk])
             if broken_in_a_row >= 2:
                 # The server is unreachable: don't knock again for every message.
                 outcome = _not_delivered(email, None, last.answer, True)

@@ -19,11 +19,23 @@ def registration_url(invitation: Invitation) -> str:
     return settings.PORTICO_BASE_URL + reverse("portal:register", args=[token])
 
 
+def prefetch_enrollment(emails) -> None:
+    """Load the invitations of a run of enrollment emails in one query (the outbox drain)."""
+    invitations = Invitation.objects.select_related("practice").in_bulk(
+        [email.subject_id for email in emails], field_name="public_id"
+    )
+    for email in emails:
+        email.prefetched = invitations.get(email.subject_id)
+
+
 def render_enrollment(email) -> RenderedEmail | None:
     """Render at send time; an invitation that is no longer usable is not sent."""
-    invitation = (
-        Invitation.objects.select_related("practice").filter(public_id=email.subject_id).first()
-    )
+    if hasattr(email, "prefetched"):
+        invitation = email.prefetched
+    else:
+        invitation = (
+            Invitation.objects.select_related("practice").filter(public_id=email.subject_id).first()
+        )
     if invitation is None or not invitation.is_usable:
         return None
     practice = invitation.practice

@@ -11,7 +11,7 @@ def drain_outbox() -> int:
     message is claimed by one sender. Works for a bounded time so the worker stays responsive to
     shutdown, then asks for another drain if more is due (or for one when a retry is due)."""
     handled = services.outbox_drain(
-        max_seconds=getattr(settings, "PORTICO_EMAIL_DRAIN_SECONDS", 60)
+        max_seconds=getattr(settings, "PORTICO_EMAIL_DRAIN_SECONDS", 20)
     )
     upcoming = services.next_due_at()
     if upcoming is None:

@@ -258,6 +258,8 @@ PORTICO_RATE_LIMITS = {
     "sign_in": (20, 600),  # failed sign-ins
     "password_reset": (10, 900),  # reset requests
     "username_reminder": (10, 900),  # username reminders
+    "registration": (30, 900),  # answers on the registration pages (access or security code)
+    "security_code": (10, 900),  # requests for a texted security code
 }
 
 # Email delivery (notifications/services.py): send rate (0 = unlimited), batch size, the lease a

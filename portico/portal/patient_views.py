@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from portico.accounts.services import SignInFailed, sign_in_check
+from portico.core import ratelimit
 from portico.core.forms import apply_service_errors
 from portico.portal import services
 from portico.portal.forms import (
@@ -27,6 +28,22 @@ SESSION_KEY = "portal_registration"
 SMS_SESSION_KEY = "portal_registration_sms"
 
 
+TOO_MANY_TRIES = (
+    "Too many tries from your network. Please wait {when} and try again, or call your practice."
+)
+
+
+def _over_limit(request, scope: str, form) -> bool:
+    """Count this answer against the client's address; over the limit, say so on the form."""
+    try:
+        ratelimit.limit_hit(scope, ratelimit.client_address(request))
+    except ratelimit.RateLimited as exc:
+        when = "a minute" if exc.minutes == 1 else f"{exc.minutes} minutes"
+        form.add_error(None, TOO_MANY_TRIES.format(when=when))
+        return True
+    return False
+
+
 def _link_error(request, error: services.RegistrationError, status: int = 410):
     return render(request, "portal/register_error.html", {"error": error}, status=status)
 
@@ -39,7 +56,8 @@ def register(request, token):
     except services.RegistrationError as exc:
         return _link_error(request, exc)
     form = VerifyIdentityForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    limited = request.method == "POST" and _over_limit(request, "registration", form)
+    if request.method == "POST" and not limited and form.is_valid():
         try:
             invitation = services.registration_verify(
                 token=token,
@@ -57,6 +75,7 @@ def register(request, token):
         request,
         "portal/register_verify.html",
         {"form": form, "practice": invitation.practice, **_phone_route(invitation)},
+        status=429 if limited else 200,
     )
 
 
@@ -82,7 +101,8 @@ def register_text(request, token):
     if not route["phone_route"]:
         return redirect("portal:register", token=token)
     form = PhoneVerifyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    limited = request.method == "POST" and _over_limit(request, "security_code", form)
+    if request.method == "POST" and not limited and form.is_valid():
         try:
             services.security_code_request(
                 token=token,
@@ -100,6 +120,7 @@ def register_text(request, token):
         request,
         "portal/register_text.html",
         {"form": form, "practice": invitation.practice, **route},
+        status=429 if limited else 200,
     )
 
 
@@ -113,7 +134,8 @@ def register_text_code(request, token):
     if request.session.get(SMS_SESSION_KEY) != str(invitation.public_id):
         return redirect("portal:register_text", token=token)
     form = SecurityCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    limited = request.method == "POST" and _over_limit(request, "registration", form)
+    if request.method == "POST" and not limited and form.is_valid():
         try:
             invitation = services.registration_verify_security_code(
                 token=token, security_code=form.cleaned_data["security_code"]
@@ -135,6 +157,7 @@ def register_text_code(request, token):
             "minutes": settings.PORTICO_SECURITY_CODE_TTL_MINUTES,
             **_phone_route(invitation),
         },
+        status=429 if limited else 200,
     )
 
 

@@ -238,3 +238,48 @@ def test_demo_text_messages_page_is_404_unless_demo_or_debug(client, settings):
     settings.PORTICO_MAILBOX_ENABLED = False
 
     assert client.get(reverse("dev_sms")).status_code == 404
+
+
+def test_code_requests_are_limited_per_address(client, admin, practice, texting, settings):
+    from tests.factories import invite, make_patient
+
+    settings.PORTICO_RATE_LIMITS = {**settings.PORTICO_RATE_LIMITS, "security_code": (3, 900)}
+    invitations = [invite(admin, make_patient(practice)) for _ in range(4)]
+    for invitation in invitations[:3]:
+        assert texting(invitation).status_code == 302
+
+    response = texting(invitations[3])
+
+    assert response.status_code == 429
+    assert form_errors(parse(response))[0].startswith("Too many tries from your network.")
+    assert not SecurityCode.objects.filter(invitation=invitations[3]).exists()
+
+
+@pytest.mark.parametrize("step", ["access_code", "security_code"])
+def test_answers_on_the_registration_pages_are_limited_per_address(
+    client, invited, texting, sms_outbox, settings, step
+):
+    settings.PORTICO_RATE_LIMITS = {**settings.PORTICO_RATE_LIMITS, "registration": (2, 900)}
+    if step == "access_code":
+        url, data = register_url(invited), {"date_of_birth": "1980-04-21", "access_code": "WRONG"}
+    else:
+        texting(invited)
+        url, data = code_url(invited), {"security_code": "000000"}
+    for _ in range(2):
+        assert client.post(url, data).status_code == 200
+
+    response = client.post(url, data)
+
+    assert response.status_code == 429
+    assert form_errors(parse(response))[0].startswith("Too many tries from your network.")
+    invited.refresh_from_db()
+    assert invited.failed_attempts <= 2
+
+
+def test_another_address_is_not_limited(client, invited, settings):
+    settings.PORTICO_RATE_LIMITS = {**settings.PORTICO_RATE_LIMITS, "registration": (1, 900)}
+    data = {"date_of_birth": "1980-04-21", "access_code": "WRONG"}
+    client.post(register_url(invited), data, REMOTE_ADDR="198.51.100.1")
+
+    assert client.post(register_url(invited), data, REMOTE_ADDR="198.51.100.1").status_code == 429
+    assert client.post(register_url(invited), data, REMOTE_ADDR="198.51.100.2").status_code == 200

@@ -82,7 +82,9 @@ def render_chart(
     request, patient, *, portal_open=False, contact_form=None, confirm=None, status=200
 ):
     """The chart page, optionally with the "Patient portal access" window open."""
-    window = portal_window(patient, request.membership)
+    window = portal_window(
+        patient, request.membership, with_timeline=False, with_troubleshooter=True
+    )
     if contact_form is None:
         contact_form = PortalContactForm(
             initial={

@@ -19,6 +19,11 @@ TIMELINE_LABELS = {
     "portal.verify_failed": "Wrong date of birth or access code entered",
     "portal.invitation_locked": "Invitation locked after too many wrong codes",
     "portal.expired": "Invite expired",
+    "portal.security_code_requested": "Patient asked for a security code by text message",
+    "portal.security_code_sent": "Security code texted",
+    "portal.security_code_failed": "The security code text message could not be sent",
+    "portal.reset": "Portal account reset: a new invitation replaces the old access",
+    "account.unlocked": "Account unlocked",
 }
 
 
@@ -31,6 +36,8 @@ class PortalWindow:
     actions: tuple[str, ...]
     may_invite: bool
     timeline: list[AuditEvent] = field(default_factory=list)
+    # The "Portal access troubleshooter" (portal.troubleshoot), on the chart page only.
+    troubleshooter: object = None
 
     @property
     def button_label(self) -> str:
@@ -55,7 +62,9 @@ def portal_timeline(patient, limit: int = 100) -> list[AuditEvent]:
     )
 
 
-def portal_window(patient, membership, *, with_timeline: bool = True) -> PortalWindow:
+def portal_window(
+    patient, membership, *, with_timeline: bool = True, with_troubleshooter: bool = False
+) -> PortalWindow:
     access = portal_access_of(patient)
     state = access.effective_state if access else AccessState.NOT_INVITED
     invitation = access.current_invitation if access else None
@@ -68,4 +77,11 @@ def portal_window(patient, membership, *, with_timeline: bool = True) -> PortalW
         actions=allowed_actions(access) if may_invite else (),
         may_invite=may_invite,
         timeline=portal_timeline(patient) if with_timeline else [],
+        troubleshooter=_troubleshooter(patient, access) if with_troubleshooter else None,
     )
+
+
+def _troubleshooter(patient, access):
+    from portico.portal.troubleshoot import troubleshooter
+
+    return troubleshooter(patient, access)

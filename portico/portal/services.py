@@ -419,6 +419,47 @@ def _expire_one(access_pk: int, now: dt.datetime) -> int:
     return 1
 
 
+@transaction.atomic
+def portal_account_reset(actor, *, patient: Patient) -> Invitation:
+    """SPEC §4.5: when the patient can recover nothing else, start over in one step.
+
+    An enrolled patient's access is revoked (their sessions end), a pending invite is
+    cancelled, and a new invitation (new link, new access code, enrollment email to the
+    chart's address) is sent. The patient then verifies and sets up access again.
+    """
+    _require_inviter(actor, patient)
+    access = _locked_access(patient)
+    before = access.effective_state
+    if before == AccessState.NOT_INVITED:
+        raise InvalidTransition("This chart has no portal access to reset; invite the patient.")
+    if before == AccessState.ACTIVE:
+        access_revoke(actor, patient=patient)
+    elif before == AccessState.INVITED:
+        invitation_cancel(actor, patient=patient)
+    invitation = invitation_issue(actor, patient=patient)
+    audit_record(
+        actor,
+        action="portal.reset",
+        practice=patient.practice,
+        patient=patient,
+        details={"invitation": str(invitation.public_id), "from_state": before},
+    )
+    return invitation
+
+
+def portal_account_unlock(actor, *, patient: Patient):
+    """Unlock the account linked to this chart (SPEC §4.4), for staff who may invite."""
+    from portico.accounts.services import account_unlock
+
+    _require_inviter(actor, patient)
+    access = PortalAccess.objects.select_related("account").filter(patient=patient).first()
+    if access is None or access.account is None or access.effective_state != AccessState.ACTIVE:
+        raise InvalidTransition("Only an enrolled patient's account can be unlocked.")
+    if not access.account.is_locked:
+        raise InvalidTransition("The patient's account is not locked.")
+    return account_unlock(actor, user=access.account, practice=patient.practice)
+
+
 # ---------------------------------------------------------------------------
 # Many charts at once (bulk invite, SPEC §5.3)
 

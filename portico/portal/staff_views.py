@@ -42,6 +42,20 @@ ACTIONS = {
         "also in a session that is open now.",
         "Portal access was revoked.",
     ),
+    "unlock": (
+        services.portal_account_unlock,
+        False,
+        "Unlock the patient's account? They can then sign in with their password again.",
+        "The patient's account was unlocked.",
+    ),
+    "reset": (
+        services.portal_account_reset,
+        False,
+        "Reset the patient's portal account? Their current access or invite ends at once and "
+        "a new invitation with a new access code is emailed to the chart's address.",
+        "The portal account was reset. A new invitation was sent; give the patient the new "
+        "access code shown here.",
+    ),
 }
 
 

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import threading
 import zoneinfo
 
 import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 
 from portico.audit.models import AuditEvent
 from portico.charts.models import Encounter
 from portico.charts.services import encounter_create, encounter_sign
 from portico.notifications.models import OutboundEmail
-from portico.portal import auto_invite
+from portico.portal import auto_invite, tokens
 from portico.portal import services as portal
 from portico.portal.models import AccessState, Invitation, InvitationOrigin, PortalAccess
 from portico.practices.services import auto_invite_set
 from tests.factories import enroll, invite, make_admin, make_patient, make_practice
+from tests.portal.test_transitions import (
+    _run_in_thread,
+    _wait_until_a_transaction_waits_for_a_lock,
+    needs_postgres,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -211,7 +219,14 @@ def test_signing_a_second_encounter_does_not_invite_again(
 
 
 def test_turning_auto_invite_off_stops_invitations_already_enqueued(
-    travel, settings, practice, admin, staff, provider, django_capture_on_commit_callbacks
+    travel,
+    settings,
+    monkeypatch,
+    practice,
+    admin,
+    staff,
+    provider,
+    django_capture_on_commit_callbacks,
 ):
     """The task goes to the real database queue; the administrator turns auto-invite off
     before the worker gets to it; the worker then finds nothing to do."""
@@ -225,6 +240,11 @@ def test_turning_auto_invite_off_stops_invitations_already_enqueued(
     assert DBTaskResult.objects.filter(status="READY").count() == 1
 
     auto_invite_set(admin, practice=practice, enabled=False)
+    # The real worker loop; only its connection recycling is left out, which would close the
+    # test's own transaction on PostgreSQL.
+    monkeypatch.setattr(
+        "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
+    )
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
@@ -334,3 +354,67 @@ def test_auto_invite_is_off_by_default_and_only_administrators_turn_it_on(staff)
     assert fresh.auto_invite_enabled is True
     [event] = AuditEvent.objects.filter(action="settings.auto_invite", practice=fresh)
     assert event.actor == admin and event.details == {"enabled": True}
+
+
+# -- the patient's side ----------------------------------------------------------------------
+
+
+def test_an_auto_invited_patient_registers_with_date_of_birth_and_a_texted_code(
+    practice, staff, provider, commit, sms_outbox
+):
+    """SPEC §5.1: they have no printed access code; the phone on file gets a security code."""
+    patient = make_patient(practice, date_of_birth=dt.date(1980, 4, 21))
+    encounter = encounter_create(staff, patient=patient, visit_date=timezone.localdate())
+    with commit():
+        encounter_sign(provider, encounter=encounter)
+    [invitation] = invitations(patient)
+    assert portal.phone_route_available(invitation)
+
+    token = tokens.link_token(invitation.link_nonce)
+    with commit():
+        portal.security_code_request(
+            token=token, date_of_birth=patient.date_of_birth, phone=patient.mobile_phone
+        )
+    code = re.search(r"\b(\d{6})\b", sms_outbox[-1]["text"]).group(1)
+    verified = portal.registration_verify_security_code(token=token, security_code=code)
+    account = portal.registration_create_account(
+        invitation_id=str(verified.public_id),
+        email=patient.email,
+        password="a long and unusual passphrase",
+    )
+    access = PortalAccess.objects.get(patient=patient)
+    assert access.state == AccessState.ACTIVE and access.account == account
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_invite_waiting_on_the_switch_being_turned_off_sends_nothing(practice, admin):
+    """Auto-invite is being turned off while a task is about to invite: the task waits for the
+    administrator's change and, once it has committed, invites nobody."""
+    patient = eligible_patient(practice)
+    switching, finish = threading.Event(), threading.Event()
+    errors: list = []
+    results: list = []
+
+    def turn_off_and_hold_the_lock():
+        with transaction.atomic():
+            auto_invite_set(admin, practice=practice, enabled=False)
+            switching.set()
+            finish.wait(timeout=10)
+
+    def auto_invite_now():
+        switching.wait(timeout=10)
+        results.append(portal.invitation_issue_auto(patient=patient, reason="test"))
+
+    threads = [
+        _run_in_thread(turn_off_and_hold_the_lock, errors),
+        _run_in_thread(auto_invite_now, errors),
+    ]
+    switching.wait(timeout=10)
+    _wait_until_a_transaction_waits_for_a_lock()
+    finish.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == [] and results == [None]
+    assert invitations(patient) == [] and OutboundEmail.objects.count() == 0

@@ -37,6 +37,8 @@ def test_every_job_runs_once_and_prints_its_count(
         out, err = run()
     assert "auto-invites for unsigned encounters: 1" in out.splitlines()
     assert "invitation expiry: 0" in out.splitlines()
+    assert "bulk invite runs resumed after a lost worker: 0" in out.splitlines()
+    assert "email retries and messages a stopped sender left: 1" in out.splitlines()
     assert err == ""
     assert Invitation.objects.filter(patient=patient, origin="auto").count() == 1
 

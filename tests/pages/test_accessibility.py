@@ -4,6 +4,7 @@ phones use the platform's own inputs (DESIGN "Pages", SPEC §12.1)."""
 import pytest
 from django.urls import reverse
 
+from portico.charts.services import encounter_create
 from portico.practices.models import Membership, Role
 from tests import factories
 from tests.factories import sign_in
@@ -38,6 +39,18 @@ def staff_pages(client, admin, patient):
     yield "PHR invite settings", client.get(reverse("practices:phr_invite"))
     yield "users settings", client.get(reverse("practices:users"))
     yield "users settings with errors", client.post(reverse("practices:users"), {"email": "x"})
+    yield "chart summary", client.get(reverse("charts:chart_summary", args=[patient.public_id]))
+    yield "new lab result", client.get(reverse("charts:item_new", args=[patient.public_id, "labs"]))
+    yield (
+        "new lab result with errors",
+        client.post(reverse("charts:item_new", args=[patient.public_id, "labs"]), {}),
+    )
+    yield "new encounter", client.get(reverse("charts:encounter_new", args=[patient.public_id]))
+    visit = encounter_create(admin, patient=patient, visit_date=patient.date_of_birth)
+    yield (
+        "encounter",
+        client.get(reverse("charts:encounter", args=[patient.public_id, visit.public_id])),
+    )
     yield "profile", client.get(reverse("accounts:profile"))
     yield "change password", client.get(reverse("accounts:password_change"))
     client.logout()

@@ -205,7 +205,8 @@ def _steps(access: PortalAccess | None, emails, events, now) -> list[Step]:
                 "bounced",
                 f"The enrollment email to {newest.to_address} bounced"
                 + (f" (the mail server answered: {answer})" if answer else "")
-                + ". Check the email address with the patient, fix it below and resend the invite.",
+                + ". Check the email address with the patient, fix it in the form above "
+                "and resend the invite.",
                 "resend",
             )
         )

@@ -85,13 +85,20 @@ class ReceivedEmail:
 
 
 class Inbox:
-    """aiosmtpd handler that keeps every message it receives."""
+    """aiosmtpd handler that keeps every message it receives.
+
+    A test can make it refuse mail for an address: `inbox.refuse[address] = "550 …"`.
+    """
 
     def __init__(self) -> None:
         self._messages: list[ReceivedEmail] = []
         self._lock = threading.Lock()
+        self.refuse: dict[str, str] = {}
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        for address in envelope.rcpt_tos:
+            if address in self.refuse:
+                return self.refuse[address]
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self._messages.append(

@@ -41,6 +41,10 @@ ROBIN = Chart(
     "Robin", "Enrollwell", dt.date(1984, 7, 9), "robin.enrollwell@example.test", "+12175550188"
 )
 LEE = Chart("Lee", "Lockhart", dt.date(1979, 11, 23), "lee.lockhart@example.test", "+12175550177")
+# Her mail server refuses the enrollment email (test_troubleshooter.py).
+BLAIR = Chart(
+    "Blair", "Bounceback", dt.date(1972, 3, 3), "blair.bounceback@example.test", "+12175550155"
+)
 # Enrolled already, with PATIENT_PASSWORD (forgets it in test_password_reset.py).
 SAM = Chart("Sam", "Resetwell", dt.date(1990, 2, 14), "sam.resetwell@example.test", "+12175550166")
 
@@ -65,7 +69,7 @@ def seed() -> None:
         time_zone="America/Chicago",
     )
     factories.make_admin(practice, email=STAFF_EMAIL, full_name="Ada Admin")
-    for chart in (ROBIN, LEE):
+    for chart in (ROBIN, LEE, BLAIR):
         factories.make_patient(
             practice,
             legal_first_name=chart.first_name,

@@ -61,7 +61,7 @@ def test_bounced_email_says_fix_the_address_and_resend_with_the_servers_answer(
     advice = steps(section)["bounced"]
     assert advice.startswith(f"The enrollment email to {patient.email} bounced")
     assert BOUNCE in advice
-    assert "fix it below and resend the invite" in advice
+    assert "fix it in the form above and resend the invite" in advice
     assert f"Enrollment email to {patient.email} bounced" in timeline(section)
     assert BOUNCE in section.one("li", class_="timeline-problem").text
 

@@ -194,7 +194,11 @@ def main() -> int:
     # --- delivery to a real SMTP server --------------------------------------------------------
     if args.deliver == 0:
         return 0
+    from portico.notifications.rendering import renderer_for
     from portico.notifications.services import outbox_drain
+
+    first = OutboundEmail.objects.order_by("pk").first()
+    renderer_for(first.kind)(first)  # fails loudly here rather than once per message below
 
     server = subprocess.Popen(
         [sys.executable, "-c", SMTP_SERVER, str(smtp_port)],

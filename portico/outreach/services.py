@@ -124,7 +124,8 @@ def bulk_invite_step(run_id: int, *, batch_size: int | None = None) -> bool:
     batch_size = batch_size or settings.PORTICO_BULK_INVITE_BATCH_SIZE
     with transaction.atomic():
         run = (
-            BulkInviteRun.objects.select_for_update()
+            # Only the run's row: PostgreSQL refuses to lock the nullable side of a join.
+            BulkInviteRun.objects.select_for_update(of=("self",))
             .select_related("practice", "created_by")
             .get(pk=run_id)
         )

@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portico.audit.middleware.RequestContextMiddleware",
     "portico.practices.middleware.CurrentPracticeMiddleware",
+    "portico.accounts.session_timeout.SessionTimeoutMiddleware",
+    "portico.accounts.mfa_middleware.SecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "portico.urls"
@@ -296,3 +298,13 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Second factor and session timeouts (SPEC §4.1, §4.3)
+PORTICO_MFA_EMAIL_CODE_MINUTES = env_int("PORTICO_MFA_EMAIL_CODE_MINUTES", 10)
+PORTICO_MFA_MAX_CODE_ATTEMPTS = env_int("PORTICO_MFA_MAX_CODE_ATTEMPTS", 5)
+PORTICO_REMEMBER_DEVICE_DAYS = env_int("PORTICO_REMEMBER_DEVICE_DAYS", 30)
+PORTICO_IDLE_TIMEOUT_PATIENT_MINUTES = env_int("PORTICO_IDLE_TIMEOUT_PATIENT_MINUTES", 15)
+PORTICO_IDLE_TIMEOUT_STAFF_MINUTES = env_int("PORTICO_IDLE_TIMEOUT_STAFF_MINUTES", 30)
+PORTICO_SESSION_ABSOLUTE_TIMEOUT_HOURS = env_int("PORTICO_SESSION_ABSOLUTE_TIMEOUT_HOURS", 12)
+# The browser cookie ends with the absolute timeout too.
+SESSION_COOKIE_AGE = PORTICO_SESSION_ABSOLUTE_TIMEOUT_HOURS * 3600

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from django.utils import timezone
+
 from portico.accounts.models import User
 from portico.charts.models import Patient
 from portico.portal import services as portal
@@ -78,4 +80,25 @@ def enroll(actor: User, patient: Patient, email: str | None = None) -> User:
 def sign_in(client, user: User) -> None:
     """Sign the test client in as `user`, past every sign-in step (tests use this, never
     `client.force_login`, so a new step such as a second factor is added in one place)."""
+    from portico.accounts import mfa, session_timeout
+
     client.force_login(user)
+    session = client.session
+    session[mfa.SESSION_VERIFIED] = user.pk
+    now = int(timezone.now().timestamp())
+    session[session_timeout.SESSION_STARTED] = now
+    session[session_timeout.SESSION_SEEN] = now
+    session.save()
+
+
+def give_authenticator(user: User, secret: str | None = None) -> str:
+    """Give the account a confirmed authenticator app; returns its TOTP secret (for pyotp)."""
+    import pyotp
+
+    from portico.accounts.models import Authenticator
+
+    secret = secret or pyotp.random_base32()
+    Authenticator.objects.update_or_create(
+        user=user, defaults={"secret": secret, "confirmed_at": timezone.now(), "last_step": 0}
+    )
+    return secret

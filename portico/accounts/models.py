@@ -117,3 +117,73 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+# Second factor (SPEC §4.1). Secrets people type are stored only as keyed hashes.
+
+
+class Authenticator(models.Model):
+    """A confirmed authenticator app (TOTP, RFC 6238) of one account."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="authenticator")
+    # Base32; the app and the server both need it, so it cannot be a hash.
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField()
+    # The newest 30-second step accepted, so a code works once.
+    last_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Authenticator of {self.user_id}"
+
+
+class EmailCode(models.Model):
+    """A 6-digit sign-in code sent by email; single use, 10 minutes, only the newest works."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_codes")
+    # The code is derived from the nonce with SECRET_KEY when the email is rendered.
+    nonce = models.CharField(max_length=64)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Email code {self.public_id}"
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code of an authenticator user."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Recovery code {self.pk}"
+
+
+class RememberedDevice(models.Model):
+    """A browser that may skip the second factor for 30 days (cookie token, stored hashed)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="remembered_devices")
+    token_hash = models.CharField(max_length=64, unique=True)
+    # Ties the device to the password it was remembered under: a reset forgets it.
+    password_tag = models.CharField(max_length=64)
+    label = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    forgotten_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Remembered device {self.public_id}"

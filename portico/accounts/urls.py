@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portico.accounts import views
+from portico.accounts import mfa_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -14,4 +14,11 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/password/", views.password_change, name="password_change"),
     path("profile/tokens/<uuid:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("verify/", mfa_views.verify, name="mfa_verify"),
+    path("authenticator/", mfa_views.enroll, name="mfa_enroll"),
+    path("authenticator/remove/", mfa_views.authenticator_remove, name="mfa_remove"),
+    path("recovery-codes/", mfa_views.recovery_codes_new, name="recovery_codes_new"),
+    path("devices/<uuid:device_id>/forget/", mfa_views.device_forget, name="device_forget"),
+    path("session/", mfa_views.session_status, name="session_status"),
+    path("session/keep-alive/", mfa_views.session_keepalive, name="session_keepalive"),
 ]

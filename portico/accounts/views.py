@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from portico.accounts import services
+from portico.accounts import mfa_views, services
 from portico.accounts.forms import (
     ApiTokenForm,
     PasswordChangeForm,
@@ -42,7 +42,7 @@ def sign_in(request):
             status = exc.status
         else:
             services.sign_in_complete(request, user)  # Django cycles the session key here.
-            return redirect(_safe_next(request))
+            return mfa_views.second_factor_begin(request, user, _safe_next(request))
     return render(
         request,
         "accounts/sign_in.html",

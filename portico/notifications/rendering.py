@@ -25,6 +25,7 @@ RENDERERS: dict[str, str] = {
     "account.password_reset": "portico.accounts.emails.render_password_reset",
     "account.username": "portico.accounts.emails.render_username",
     "records.shared_link": "portico.records.emails.render_shared_link",
+    "account.mfa_code": "portico.accounts.mfa.render_email_code",
 }
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from portico.accounts import mfa, session_timeout
 from portico.accounts.services import SignInFailed, sign_in_check
 from portico.core import ratelimit
 from portico.core.forms import apply_service_errors
@@ -224,6 +225,9 @@ def register_account(request, token):
 def _finish(request, account):
     if request.user != account:
         login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+        # Registering proved the invitation's secret: this session needs no second code.
+        session_timeout.session_started(request)
+        mfa.session_mark_verified(request, account)
     request.session.pop(SESSION_KEY, None)
     messages.success(request, "You are registered. Welcome to your patient portal.")
     return redirect("portal:home")

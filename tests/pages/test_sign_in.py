@@ -1,10 +1,11 @@
 """Staff and patients sign in with email and password (SPEC §4.1–4.2)."""
 
+import pyotp
 import pytest
 from django.urls import reverse
 
 from portico.accounts.services import SIGN_IN_FAILED
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, give_authenticator
 from tests.pages.html import form_errors, parse
 
 pytestmark = pytest.mark.django_db
@@ -31,8 +32,10 @@ def test_empty_sign_in_form_names_the_missing_fields(client):
 
 
 def test_staff_sign_in_lands_on_the_patient_list(client, staff):
+    secret = give_authenticator(staff)
+    client.post(SIGN_IN, {"email": staff.email.upper(), "password": PASSWORD})
     response = client.post(
-        SIGN_IN, {"email": staff.email.upper(), "password": PASSWORD}, follow=True
+        reverse("accounts:mfa_verify"), {"code": pyotp.TOTP(secret).now()}, follow=True
     )
 
     assert response.redirect_chain[-1][0] == reverse("charts:patient_list")
@@ -49,8 +52,10 @@ def test_sign_in_ignores_a_next_address_on_another_site(client, staff):
 
 
 def test_sign_in_follows_a_local_next_address(client, staff, patient):
+    secret = give_authenticator(staff)
     target = reverse("charts:chart", args=[patient.public_id])
-    response = client.post(SIGN_IN, {"email": staff.email, "password": PASSWORD, "next": target})
+    client.post(SIGN_IN, {"email": staff.email, "password": PASSWORD, "next": target})
+    response = client.post(reverse("accounts:mfa_verify"), {"code": pyotp.TOTP(secret).now()})
 
     assert response["Location"] == target
 

@@ -56,8 +56,12 @@ def test_adding_a_new_person_shows_their_initial_password_once(client, admin, pr
     assert AuditEvent.objects.filter(actor=admin, action="practice.staff_add").exists()
 
     newcomer = client.__class__()
-    assert newcomer.login(email="new.nurse@riverside.example", password=password)
-    assert newcomer.get("/ehr/").status_code == 200
+    signed_in = newcomer.post(
+        "/accounts/sign-in/", {"email": "new.nurse@riverside.example", "password": password}
+    )
+    # The password works; the next step is setting up an authenticator app.
+    assert signed_in["Location"] == "/accounts/verify/"
+    assert newcomer.get("/accounts/verify/")["Location"] == "/accounts/authenticator/"
 
 
 def test_bad_input_is_explained_and_adds_nobody(client, admin):

@@ -1,0 +1,373 @@
+"""The second factor (SPEC §4.1): authenticator apps (TOTP), email codes, recovery codes and
+remembered devices. Staff must use an authenticator app; patients get a code by email unless
+they switched to an app. Everything a person types is stored only as a keyed hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+
+import pyotp
+import segno
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from portico.accounts.models import (
+    Authenticator,
+    EmailCode,
+    RecoveryCode,
+    RememberedDevice,
+    User,
+)
+from portico.audit.services import audit_record
+from portico.practices import permissions
+
+# Session keys: which account passed its second factor, and when the session began.
+SESSION_VERIFIED = "mfa_verified"
+SESSION_NEXT = "mfa_next"
+DEVICE_COOKIE = "portico_device"
+
+METHOD_TOTP = "totp"
+METHOD_EMAIL = "email"
+METHOD_ENROLL = "enroll"
+
+TOTP_ISSUER = "Portico"
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+EMAIL_CODE_KIND = "account.mfa_code"
+# A new email code at most this often; asking again sooner keeps the newest one.
+EMAIL_CODE_RESEND_SECONDS = 30
+
+WRONG_CODE = "That code is not right, or it has expired."
+
+
+def _keyed_hash(purpose: str, value: str) -> str:
+    return salted_hmac(f"portico.accounts.mfa.{purpose}", value, algorithm="sha256").hexdigest()
+
+
+# Session state ---------------------------------------------------------------------------
+
+
+def is_staff_account(user) -> bool:
+    """Staff are people with a practice membership; they must use an authenticator app."""
+    return permissions.active_memberships(user).exists()
+
+
+def method_for(user) -> str:
+    """How this account proves its second factor now."""
+    if Authenticator.objects.filter(user=user).exists():
+        return METHOD_TOTP
+    if is_staff_account(user):
+        return METHOD_ENROLL
+    return METHOD_EMAIL
+
+
+def session_is_verified(request) -> bool:
+    user = request.user
+    return user.is_authenticated and request.session.get(SESSION_VERIFIED) == user.pk
+
+
+def session_mark_verified(request, user) -> None:
+    """This session has passed the second factor (or needs none, as right after registering)."""
+    request.session[SESSION_VERIFIED] = user.pk
+    request.session.pop("mfa_failures", None)
+
+
+# Authenticator apps (TOTP, RFC 6238) ------------------------------------------------------
+
+
+def totp_new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def totp_qr_svg(uri: str) -> str:
+    """The provisioning link as an inline SVG QR code (no image from anywhere else)."""
+    return segno.make(uri, error="m").svg_inline(
+        scale=4, dark="#111", light="#fff", title="QR code for your authenticator app"
+    )
+
+
+def _digits(code: str) -> str:
+    return "".join(ch for ch in (code or "") if ch.isdigit())
+
+
+def _totp_step(secret: str, code: str, *, after_step: int = 0) -> int | None:
+    """The 30-second step the code belongs to (now, or one step either side), if newer."""
+    code = _digits(code)
+    if len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    now_step = int(timezone.now().timestamp()) // totp.interval
+    for step in (now_step - 1, now_step, now_step + 1):
+        if step > after_step and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+@transaction.atomic
+def authenticator_enroll(user: User, *, secret: str, code: str) -> list[str]:
+    """Confirm an authenticator app with a code from it; returns new recovery codes (shown
+    once). Replaces an earlier app and earlier recovery codes."""
+    step = _totp_step(secret, code)
+    if step is None:
+        raise ValidationError(
+            {"code": ["That code does not match. Type the 6 digits your app shows now."]}
+        )
+    Authenticator.objects.update_or_create(
+        user=user,
+        defaults={"secret": secret, "confirmed_at": timezone.now(), "last_step": step},
+    )
+    codes = _recovery_codes_replace(user)
+    audit_record(user, action="account.mfa_enrolled", details={"method": METHOD_TOTP})
+    return codes
+
+
+@transaction.atomic
+def authenticator_remove(user: User) -> None:
+    """A patient goes back to email codes. Staff must keep an authenticator app."""
+    if is_staff_account(user):
+        raise ValidationError("Practice staff must use an authenticator app.")
+    Authenticator.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    audit_record(user, action="account.mfa_enrolled", details={"method": METHOD_EMAIL})
+
+
+def _totp_verify(user: User, code: str) -> bool:
+    authenticator = Authenticator.objects.select_for_update().filter(user=user).first()
+    if authenticator is None:
+        return False
+    step = _totp_step(authenticator.secret, code, after_step=authenticator.last_step)
+    if step is None:
+        return False
+    authenticator.last_step = step
+    authenticator.save(update_fields=["last_step"])
+    return True
+
+
+# Recovery codes -----------------------------------------------------------------------------
+
+
+def _normalize_recovery(code: str) -> str:
+    return "".join(ch for ch in (code or "").lower() if ch.isalnum())
+
+
+def _recovery_codes_replace(user: User) -> list[str]:
+    RecoveryCode.objects.filter(user=user).delete()
+    codes = []
+    for _ in range(RECOVERY_CODE_COUNT):
+        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10))
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(user=user, code_hash=_keyed_hash("recovery", _normalize_recovery(c)))
+        for c in codes
+    )
+    return codes
+
+
+@transaction.atomic
+def recovery_codes_regenerate(user: User) -> list[str]:
+    """New recovery codes for an authenticator user; the old ones stop working."""
+    if not Authenticator.objects.filter(user=user).exists():
+        raise ValidationError("Recovery codes come with an authenticator app.")
+    codes = _recovery_codes_replace(user)
+    audit_record(user, action="account.mfa_enrolled", details={"recovery_codes": "renewed"})
+    return codes
+
+
+def recovery_codes_left(user: User) -> int:
+    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+
+
+def _recovery_code_use(user: User, code: str) -> bool:
+    normalized = _normalize_recovery(code)
+    if len(normalized) != 10:
+        return False
+    updated = RecoveryCode.objects.filter(
+        user=user, used_at__isnull=True, code_hash=_keyed_hash("recovery", normalized)
+    ).update(used_at=timezone.now())
+    if updated:
+        audit_record(
+            user, action="account.recovery_code_used", details={"left": recovery_codes_left(user)}
+        )
+    return bool(updated)
+
+
+# Email codes ----------------------------------------------------------------------------------
+
+
+def _email_code_from_nonce(nonce: str) -> str:
+    digest = salted_hmac("portico.accounts.mfa.email-code", nonce, algorithm="sha256").digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+
+
+def _email_code_hash(email_code: EmailCode, code: str) -> str:
+    return _keyed_hash("email-code-hash", f"{email_code.public_id}:{code}")
+
+
+def email_code_newest(user: User) -> EmailCode | None:
+    return EmailCode.objects.filter(user=user).order_by("-created_at", "-id").first()
+
+
+def _email_code_usable(email_code: EmailCode | None) -> bool:
+    return (
+        email_code is not None
+        and email_code.used_at is None
+        and email_code.expires_at > timezone.now()
+        and email_code.attempts < settings.PORTICO_MFA_MAX_CODE_ATTEMPTS
+    )
+
+
+@transaction.atomic
+def email_code_send(user: User, *, force: bool = False) -> EmailCode:
+    """Email a new 6-digit sign-in code; earlier codes stop working. Unless `force`d (the
+    person asked for a new one), a usable code is kept; a new one at most every 30 seconds."""
+    from portico.notifications.services import email_enqueue
+
+    newest = email_code_newest(user)
+    if _email_code_usable(newest):
+        recent = (timezone.now() - newest.created_at).total_seconds() < EMAIL_CODE_RESEND_SECONDS
+        if not force or recent:
+            return newest
+    nonce = secrets.token_hex(16)
+    email_code = EmailCode(
+        user=user,
+        nonce=nonce,
+        expires_at=timezone.now() + dt.timedelta(minutes=settings.PORTICO_MFA_EMAIL_CODE_MINUTES),
+    )
+    email_code.code_hash = _email_code_hash(email_code, _email_code_from_nonce(nonce))
+    email_code.save()
+    email_enqueue(kind=EMAIL_CODE_KIND, subject_id=email_code.public_id, to_address=user.email)
+    audit_record(user, action="account.mfa_code_sent", details={"channel": "email"})
+    return email_code
+
+
+def _email_code_verify(user: User, code: str) -> bool:
+    """Only the newest code works, once, for 10 minutes, with a few tries."""
+    newest = EmailCode.objects.select_for_update().filter(user=user).order_by("-created_at", "-id")
+    email_code = newest.first()
+    if not _email_code_usable(email_code):
+        return False
+    email_code.attempts += 1
+    ok = hmac.compare_digest(email_code.code_hash, _email_code_hash(email_code, _digits(code)))
+    if ok:
+        email_code.used_at = timezone.now()
+    email_code.save(update_fields=["attempts", "used_at"])
+    return ok
+
+
+def render_email_code(email):
+    """Render at send time: the code only, no health data; skipped once it no longer works."""
+    from email.utils import formataddr
+
+    from django.template.loader import render_to_string
+
+    from portico.notifications.rendering import RenderedEmail
+
+    email_code = EmailCode.objects.filter(public_id=email.subject_id).first()
+    if email_code is None or email_code != email_code_newest(email_code.user):
+        return None
+    if not _email_code_usable(email_code):
+        return None
+    context = {
+        "code": _email_code_from_nonce(email_code.nonce),
+        "minutes": settings.PORTICO_MFA_EMAIL_CODE_MINUTES,
+    }
+    return RenderedEmail(
+        subject="Your Portico sign-in code",
+        text=render_to_string("accounts/email/mfa_code.txt", context),
+        html=render_to_string("accounts/email/mfa_code.html", context),
+        from_email=formataddr(("Portico", settings.PORTICO_NOTIFICATIONS_FROM)),
+    )
+
+
+# The second-factor step -------------------------------------------------------------------
+
+
+@transaction.atomic
+def second_factor_verify(user: User, *, code: str) -> bool:
+    """Check a code at the second-factor step: the authenticator app's code or a recovery code
+    for app users, the newest email code for the others. A failure is audited."""
+    method = method_for(user)
+    if method == METHOD_TOTP:
+        ok = _totp_verify(user, code) or _recovery_code_use(user, code)
+    elif method == METHOD_EMAIL:
+        ok = _email_code_verify(user, code)
+    else:
+        ok = False
+    if not ok:
+        audit_record(user, action="account.mfa_failed", details={"method": method})
+    return ok
+
+
+# Remembered devices -------------------------------------------------------------------------
+
+
+def _password_tag(user: User) -> str:
+    return _keyed_hash("device-password", user.password or "")
+
+
+@transaction.atomic
+def device_remember(user: User, *, label: str = "") -> str:
+    """Remember this browser for 30 days; returns the cookie's token (stored only hashed)."""
+    token = secrets.token_urlsafe(32)
+    RememberedDevice.objects.create(
+        user=user,
+        token_hash=_keyed_hash("device", token),
+        password_tag=_password_tag(user),
+        label=(label or "")[:120],
+        expires_at=timezone.now() + dt.timedelta(days=settings.PORTICO_REMEMBER_DEVICE_DAYS),
+    )
+    audit_record(user, action="account.device_remembered")
+    return token
+
+
+def device_is_remembered(user: User, token: str | None) -> bool:
+    """Is this browser's token a live remembered device of the account? A password reset
+    (or change) since it was remembered ends it."""
+    if not token:
+        return False
+    device = RememberedDevice.objects.filter(
+        user=user,
+        token_hash=_keyed_hash("device", token),
+        forgotten_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).first()
+    if device is None or not hmac.compare_digest(device.password_tag, _password_tag(user)):
+        return False
+    RememberedDevice.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
+    return True
+
+
+def devices_live(user: User):
+    """The account's remembered devices that still skip the second factor."""
+    tag = _password_tag(user)
+    return RememberedDevice.objects.filter(
+        user=user, forgotten_at__isnull=True, expires_at__gt=timezone.now(), password_tag=tag
+    )
+
+
+@transaction.atomic
+def device_forget(user: User, *, device: RememberedDevice) -> None:
+    """Forget one of one's own remembered devices: it asks for the second factor again."""
+    if device.user_id != user.pk:
+        raise ValidationError("You can only forget your own devices.")
+    if device.forgotten_at is None:
+        device.forgotten_at = timezone.now()
+        device.save(update_fields=["forgotten_at"])
+        audit_record(user, action="account.device_forgotten")
+
+
+def devices_forget_all(user: User) -> int:
+    """Forget every remembered device of the account (password reset, lock)."""
+    return RememberedDevice.objects.filter(user=user, forgotten_at__isnull=True).update(
+        forgotten_at=timezone.now()
+    )

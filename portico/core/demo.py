@@ -27,6 +27,13 @@ STAFF = [
     ("staff@demo.portico.test", "Sam Lee", Role.STAFF, "", False),
 ]
 PATIENT_EMAIL = "patient@demo.portico.test"
+# Fixed authenticator-app secrets (base32) of the demo staff, printed by `make demo` and written
+# in README.md, so anyone (or a script with pyotp) can compute the sign-in code. Demo only.
+STAFF_TOTP_SECRETS = {
+    "admin@demo.portico.test": "PORTICODEMOADMINPORTICODEMOADMIN",
+    "provider@demo.portico.test": "PORTICODEMOPROVIDERPORTICODEMOPR",
+    "staff@demo.portico.test": "PORTICODEMOSTAFFPORTICODEMOSTAFF",
+}
 
 FIRST = [
     "Olivia",
@@ -86,6 +93,21 @@ def _user(email: str, name: str) -> User:
     return user
 
 
+def demo_authenticators() -> None:
+    """Give the demo staff their fixed authenticator secrets (also on an older demo database)."""
+    import pyotp
+
+    from portico.accounts import mfa
+    from portico.accounts.models import Authenticator
+
+    for email, secret in STAFF_TOTP_SECRETS.items():
+        user = User.objects.filter(email=email).first()
+        if user is not None and not Authenticator.objects.filter(user=user).exists():
+            mfa.authenticator_enroll(user, secret=secret, code=pyotp.TOTP(secret).now())
+            # Setting up used the current code; let a newcomer sign in with it right away.
+            Authenticator.objects.filter(user=user).update(last_step=0)
+
+
 def _patient_values(rng: random.Random, i: int, first: str, last: str) -> dict:
     today = dt.date.today()  # noqa: DTZ011 (a birth date, no time of day)
     age_days = rng.randint(19 * 365, 84 * 365)
@@ -138,6 +160,7 @@ def seed_demo() -> Practice:
             may_invite_patients=may_invite,
         )
     admin = members[Role.ADMINISTRATOR].user
+    demo_authenticators()
     provider = members[Role.PROVIDER].user
 
     rng = random.Random(2026)  # noqa: S311 (demo data, not security)

@@ -33,6 +33,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if not demo.demo_exists():
             demo.seed_demo()
+        demo.demo_authenticators()
         if setup_only:
             self._print_welcome(host, port)
             return
@@ -121,6 +122,14 @@ class Command(BaseCommand):
             "             provider@demo.portico.test  (provider, MD)",
             "             staff@demo.portico.test     (staff; may not invite patients)",
             "  Patient:   patient@demo.portico.test   (enrolled: Jordan Rivera)",
+            "  Second step: staff type the code of an authenticator app with their secret:",
+            *(
+                f"             {email:<27} {secret}"
+                for email, secret in demo.STAFF_TOTP_SECRETS.items()
+            ),
+            '             code now: .venv/bin/python -c "import pyotp; '
+            f"print(pyotp.TOTP('{demo.STAFF_TOTP_SECRETS['admin@demo.portico.test']}').now())\"",
+            "             The patient's sign-in code arrives by email (see the mailbox).",
             "  API:       PORTICO_DEMO=1 .venv/bin/portico create_api_token "
             "admin@demo.portico.test --name demo",
             f"             then curl -H 'Authorization: Bearer <token>' {base}/api/v1/patients",

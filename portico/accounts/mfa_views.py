@@ -16,12 +16,15 @@ from django.views.decorators.http import require_POST
 from portico.accounts import mfa, session_timeout
 from portico.accounts.mfa_forms import EnrollForm, SecondFactorForm
 from portico.accounts.models import RememberedDevice
+from portico.core import ratelimit
 from portico.core.forms import apply_service_errors
 
 SESSION_ENROLL_SECRET = "mfa_enroll_secret"  # noqa: S105 (a session key name)
 SESSION_FAILURES = "mfa_failures"
 # Wrong codes in one half-signed-in session before it ends and the password is asked again.
 MAX_FAILURES_PER_SESSION = 10
+# Wrong codes from one network address, across accounts: (failures, seconds).
+CODE_FAILURES_PER_ADDRESS = (30, 15 * 60)
 
 
 def second_factor_begin(request, user, next_url: str):
@@ -83,9 +86,16 @@ def verify(request):
         messages.info(request, "We sent a new code. Only the newest code works.")
         return redirect("accounts:mfa_verify")
     form = SecondFactorForm(request.POST or None, method=method)
+    address = ratelimit.client_address(request)
     if request.method == "POST" and form.is_valid():
+        try:
+            ratelimit.limit_check("mfa_code", address, rate=CODE_FAILURES_PER_ADDRESS)
+        except ratelimit.RateLimited as exc:
+            form.add_error(None, f"Too many wrong codes. Try again in {exc.minutes} minutes.")
+            return _verify_page(request, form, method, status=429)
         if mfa.second_factor_verify(user, code=form.cleaned_data["code"]):
             return _passed(request, user, remember=form.cleaned_data["remember"])
+        ratelimit.limit_record("mfa_code", address, rate=CODE_FAILURES_PER_ADDRESS)
         failures = request.session.get(SESSION_FAILURES, 0) + 1
         request.session[SESSION_FAILURES] = failures
         if failures >= MAX_FAILURES_PER_SESSION:
@@ -95,10 +105,15 @@ def verify(request):
         form.add_error("code", mfa.WRONG_CODE)
     elif method == mfa.METHOD_EMAIL:
         mfa.email_code_send(user)
+    return _verify_page(request, form, method, status=200)
+
+
+def _verify_page(request, form, method, *, status):
     return render(
         request,
         "accounts/mfa_verify.html",
-        {"form": form, "method": method, "masked_email": _masked(user.email)},
+        {"form": form, "method": method, "masked_email": _masked(request.user.email)},
+        status=status,
     )
 
 

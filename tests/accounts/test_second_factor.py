@@ -308,3 +308,40 @@ def test_email_codes_are_not_sent_twice_within_thirty_seconds(client, account, e
     _page, again = emailed(client.post, VERIFY, {"resend": "1"})
     assert len(first) == 1 and again == []
     assert EmailCode.objects.filter(user=account, created_at__lte=timezone.now()).count() == 1
+
+
+def test_wrong_codes_from_one_address_are_limited_across_accounts(client, practice):
+    from portico.accounts.mfa_views import CODE_FAILURES_PER_ADDRESS
+
+    limit, _seconds = CODE_FAILURES_PER_ADDRESS
+    tried = 0
+    while tried < limit:
+        user = factories.make_staff(practice)
+        give_authenticator(user)
+        browser = client.__class__()
+        password_step(browser, user)
+        for _ in range(min(5, limit - tried)):
+            browser.post(VERIFY, {"code": "abcdef"})
+            tried += 1
+    last = factories.make_staff(practice)
+    secret = give_authenticator(last)
+    browser = client.__class__()
+    password_step(browser, last)
+    response = browser.post(VERIFY, {"code": totp_now(secret)})
+    assert response.status_code == 429
+    assert "Too many wrong codes" in response.content.decode()
+    assert browser.get(reverse("charts:patient_list"))["Location"] == VERIFY
+
+
+def test_a_password_reset_never_skips_the_second_factor(client, account, emailed):
+    from portico.accounts.services import password_reset_complete, password_reset_key
+
+    _remembered(client, account, emailed)
+    account.refresh_from_db()
+    new_password = "a fresh reset phrase 42"
+    password_reset_complete(key=password_reset_key(account), new_password=new_password)
+    assert not mfa.devices_live(account).exists()
+
+    response = client.post(SIGN_IN, {"email": account.email, "password": new_password})
+    assert response["Location"] == VERIFY
+    assert client.get(reverse("portal:home"))["Location"] == VERIFY

@@ -14,6 +14,10 @@ PRACTICE_PHONE = "(217) 555-0100"
 
 STAFF_EMAIL = "ada.admin@riverside.test"
 STAFF_PASSWORD = "correct horse battery staple"  # tests.factories.PASSWORD
+# The administrator's authenticator app (base32); the tests compute its codes with pyotp.
+STAFF_TOTP_SECRET = "RIVERSIDEADMINE2ERIVERSIDEADMINE"
+# A staff member who has never signed in: sets up an authenticator app first.
+NEW_STAFF_EMAIL = "nia.newcomer@riverside.test"
 
 PATIENT_PASSWORD = "blue lanterns over a quiet harbor"
 
@@ -47,6 +51,8 @@ BLAIR = Chart(
 )
 # Enrolled already, with PATIENT_PASSWORD (forgets it in test_password_reset.py).
 SAM = Chart("Sam", "Resetwell", dt.date(1990, 2, 14), "sam.resetwell@example.test", "+12175550166")
+# Registered already (password STAFF_PASSWORD): signs in from a new device with an emailed code.
+MAE = Chart("Mae", "Codewell", dt.date(1992, 6, 3), "mae.codewell@example.test", "+12175550155")
 
 
 # Charts only the bulk invite test touches: born on BULK_BIRTH_DATE, which no other chart is.
@@ -68,7 +74,9 @@ def seed() -> None:
         postal_code="62701",
         time_zone="America/Chicago",
     )
-    factories.make_admin(practice, email=STAFF_EMAIL, full_name="Ada Admin")
+    admin = factories.make_admin(practice, email=STAFF_EMAIL, full_name="Ada Admin")
+    factories.give_authenticator(admin, STAFF_TOTP_SECRET)
+    factories.make_staff(practice, email=NEW_STAFF_EMAIL, full_name="Nia Newcomer")
     for chart in (ROBIN, LEE, BLAIR):
         factories.make_patient(
             practice,
@@ -102,3 +110,12 @@ def seed() -> None:
         )
         for i in range(BULK_CHARTS)
     )
+    mae = factories.make_patient(
+        practice,
+        legal_first_name=MAE.first_name,
+        legal_last_name=MAE.last_name,
+        date_of_birth=MAE.date_of_birth,
+        email=MAE.email,
+        mobile_phone=MAE.mobile_phone,
+    )
+    factories.enroll(admin, mae)

@@ -7,10 +7,18 @@ so a test that passes says the page works for them, not that some markup exists.
 from __future__ import annotations
 
 import re
+import time
 
+import pyotp
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.seed import PRACTICE_NAME, STAFF_EMAIL, STAFF_PASSWORD, Chart
+from tests.e2e.seed import (
+    PRACTICE_NAME,
+    STAFF_EMAIL,
+    STAFF_PASSWORD,
+    STAFF_TOTP_SECRET,
+    Chart,
+)
 
 # Staff read the access code as shown, e.g. "ABCD-EFGH" (SPEC: 8 characters).
 ACCESS_CODE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
@@ -26,8 +34,29 @@ def staff_sign_in(page: Page) -> None:
     page.get_by_label("Email").fill(STAFF_EMAIL)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    authenticator_code(page, STAFF_TOTP_SECRET)
     expect(page.get_by_role("heading", name="Patients")).to_be_visible()
     expect(page.get_by_text(PRACTICE_NAME).first).to_be_visible()
+
+
+_used_steps: set[tuple[str, int]] = set()
+
+
+def totp_code(secret: str) -> str:
+    """The app's current code; a code works once, so wait for a fresh one if it was used."""
+    totp = pyotp.TOTP(secret)
+    while (secret, int(time.time()) // totp.interval) in _used_steps:
+        time.sleep(0.5)
+    step = int(time.time()) // totp.interval
+    _used_steps.add((secret, step))
+    return totp.generate_otp(step)
+
+
+def authenticator_code(page: Page, secret: str) -> None:
+    """The second step of signing in: type the authenticator app's code."""
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    page.get_by_label("Code from your authenticator app").fill(totp_code(secret))
+    page.get_by_role("button", name="Continue").click()
 
 
 def search_and_open_chart(page: Page, chart: Chart, search: str) -> None:
@@ -110,3 +139,40 @@ def expect_record(page: Page, chart: Chart) -> None:
     expect(about).to_contain_text(chart.full_name)
     expect(about).to_contain_text(chart.date_of_birth.strftime("%B %-d, %Y"))
     expect(about).to_contain_text(chart.email)
+
+
+def sign_in_code_emails(inbox, address: str) -> list:
+    """The sign-in code emails sent to `address` so far."""
+    return [m for m in inbox.to(address) if "sign-in code" in m.message["Subject"]]
+
+
+def wait_for_sign_in_code_email(inbox, address: str, count: int, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        received = sign_in_code_emails(inbox, address)
+        if len(received) >= count:
+            return received[count - 1]
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} sign-in code email(s) to {address}")
+
+
+def patient_sign_in(page: Page, inbox, chart: Chart, password: str, *, remember=False):
+    """Sign in on the sign-in page from a device not remembered: the code comes by email.
+    Returns the code email."""
+    before = len(sign_in_code_emails(inbox, chart.email))
+    page.get_by_label("Email").fill(chart.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    return email_code_step(page, inbox, chart.email, before + 1, remember=remember)
+
+
+def email_code_step(page: Page, inbox, address: str, count: int, *, remember=False):
+    """The second step for a patient: type the code from the `count`-th code email."""
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    received = wait_for_sign_in_code_email(inbox, address, count)
+    code = re.search(r"\b(\d{6})\b", received.text).group(1)
+    page.get_by_label("6-digit code from the email").fill(code)
+    if remember:
+        page.get_by_label("Remember this device for 30 days").check()
+    page.get_by_role("button", name="Continue").click()
+    return received

@@ -104,8 +104,10 @@ def test_patient_enrolls_loses_access_on_revoke_and_enrolls_again(stack, new_pag
     expect(steps.portal_status_button(staff)).to_have_text("Access revoked")
     shot(staff, "09-staff-chart-access-revoked")
 
-    # 5. The patient's open page loses the record at once.
+    # 5. Revoking ends the patient's session at once; signed in again, the record stays closed.
     patient.reload()
+    expect(patient.get_by_role("heading", name="Sign in")).to_be_visible()
+    steps.patient_sign_in(patient, stack.inbox, ROBIN, PATIENT_PASSWORD)
     expect(patient.get_by_role("alert")).to_have_text(NO_ACCESS)
     # The demographics are gone with the access.
     expect(patient.get_by_role("region", name="About you")).to_have_count(0)
@@ -117,7 +119,8 @@ def test_patient_enrolls_loses_access_on_revoke_and_enrolls_again(stack, new_pag
     second_code = steps.invite(window)
     assert second_code != first_code
     shot(staff, "11-staff-invited-again")
-    second_email = stack.inbox.wait_for(ROBIN.email, count=3)  # after the sign-in code
+    # The fourth email: enrollment, two sign-in codes, and now this one.
+    second_email = stack.inbox.wait_for(ROBIN.email, count=4)
     assert_enrollment_email(second_email, second_code)
     second_link = registration_link(stack, second_email)
     assert second_link != first_link

@@ -345,3 +345,32 @@ def test_a_password_reset_never_skips_the_second_factor(client, account, emailed
     response = client.post(SIGN_IN, {"email": account.email, "password": new_password})
     assert response["Location"] == VERIFY
     assert client.get(reverse("portal:home"))["Location"] == VERIFY
+
+
+def test_new_recovery_codes_replace_the_old_ones(client, staff):
+    give_authenticator(staff)
+    old = mfa.recovery_codes_regenerate(staff)
+    factories.sign_in(client, staff)
+    page = parse(client.post(reverse("accounts:recovery_codes_new")))
+    new = [li.text.strip() for li in page.one(id="recovery-codes").find_all("li")]
+    assert len(new) == 10 and not set(new) & set(old)
+
+    other = client.__class__()
+    password_step(other, staff)
+    assert mfa.WRONG_CODE in other.post(VERIFY, {"code": old[0]}).content.decode()
+    assert other.post(VERIFY, {"code": new[0]})["Location"] == reverse("home")
+
+
+def test_patients_may_go_back_to_email_codes_but_staff_keep_their_app(client, account, staff):
+    give_authenticator(account)
+    factories.sign_in(client, account)
+    client.post(reverse("accounts:mfa_remove"))
+    assert mfa.method_for(account) == mfa.METHOD_EMAIL
+    assert not RecoveryCode.objects.filter(user=account).exists()
+
+    give_authenticator(staff)
+    staff_browser = client.__class__()
+    factories.sign_in(staff_browser, staff)
+    response = staff_browser.post(reverse("accounts:mfa_remove"), follow=True)
+    assert "must use an authenticator app" in response.content.decode()
+    assert mfa.method_for(staff) == mfa.METHOD_TOTP

@@ -21,6 +21,11 @@ NEW_STAFF_EMAIL = "nia.newcomer@riverside.test"
 
 PATIENT_PASSWORD = "blue lanterns over a quiet harbor"
 
+# A provider (signs encounters) with an authenticator app; test_health_record.py.
+PROVIDER_EMAIL = "paz.provider@riverside.test"
+PROVIDER_NAME = "Paz Provider"
+PROVIDER_TOTP_SECRET = "RIVERSIDEPROVIDERE2ERIVERSIDEPRO"
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -53,6 +58,11 @@ BLAIR = Chart(
 SAM = Chart("Sam", "Resetwell", dt.date(1990, 2, 14), "sam.resetwell@example.test", "+12175550166")
 # Registered already (password STAFF_PASSWORD): signs in from a new device with an emailed code.
 MAE = Chart("Mae", "Codewell", dt.date(1992, 6, 3), "mae.codewell@example.test", "+12175550155")
+# Enrolled already, with PATIENT_PASSWORD: her provider records a visit she then reads, downloads
+# and sends (test_health_record.py).
+HARPER = Chart(
+    "Harper", "Labwell", dt.date(1968, 10, 30), "harper.labwell@example.test", "+12175550144"
+)
 
 
 # Charts only the bulk invite test touches: born on BULK_BIRTH_DATE, which no other chart is.
@@ -119,3 +129,18 @@ def seed() -> None:
         mobile_phone=MAE.mobile_phone,
     )
     factories.enroll(admin, mae)
+    provider = factories.make_staff(
+        practice, role="provider", email=PROVIDER_EMAIL, full_name=PROVIDER_NAME
+    )
+    factories.give_authenticator(provider, PROVIDER_TOTP_SECRET)
+    harper = factories.make_patient(
+        practice,
+        legal_first_name=HARPER.first_name,
+        legal_last_name=HARPER.last_name,
+        date_of_birth=HARPER.date_of_birth,
+        email=HARPER.email,
+        mobile_phone=HARPER.mobile_phone,
+    )
+    harper_account = factories.enroll(admin, harper)
+    harper_account.set_password(PATIENT_PASSWORD)
+    harper_account.save(update_fields=["password"])

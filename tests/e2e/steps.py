@@ -28,13 +28,15 @@ ACCESS_CODE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
 # Staff
 
 
-def staff_sign_in(page: Page) -> None:
+def staff_sign_in(
+    page: Page, email: str = STAFF_EMAIL, totp_secret: str = STAFF_TOTP_SECRET
+) -> None:
     page.goto("/ehr/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    authenticator_code(page, STAFF_TOTP_SECRET)
+    authenticator_code(page, totp_secret)
     expect(page.get_by_role("heading", name="Patients")).to_be_visible()
     expect(page.get_by_text(PRACTICE_NAME).first).to_be_visible()
 

@@ -13,6 +13,7 @@ from portico.notifications.models import OutboundEmail
 from portico.portal import services as portal
 from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
 from tests import factories
+from tests.factories import sign_in
 from tests.pages.conftest import action_url, chart_url
 from tests.pages.html import messages, parse
 
@@ -77,6 +78,7 @@ def test_sent_but_no_registration_after_three_days_says_check_spam_and_safe_send
     assert "no_registration" not in steps(trouble(staff_client, patient))
 
     time_machine.shift(dt.timedelta(days=3, minutes=1))
+    sign_in(staff_client, admin)  # days later: the earlier session has timed out
 
     advice = steps(trouble(staff_client, patient))["no_registration"]
     assert "spam or junk folder" in advice
@@ -94,6 +96,7 @@ def test_days_before_the_spam_advice_come_from_a_setting(
         state="sent", sent_at=timezone.now()
     )
     time_machine.shift(dt.timedelta(days=1, minutes=1))
+    sign_in(staff_client, admin)  # a day later: the earlier session has timed out
 
     assert "no_registration" in steps(trouble(staff_client, patient))
 

@@ -6,9 +6,7 @@ import logging
 import re
 
 # Registration, password reset and sent record links carry a secret token in the path.
-_TOKEN_IN_PATH = re.compile(
-    r"(/portal/register/|/accounts/password/reset/|/shared/)[^/\s\"']+"
-)
+_TOKEN_IN_PATH = re.compile(r"(/portal/register/|/accounts/password/reset/|/shared/)[^/\s\"']+")
 
 
 def redact(text: str) -> str:

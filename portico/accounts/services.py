@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from portico.accounts.mfa import devices_forget_all
 from portico.accounts.models import ApiToken
 from portico.accounts.sessions import sessions_end_all
 from portico.audit.services import audit_record
@@ -380,14 +381,6 @@ def password_reset_complete(*, key: str, new_password: str):
         )
     audit_record(user, action="account.password_reset", details={"account": str(user.public_id)})
     sessions_end_all(user, reason="password_reset")
-    _forget_remembered_devices(user)
-    return user
-
-
-def _forget_remembered_devices(user) -> None:
-    """Remembered devices (the second-factor step's "remember this device") end with a reset."""
-    try:
-        from portico.accounts.mfa import devices_forget_all
-    except ImportError:
-        return
+    # Remembered devices ("remember this device" at the second-factor step) end with a reset.
     devices_forget_all(user)
+    return user

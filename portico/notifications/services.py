@@ -299,8 +299,9 @@ def _send_one(email: OutboundEmail, connection, pace) -> Outcome:
         connection.send_messages([_message(email, rendered, connection)])
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         code, answer, broken = smtp_outcome(exc)
-        # The server's answer, not the message: no health data can be in it.
-        logger.warning("email %s not delivered: %s", email.public_id, answer[:120])
+        # Only the reply code: a server's answer often quotes the recipient's address, which
+        # stays in the stored message for staff, never in the log.
+        logger.warning("email %s not delivered: %s", email.public_id, code or type(exc).__name__)
         return _not_delivered(email, code, answer, broken)
     return Outcome(EmailState.SENT)
 

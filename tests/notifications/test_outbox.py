@@ -340,3 +340,19 @@ def test_troubleshooter_reads_a_charts_emails_newest_first_in_one_query(
     assert [e.subject_id for e in emails] == [
         i.public_id for i in patient.invitations.order_by("-created_at")
     ]
+
+
+def test_a_refusal_logs_the_reply_code_but_never_the_recipients_address(
+    admin, practice, smtp, caplog
+):
+    """A server's answer often quotes the address; it stays in the stored message only."""
+    smtp.handler.refuse_with = "550 5.1.1 <robin@home.example>: no such user here"
+    [email] = queue_invitations(admin, practice, 1)
+
+    with caplog.at_level("WARNING", logger="portico.notifications"):
+        services.outbox_drain()
+
+    assert reload(email).state == EmailState.BOUNCED
+    assert email.to_address and email.to_address not in caplog.text
+    assert "robin@home.example" not in caplog.text
+    assert f"email {email.public_id} not delivered: 550" in caplog.text

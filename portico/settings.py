@@ -243,7 +243,17 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_task_backend], "QUEUES": ["defau
 # CACHE_URL=locmem:// (default; per process) or redis://host:6379/0 (shared; use it in
 # production so that rate limits count across every web process).
 CACHE_URL = env_str("CACHE_URL", "locmem://")
-CACHES = {"default": parse_cache_url(CACHE_URL)}
+CACHES = {
+    "default": parse_cache_url(CACHE_URL),
+    # Renderings of record pages (portico/core/fragments.py) live in their own cache, so that
+    # many charts' pages can never push rate-limit counters out of the default one.
+    "records": parse_cache_url(env_str("PORTICO_RECORD_CACHE_URL", CACHE_URL)),
+}
+if CACHES["records"]["BACKEND"].endswith("LocMemCache"):
+    CACHES["records"]["LOCATION"] = "records"
+    CACHES["records"]["OPTIONS"] = {"MAX_ENTRIES": env_int("PORTICO_RECORD_CACHE_ENTRIES", 1000)}
+# How long a rendering is kept; 0 turns the cache off.
+PORTICO_RECORD_CACHE_SECONDS = env_int("PORTICO_RECORD_CACHE_SECONDS", 600)
 
 # Sign-in and recovery (SPEC §4.1, §4.2; NIST SP 800-63B, OWASP ASVS L2)
 PORTICO_PASSWORD_MAX_LENGTH = 128

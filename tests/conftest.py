@@ -67,10 +67,11 @@ def send_email(django_capture_on_commit_callbacks):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Rate limits count in the cache; every test starts with none used."""
-    from django.core.cache import cache
+    """Rate limits and record renderings live in caches; every test starts with them empty."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture

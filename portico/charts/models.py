@@ -35,6 +35,9 @@ class Patient(models.Model):
     preferred_language = models.CharField(max_length=50, blank=True, default="English")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Raised by every change to the chart's clinical record (charts/record_version.py), so a
+    # rendering of the record cached under (public_id, record_version) is never shown stale.
+    record_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["legal_last_name", "legal_first_name", "id"]
@@ -45,6 +48,18 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    def save(self, *args, **kwargs):
+        # A chart read before a record change and saved whole after it must not write its old
+        # record_version back (that would bring a stale cached rendering back to life): only
+        # record_changed() writes the field once the row exists.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "record_version"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from portico.charts import selectors, services
 from portico.charts.codes import code_list
@@ -19,6 +20,7 @@ from portico.charts.forms import (
 )
 from portico.charts.models import CLINICAL_LISTS, CodeSystem
 from portico.charts.validation import format_phone
+from portico.core import fragments
 from portico.core.forms import apply_service_errors
 from portico.portal.forms import PortalContactForm
 from portico.portal.selectors import portal_window
@@ -152,15 +154,22 @@ def _refused(request, exc: Exception) -> None:
 def chart_summary(request, patient_id):
     patient = scoped_patient(request, patient_id)
     services.chart_viewed(request.user, patient=patient, what="clinical summary")
+    summary_body = fragments.chart_rendering(
+        "staff-summary",
+        patient,
+        request.practice.time_zone,
+        "charts/_summary_body.html",
+        {
+            "patient": patient,
+            # Read only when the cached rendering is missing or stale.
+            "sections": SimpleLazyObject(lambda: selectors.record_sections(patient)),
+            "encounters": selectors.encounters_of(patient)[: selectors.SUMMARY_ROWS],
+        },
+    )
     return render(
         request,
         "charts/record_summary.html",
-        {
-            "patient": patient,
-            "sections": selectors.record_sections(patient),
-            "encounters": list(selectors.encounters_of(patient)[: selectors.SUMMARY_ROWS]),
-            "may_sign": permissions.can_sign_encounters(request.membership),
-        },
+        {"patient": patient, "summary_body": summary_body},
     )
 
 

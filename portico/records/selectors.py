@@ -7,7 +7,7 @@ not shared is ever read into the result, so no page can leak it, not even as a c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
 
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -42,21 +42,46 @@ LIST_SECTIONS = (
 )
 
 
-@dataclass
+def _shared_section(read):
+    """A section of SharedRecord, read by `read(patient)` on first use and kept."""
+
+    @functools.cached_property
+    def section(self) -> list:
+        return read(self.patient)
+
+    return section
+
+
+def _shared_list(model):
+    return _shared_section(lambda patient: list(shared_items(model, patient)))
+
+
 class SharedRecord:
-    patient: object
-    practice: object
-    problems: list = field(default_factory=list)
-    medications: list = field(default_factory=list)
-    allergies: list = field(default_factory=list)
-    immunizations: list = field(default_factory=list)
-    procedures: list = field(default_factory=list)
-    care_plans: list = field(default_factory=list)
-    labs: list = field(default_factory=list)
-    vitals: list = field(default_factory=list)
-    assessments: list = field(default_factory=list)
-    encounters: list = field(default_factory=list)
-    appointments: list = field(default_factory=list)
+    """The shared record of one chart, section by section.
+
+    Each section is read with one query the first time it is used, so a page whose sections
+    come from the rendering cache reads none of them, and a page that shows everything reads
+    each once (12 queries whatever the list sizes).
+    """
+
+    def __init__(self, patient):
+        self.patient = patient
+
+    @functools.cached_property
+    def practice(self):
+        return self.patient.practice
+
+    problems = _shared_list(Problem)
+    medications = _shared_list(Medication)
+    allergies = _shared_list(Allergy)
+    immunizations = _shared_list(Immunization)
+    procedures = _shared_list(Procedure)
+    care_plans = _shared_list(CarePlan)
+    labs = _shared_list(LabResult)
+    vitals = _shared_list(Vital)
+    assessments = _shared_list(Assessment)
+    encounters = _shared_section(lambda patient: list(shared_encounters(patient)))
+    appointments = _shared_section(lambda patient: list(patient_appointments(patient)))
 
     @property
     def upcoming_appointments(self) -> list:
@@ -68,6 +93,12 @@ class SharedRecord:
     def past_appointments(self) -> list:
         now = timezone.now()
         return [a for a in self.appointments if a.end_at < now]
+
+    def true_until(self):
+        """When this record stops being true by itself: the next end of an appointment (it
+        moves from upcoming to past then), or None."""
+        now = timezone.now()
+        return min((a.end_at for a in self.appointments if a.end_at >= now), default=None)
 
     @property
     def assessments_by_kind(self) -> list[tuple[str, list]]:
@@ -114,10 +145,5 @@ def patient_appointments(patient):
 
 
 def shared_record(patient) -> SharedRecord:
-    """Everything the practice shared on this chart (12 queries, whatever the list sizes)."""
-    record = SharedRecord(patient=patient, practice=patient.practice)
-    for key, _heading, model in LIST_SECTIONS:
-        setattr(record, key, list(shared_items(model, patient)))
-    record.encounters = list(shared_encounters(patient))
-    record.appointments = list(patient_appointments(patient))
-    return record
+    """Everything the practice shared on this chart, each section read when first used."""
+    return SharedRecord(patient)

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portico.charts.validation import format_phone
+from portico.core import fragments
 from portico.core.forms import apply_service_errors
 from portico.portal import services as portal
 from portico.portal.models import AccessState
@@ -55,6 +56,19 @@ def patient_record_view(view):
     return wrapper
 
 
+def sections_rendering(record, practice):
+    """The shared sections of the record (records/_sections.html), cached per chart and
+    record version; the record's lists are read only when the rendering is not current."""
+    return fragments.chart_rendering(
+        "phr-sections",
+        record.patient,
+        practice.time_zone,
+        "records/_sections.html",
+        {"record": record, "practice": practice},
+        true_until=record.true_until,
+    )
+
+
 def _record_context(access, accesses, record) -> dict:
     return {
         "access": access,
@@ -62,6 +76,7 @@ def _record_context(access, accesses, record) -> dict:
         "patient": access.patient,
         "practice": access.practice,
         "record": record,
+        "record_sections": sections_rendering(record, access.practice),
         "mobile_phone_display": format_phone(access.patient.mobile_phone),
     }
 
@@ -178,6 +193,7 @@ def shared(request, token):
         "records/shared.html",
         {
             "record": record,
+            "record_sections": sections_rendering(record, link.practice),
             "patient": link.patient,
             "practice": link.practice,
             "link": link,

@@ -195,13 +195,21 @@ def prepare_samples():
 
 
 def count_queries(prepared) -> dict[str, list[tuple[int, int]]]:
-    """(items on the chart, queries) of each page for every sample chart."""
+    """(items on the chart, queries) of each page for every sample chart: the first view,
+    which renders the record, and the next, which finds the rendering cached."""
+    from django.core.cache import caches
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from portico.records.selectors import shared_record
 
-    counts: dict[str, list[tuple[int, int]]] = {"record": [], "chart": []}
+    caches["records"].clear()
+    counts: dict[str, list[tuple[int, int]]] = {
+        "record": [],
+        "chart": [],
+        "record, cached": [],
+        "chart, cached": [],
+    }
     for i, patient in enumerate(prepared["patients"]):
         record = shared_record(patient)
         size = sum(len(items) for _k, _h, items in record.sections()) + len(record.encounters)
@@ -209,10 +217,11 @@ def count_queries(prepared) -> dict[str, list[tuple[int, int]]]:
             ("record", prepared["clients"][i], prepared["record"][i][0]),
             ("chart", prepared["staff_client"], prepared["chart"][i][0]),
         ):
-            with CaptureQueriesContext(connection) as queries:
-                response = client.get(url)
-            assert response.status_code == 200, (url, response.status_code)
-            counts[name].append((size, len(queries)))
+            for key in (name, f"{name}, cached"):
+                with CaptureQueriesContext(connection) as queries:
+                    response = client.get(url)
+                assert response.status_code == 200, (url, response.status_code)
+                counts[key].append((size, len(queries)))
     return counts
 
 
@@ -226,7 +235,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(database_url: str, port: int, workers: int, log: Path) -> subprocess.Popen:
+def start_gunicorn(
+    database_url: str, port: int, workers: int, log: Path, extra_env: dict[str, str]
+) -> subprocess.Popen:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -240,6 +251,7 @@ def start_gunicorn(database_url: str, port: int, workers: int, log: Path) -> sub
         PORTICO_BASE_URL=f"http://127.0.0.1:{port}",
         SESSION_COOKIE_SECURE="0",
         LOG_LEVEL="WARNING",
+        **extra_env,
     )
     args = [
         sys.executable, "-m", "gunicorn", "portico.wsgi", "-c", str(REPO / "gunicorn.conf.py"),
@@ -386,6 +398,47 @@ def measure(name, port, requests, *, concurrency, seconds, rate=None) -> Result:
 # ---------------------------------------------------------------------------------------------
 
 
+# (label, environment of the server): the production default first (record pages served from
+# their cached rendering, which the targets are judged on), then with that cache turned off, so
+# the cost of rendering a record is visible too.
+CONFIGS = (
+    ("rendering cached (default)", {}),
+    ("rendering cache off", {"PORTICO_RECORD_CACHE_SECONDS": "0"}),
+)
+BARE = "bare view (/healthz)"
+
+
+def measure_config(args, prepared, extra_env) -> dict[str, tuple[Result, Result | None]]:
+    port = free_port()
+    log = REPO / "var" / "bench_record_pages_gunicorn.log"
+    server = start_gunicorn(args.database_url, port, args.workers, log, extra_env)
+    cookie_name = prepared["cookie_name"]
+    targets = {
+        BARE: [raw_request("/healthz", None, None)],
+        "patient record home": [raw_request(p, cookie_name, c) for p, c in prepared["record"]],
+        "staff chart summary": [raw_request(p, cookie_name, c) for p, c in prepared["chart"]],
+    }
+    random.shuffle(targets["patient record home"])
+    results: dict[str, tuple[Result, Result | None]] = {}
+    try:
+        for name, requests in targets.items():
+            full = measure(name, port, requests, concurrency=args.concurrency, seconds=args.seconds)
+            half = None
+            if name != BARE:
+                half = measure(
+                    name,
+                    port,
+                    requests,
+                    concurrency=args.concurrency,
+                    seconds=args.seconds,
+                    rate=max(1.0, full.throughput / 2),
+                )
+            results[name] = (full, half)
+    finally:
+        stop(server)
+    return results
+
+
 def main() -> int:
     default_url = (
         os.environ.get("DATABASE_URL") or f"sqlite:///{REPO / 'var' / 'bench_records.sqlite3'}"
@@ -397,7 +450,7 @@ def main() -> int:
     parser.add_argument("--items-per-patient", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
 
     (REPO / "var").mkdir(exist_ok=True)
@@ -411,75 +464,58 @@ def main() -> int:
 
     connections.close_all()
 
-    port = free_port()
-    log = REPO / "var" / "bench_record_pages_gunicorn.log"
-    server = start_gunicorn(args.database_url, port, args.workers, log)
-    cookie_name = prepared["cookie_name"]
-    targets = {
-        "bare view (/healthz)": [raw_request("/healthz", None, None)],
-        "patient record home": [raw_request(p, cookie_name, c) for p, c in prepared["record"]],
-        "staff chart summary": [raw_request(p, cookie_name, c) for p, c in prepared["chart"]],
-    }
-    random.shuffle(targets["patient record home"])
-    results: dict[str, tuple[Result, Result | None]] = {}
-    try:
-        for name, requests in targets.items():
-            full = measure(name, port, requests, concurrency=args.concurrency, seconds=args.seconds)
-            half = None
-            if name != "bare view (/healthz)":
-                half = measure(
-                    name,
-                    port,
-                    requests,
-                    concurrency=args.concurrency,
-                    seconds=args.seconds,
-                    rate=max(1.0, full.throughput / 2),
-                )
-            results[name] = (full, half)
-    finally:
-        stop(server)
+    runs = []
+    for label, extra_env in CONFIGS:
+        print(f"-- {label}", flush=True)
+        runs.append((label, measure_config(args, prepared, extra_env)))
 
-    bare = results["bare view (/healthz)"][0].throughput
     ok = True
     print()
     print(
         f"Run of {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
-        f"({os.cpu_count()} CPUs, {platform.python_implementation()} "
-        f"{platform.python_version()}), database {args.database_url.split('://')[0]}, "
-        f"{args.patients:,} patients x {args.items_per_patient} items, gunicorn "
-        f"{args.workers} sync workers, client concurrency {args.concurrency}, "
-        f"{args.seconds:.0f} s per measurement, load avg {os.getloadavg()[0]:.1f}"
+        f"({os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()}), database "
+        f"{args.database_url.split('://')[0]}, {args.patients:,} patients x "
+        f"{args.items_per_patient} items, gunicorn {args.workers} sync workers, client "
+        f"concurrency {args.concurrency}, {args.seconds:.0f} s per measurement, load avg "
+        f"{os.getloadavg()[0]:.1f}"
     )
     print()
     print(
-        "| Page | Throughput (req/s) | % of bare | p50 / p99 at full load (ms) "
-        "| Half load (req/s) | p50 / p99 at half load (ms) | Queries |"
+        "| Server | Page | Throughput (req/s) | % of bare | p50 / p99 at full load (ms) "
+        "| Half load (req/s) | p50 / p99 at half load (ms) | Queries (first view / cached) |"
     )
-    print("|---|---|---|---|---|---|---|")
-    for name, (full, half) in results.items():
-        share = full.throughput / bare * 100 if bare else float("nan")
-        queries = ""
-        key = "record" if "record" in name else "chart" if "chart" in name else None
-        if key:
-            distinct = sorted({q for _n, q in counts[key]})
-            queries = "/".join(str(q) for q in distinct)
-        half_cols = (
-            f"{half.throughput:.0f} | {half.pct(50):.1f} / {half.pct(99):.1f}" if half else "— | —"
-        )
-        print(
-            f"| {name} | {full.throughput:.0f} | {share:.0f}% | {full.pct(50):.1f} / "
-            f"{full.pct(99):.1f} | {half_cols} | {queries or '—'} |"
-        )
-        if half is not None:
+    print("|---|---|---|---|---|---|---|---|")
+    for run_index, (label, results) in enumerate(runs):
+        bare = results[BARE][0].throughput
+        for name, (full, half) in results.items():
+            share = full.throughput / bare * 100 if bare else float("nan")
+            queries = "—"
+            key = "record" if "record" in name else "chart" if "chart" in name else None
+            if key:
+                first = "/".join(str(q) for q in sorted({q for _n, q in counts[key]}))
+                cached = "/".join(str(q) for q in sorted({q for _n, q in counts[f"{key}, cached"]}))
+                queries = f"{first} / {cached}" if run_index == 0 else f"{first} / {first}"
+            half_cols = (
+                f"{half.throughput:.0f} | {half.pct(50):.1f} / {half.pct(99):.1f}"
+                if half
+                else "— | —"
+            )
+            print(
+                f"| {label} | {name} | {full.throughput:.0f} | {share:.0f}% | "
+                f"{full.pct(50):.1f} / {full.pct(99):.1f} | {half_cols} | {queries} |"
+            )
+            if full.errors or (half and half.errors):
+                ok = False
+                print(f"ERRORS: {name}: non-200 answers")
+            if half is None or run_index != 0:
+                continue  # the targets are judged on the production default
             if share < 40:
                 ok = False
                 print(f"TARGET MISSED: {name} throughput {share:.0f}% of the bare view (< 40%)")
             if half.pct(99) >= 50:
                 ok = False
                 print(f"TARGET MISSED: {name} p99 {half.pct(99):.1f} ms at half load (>= 50 ms)")
-            if full.errors or half.errors:
-                ok = False
-                print(f"ERRORS: {name}: {full.errors + half.errors} non-200 answers")
     for key, pairs in counts.items():
         if len({q for _n, q in pairs}) != 1:
             ok = False

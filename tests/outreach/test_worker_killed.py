@@ -26,7 +26,7 @@ from tests.e2e.conftest import BIN, Inbox, _free_port, _run, _server_env, _start
 
 pytestmark = pytest.mark.e2e
 
-CHARTS = 1200
+CHARTS = 3000
 WITHOUT_EMAIL = 30
 SEED = f"""
 import datetime as dt
@@ -101,6 +101,7 @@ def test_killing_the_worker_mid_run_invites_each_chart_once_and_sends_one_email_
         worker.wait(timeout=10)
         invited_at_kill, state = _query(db, run_sql)
         assert state == "running"
+        print(f"killed at {invited_at_kill} of {CHARTS - WITHOUT_EMAIL} invitations")
         assert 0 < invited_at_kill < CHARTS - WITHOUT_EMAIL, "killed too late to prove anything"
 
         processes.append(_start(worker_args, env, tmp_path, "worker-2"))

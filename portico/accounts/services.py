@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from portico.accounts import backends
 from portico.accounts.mfa import devices_forget_all
 from portico.accounts.models import ApiToken
 from portico.accounts.sessions import sessions_end_all
@@ -184,7 +185,7 @@ def sign_in_check(request, *, login: str, password: str):
 def sign_in_complete(request, user) -> None:
     """Sign `user` in to this request's session (new session key) and audit it; called once
     every sign-in step (password, then any second factor) has passed."""
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=backends.PATH)
     audit_record(user, action="account.sign_in")
 
 

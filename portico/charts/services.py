@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portico.audit.services import audit_record
+from portico.audit.services import audit_read, audit_record
 from portico.charts import clinical_rules
 from portico.charts.models import (
     CLINICAL_LISTS,
@@ -123,13 +123,7 @@ def patient_update(actor, *, patient: Patient, **values) -> Patient:
 
 def chart_viewed(actor, *, patient: Patient, what: str = "chart") -> None:
     """Record that a staff member opened a chart page (every chart read is audited)."""
-    audit_record(
-        actor,
-        action="chart.view",
-        practice=patient.practice,
-        patient=patient,
-        details={"page": what},
-    )
+    audit_read(actor, action="chart.view", patient=patient, details={"page": what})
 
 
 @transaction.atomic

@@ -30,7 +30,10 @@ from portico.practices.decorators import staff_required
 
 def scoped_patient(request, patient_id):
     """A chart of the current practice, or 404 (never 403: existence is not revealed)."""
-    return get_object_or_404(selectors.charts_with_portal(request.practice), public_id=patient_id)
+    patient = selectors.chart_with_portal(request.practice, patient_id)
+    if patient is None:
+        raise Http404
+    return patient
 
 
 @staff_required
@@ -163,13 +166,23 @@ def chart_summary(request, patient_id):
             "patient": patient,
             # Read only when the cached rendering is missing or stale.
             "sections": SimpleLazyObject(lambda: selectors.record_sections(patient)),
-            "encounters": selectors.encounters_of(patient)[: selectors.SUMMARY_ROWS],
+            "encounters": SimpleLazyObject(
+                lambda: selectors.encounters_of(patient)[: selectors.SUMMARY_ROWS]
+            ),
         },
     )
-    return render(
+    return fragments.cached_page(
         request,
+        "staff-summary",
         "charts/record_summary.html",
-        {"patient": patient, "summary_body": summary_body},
+        {"patient": patient},
+        depends_on=[
+            patient,
+            request.membership,
+            request.staff_memberships,
+            [membership.practice for membership in request.staff_memberships],
+        ],
+        holes={"summary_body": summary_body},
     )
 
 

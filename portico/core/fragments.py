@@ -18,6 +18,11 @@ from "upcoming" to "past").
 
 Fragments are rendered without the request: they hold no CSRF token or anything else that
 belongs to one person's session, only what every viewer of that page kind may see.
+
+`cached_page` keeps the page around such a fragment too (the layout, navigation, the patient's
+details), keyed by a digest of every row the page shows, so that any change to one of them is
+a new key. The parts that are not the same on every view are left as holes in the cached page
+and filled on each request: the CSRF token, and the fragments, which keep their own rules.
 """
 
 from __future__ import annotations
@@ -28,7 +33,11 @@ import math
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import caches
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -84,3 +93,60 @@ def chart_rendering(
 
 def _seconds_until(moment: dt.datetime) -> int:
     return max(0, math.floor((moment - timezone.now()).total_seconds()))
+
+
+# Marks a hole in a cached page. Derived from the secret key, so every process sharing a cache
+# agrees on it and page content cannot guess it.
+_HOLE = "h" + hashlib.sha256(("portico-page-hole" + settings.SECRET_KEY).encode()).hexdigest()[:20]
+
+
+def _state(value) -> object:
+    """What a page shows of `value`: every column of a model instance, else the value."""
+    if hasattr(value, "_meta") and hasattr(value, "pk"):
+        return (
+            value._meta.label,
+            tuple(getattr(value, f.attname) for f in value._meta.concrete_fields),
+        )
+    if isinstance(value, list | tuple):
+        return tuple(_state(item) for item in value)
+    return value
+
+
+def cached_page(
+    request, kind: str, template_name: str, context: dict, *, depends_on, holes: dict
+) -> HttpResponse:
+    """render(request, template_name, {**context, **holes}), from the records cache when
+    nothing in `depends_on` changed.
+
+    `depends_on` must list everything the page shows from the database besides the holes
+    (model instances count by every column); the signed-in account, the path and the session's
+    idle limit are added here. `holes` are rendered fragments (SafeStrings) put in on every
+    request, as is the CSRF token. A request with messages to show is rendered afresh.
+    """
+    lifetime = settings.PORTICO_RECORD_CACHE_SECONDS
+    if lifetime <= 0 or len(messages.get_messages(request)):
+        return render(request, template_name, {**context, **holes})
+    state = (
+        _state(request.user),
+        request.get_full_path(),
+        getattr(request, "session_idle_seconds", None),
+        timezone.get_current_timezone_name(),
+        _state(list(depends_on)),
+    )
+    digest = hashlib.sha256(repr(state).encode()).hexdigest()
+    key = f"page:{kind}:{TEMPLATES_DIGEST}:{digest}"
+    cache = caches["records"]
+    html = cache.get(key)
+    if html is None:
+        marked = {name: mark_safe(f"{_HOLE}:{name}:") for name in holes}  # noqa: S308
+        marked["csrf_token"] = f"{_HOLE}:csrf_token:"
+        html = render_to_string(template_name, {**context, **marked}, request)
+        cache.set(key, html, lifetime)
+    filled = {**holes, "csrf_token": get_token(request)}
+    parts = html.split(_HOLE + ":")
+    out = [parts[0]]
+    for part in parts[1:]:
+        name, _colon, rest = part.partition(":")
+        out.append(filled[name])
+        out.append(rest)
+    return HttpResponse("".join(out))

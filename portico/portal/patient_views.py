@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from portico.accounts import backends as account_backends
 from portico.accounts import mfa, session_timeout
 from portico.accounts.services import SignInFailed, sign_in_check
 from portico.core import ratelimit
@@ -224,7 +225,7 @@ def register_account(request, token):
 
 def _finish(request, account):
     if request.user != account:
-        login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, account, backend=account_backends.PATH)
         # Registering proved the invitation's secret: this session needs no second code.
         session_timeout.session_started(request)
         mfa.session_mark_verified(request, account)

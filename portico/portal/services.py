@@ -25,9 +25,9 @@ from django.utils import timezone
 from portico.accounts.sessions import sessions_end_all
 from portico.audit import context as audit_context
 from portico.audit.models import AuditEvent
-from portico.audit.services import audit_record
+from portico.audit.services import audit_read, audit_record
 from portico.charts.models import Patient
-from portico.charts.selectors import patients_of
+from portico.charts.selectors import charts_with_portal_where, patients_of
 from portico.charts.services import patient_update
 from portico.charts.validation import normalize_phone
 from portico.core.bulk import insert_rows
@@ -932,20 +932,14 @@ def registration_link_account(account, *, invitation_id: str) -> PortalAccess:
 
 
 def patient_access_list(account) -> list[PortalAccess]:
-    """Every chart the account registered for, with its current state (revoked ones too)."""
-    return list(
-        PortalAccess.objects.filter(account=account)
-        .select_related("patient", "practice", "current_invitation")
-        .order_by("practice__name", "patient__legal_last_name")
+    """Every chart the account registered for, with its current state (revoked ones too), its
+    patient, practice and current invitation."""
+    charts = charts_with_portal_where(
+        "a.account_id = %s ORDER BY p.name, c.legal_last_name, a.id", [account.pk]
     )
+    return [patient.portal_access for patient in charts]
 
 
 def record_viewed(account, *, access: PortalAccess, page: str) -> None:
     """Audit a patient's read of their record."""
-    audit_record(
-        account,
-        action="phr.view",
-        practice=access.practice,
-        patient=access.patient,
-        details={"page": page},
-    )
+    audit_read(account, action="phr.view", patient=access.patient, details={"page": page})

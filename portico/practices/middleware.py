@@ -22,7 +22,7 @@ class CurrentPracticeMiddleware:
         request.membership = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            memberships = list(permissions.active_memberships(user))
+            memberships = permissions.active_memberships_list(user)
             chosen = request.session.get(SESSION_KEY)
             membership = next((m for m in memberships if m.practice_id == chosen), None)
             if membership is None and memberships:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
-from portico.practices.models import Membership, Role
+from portico.core import prepared
+from portico.practices.models import Membership, Practice, Role
 
 
 def membership_for(user, practice) -> Membership | None:
@@ -30,6 +31,28 @@ def active_memberships(user):
         .filter(user=user, is_active=True)
         .order_by("practice__name", "pk")
     )
+
+
+_memberships_with_practice = prepared.Select(
+    [prepared.ModelColumns(Membership, "m"), prepared.ModelColumns(Practice, "p")],
+    lambda q, columns: (
+        f"SELECT {columns} FROM {q(Membership._meta.db_table)} m "  # noqa: S608
+        f"JOIN {q(Practice._meta.db_table)} p ON p.id = m.practice_id "
+        "WHERE m.user_id = %s AND m.is_active = %s ORDER BY p.name, m.id"
+    ),
+)
+
+
+def active_memberships_list(user) -> list[Membership]:
+    """`active_memberships(user)` as a list, each with its practice. Every signed-in request
+    asks (CurrentPracticeMiddleware), so it is read with SQL built once (portico.core.prepared)."""
+    if user is None or not user.is_authenticated:
+        return []
+    memberships = []
+    for membership, practice in _memberships_with_practice.rows([user.pk, True]):
+        membership.practice = practice
+        memberships.append(membership)
+    return memberships
 
 
 def can_work_in_charts(membership: Membership | None) -> bool:

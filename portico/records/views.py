@@ -86,7 +86,15 @@ def record_home(request, access, accesses):
     """The patient's record: every shared section, newest first."""
     services.record_viewed(request.user, access=access, page="home")
     record = selectors.shared_record(access.patient)
-    return render(request, "records/record.html", _record_context(access, accesses, record))
+    context = _record_context(access, accesses, record)
+    return fragments.cached_page(
+        request,
+        "phr-home",
+        "records/record.html",
+        context,
+        depends_on=[access, access.patient, access.practice, accesses],
+        holes={"record_sections": context.pop("record_sections")},
+    )
 
 
 @patient_record_view

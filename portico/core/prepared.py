@@ -24,6 +24,7 @@ class ModelColumns:
         self.alias = alias
         self.fields = list(model._meta.concrete_fields)
         self.attnames = [field.attname for field in self.fields]
+        self._pk_index = self.attnames.index(model._meta.pk.attname)
         self._converters: dict[str, list] = {}  # per database alias
 
     def __len__(self) -> int:
@@ -49,7 +50,7 @@ class ModelColumns:
     def build(self, connection, row, start: int = 0) -> Model | None:
         """The instance in row[start:start + len(self)], or None when a LEFT JOIN found none."""
         values = list(row[start : start + len(self.fields)])
-        if values[self.attnames.index(self.model._meta.pk.attname)] is None:
+        if values[self._pk_index] is None:
             return None
         for i, (column, functions) in enumerate(self._converters_for(connection)):
             value = values[i]

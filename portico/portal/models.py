@@ -70,6 +70,7 @@ class InvitationStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     SUPERSEDED = "superseded", "Replaced by a newer invitation"
     REVOKED = "revoked", "Access revoked"
+    EXPIRED = "expired", "Expired"
 
 
 class InvitationOrigin(models.TextChoices):
@@ -125,6 +126,10 @@ class Invitation(models.Model):
 
     @property
     def is_expired(self) -> bool:
+        """Past its expiry: stored as expired by the expiry job, or pending and past its time
+        before the job has run."""
+        if self.status == InvitationStatus.EXPIRED:
+            return True
         return self.status == InvitationStatus.PENDING and self.expires_at <= timezone.now()
 
     @property

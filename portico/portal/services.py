@@ -404,8 +404,9 @@ def _expire_one(access_pk: int, now: dt.datetime) -> int:
     )
     if not due:
         return 0
+    invitation.status = InvitationStatus.EXPIRED
     invitation.ended_at = invitation.expires_at
-    invitation.save(update_fields=["ended_at"])
+    invitation.save(update_fields=["status", "ended_at"])
     access.state = AccessState.EXPIRED
     access.save(update_fields=["state", "updated_at"])
     audit_record(

@@ -12,7 +12,7 @@ from portico.audit.models import AuditEvent
 from portico.charts.models import Encounter
 from portico.core import periodic
 from portico.portal import services as portal
-from portico.portal.models import AccessState, Invitation, PortalAccess
+from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
 from portico.practices.services import auto_invite_set
 from tests.factories import invite, make_patient
 
@@ -87,6 +87,7 @@ def test_expired_invitations_are_stored_as_expired_once_and_audited(admin, patie
     access = PortalAccess.objects.get(patient=patient)
     assert access.state == AccessState.EXPIRED
     assert invitation.ended_at == invitation.expires_at
+    assert invitation.status == InvitationStatus.EXPIRED and invitation.is_expired
     event = AuditEvent.objects.get(action="portal.expired")
     assert event.actor is None and event.actor_label == "system (expiry)"
     assert event.patient == patient and event.details == {"invitation": str(invitation.public_id)}

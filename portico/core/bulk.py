@@ -43,44 +43,63 @@ def insert_rows(model, rows: Iterable[dict], *, ignore_conflicts: bool = False) 
     if not rows:
         return 0
     connection = connections[router.db_for_write(model)]
-    given = set(rows[0])
+    plan = _plan(model, tuple(sorted(rows[0])), connection.alias, ignore_conflicts)
     now = timezone.now()
-    columns, values_by_column = [], []
-    for field in model._meta.concrete_fields:
-        name = field.attname
-        if field.primary_key and name not in given:
-            continue  # the database numbers it
-        convert = _converter(field, connection)
-        if name in given:
-            column = [row[name] for row in rows]
-            if convert is not None:
-                column = [convert(value) for value in column]
-        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            column = [convert(now) if convert else now] * len(rows)
-        elif field.has_default() and callable(field.default):
-            column = [field.get_default() for _ in rows]
-            if convert is not None:
-                column = [convert(value) for value in column]
-        elif field.has_default() or field.null or field.empty_strings_allowed:
-            fixed = field.get_default()  # the default, else None or ""
-            column = [convert(fixed) if convert else fixed] * len(rows)
-        elif field.db_default is not models.NOT_PROVIDED:
-            continue
-        else:
-            raise ValueError(f"{model.__name__}.{name} needs a value")
-        columns.append(connection.ops.quote_name(field.column))
-        values_by_column.append(column)
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    sql = "{} {} ({}) VALUES ({}){}".format(
-        connection.ops.insert_statement(on_conflict=on_conflict),
-        connection.ops.quote_name(model._meta.db_table),
-        ", ".join(columns),
-        ", ".join(["%s"] * len(columns)),
-        " " + connection.ops.on_conflict_suffix_sql([], on_conflict, [], [])
-        if ignore_conflicts
-        else "",
-    )
+    values_by_column = [fill(rows, now) for fill in plan.fills]
     values = list(zip(*values_by_column, strict=True))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+        if len(values) == 1:
+            cursor.execute(plan.sql, values[0])
+        else:
+            cursor.executemany(plan.sql, values)
     return len(rows)
+
+
+class _Plan:
+    """The INSERT statement for one model, set of given columns and database, and for each of
+    its columns the function that makes that column's values for a batch of rows."""
+
+    def __init__(self, model, given: tuple[str, ...], connection, ignore_conflicts: bool):
+        self.fills: list[Callable] = []
+        columns = []
+        for field in model._meta.concrete_fields:
+            fill = self._fill(field, given, connection)
+            if fill is None:
+                continue
+            columns.append(connection.ops.quote_name(field.column))
+            self.fills.append(fill)
+        on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+        self.sql = "{} {} ({}) VALUES ({}){}".format(
+            connection.ops.insert_statement(on_conflict=on_conflict),
+            connection.ops.quote_name(model._meta.db_table),
+            ", ".join(columns),
+            ", ".join(["%s"] * len(columns)),
+            " " + connection.ops.on_conflict_suffix_sql([], on_conflict, [], [])
+            if ignore_conflicts
+            else "",
+        )
+
+    @staticmethod
+    def _fill(field, given, connection) -> Callable | None:
+        """fill(rows, now) -> the column's values, or None when the database fills it."""
+        name = field.attname
+        if field.primary_key and name not in given:
+            return None  # the database numbers it
+        convert = _converter(field, connection) or (lambda value: value)
+        if name in given:
+            return lambda rows, now: [convert(row[name]) for row in rows]
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            return lambda rows, now: [convert(now)] * len(rows)
+        if field.has_default() and callable(field.default):
+            return lambda rows, now: [convert(field.get_default()) for _ in rows]
+        if field.has_default() or field.null or field.empty_strings_allowed:
+            fixed = field.get_default()  # the default, else None or ""
+            return lambda rows, now: [convert(fixed)] * len(rows)
+        if field.db_default is not models.NOT_PROVIDED:
+            return None
+        raise ValueError(f"{field.model.__name__}.{name} needs a value")
+
+
+@functools.cache
+def _plan(model, given: tuple[str, ...], alias: str, ignore_conflicts: bool) -> _Plan:
+    return _Plan(model, given, connections[alias], ignore_conflicts)

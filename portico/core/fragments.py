@@ -28,13 +28,16 @@ and filled on each request: the CSRF token, and the fragments, which keep their 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import math
+import operator
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import caches
+from django.db.models import Model
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -100,13 +103,17 @@ def _seconds_until(moment: dt.datetime) -> int:
 _HOLE = "h" + hashlib.sha256(("portico-page-hole" + settings.SECRET_KEY).encode()).hexdigest()[:20]
 
 
+@functools.cache
+def _columns_reader(model) -> operator.attrgetter:
+    """Reads a model instance's columns as one tuple (the primary key twice: never one name)."""
+    names = [model._meta.pk.attname] + [f.attname for f in model._meta.concrete_fields]
+    return operator.attrgetter(*names)
+
+
 def _state(value) -> object:
     """What a page shows of `value`: every column of a model instance, else the value."""
-    if hasattr(value, "_meta") and hasattr(value, "pk"):
-        return (
-            value._meta.label,
-            tuple(getattr(value, f.attname) for f in value._meta.concrete_fields),
-        )
+    if isinstance(value, Model):
+        return (value._meta.label, _columns_reader(type(value))(value))
     if isinstance(value, list | tuple):
         return tuple(_state(item) for item in value)
     return value

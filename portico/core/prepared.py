@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from django.db import connections
 from django.db.models import Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 
 class ModelColumns:
@@ -26,6 +28,7 @@ class ModelColumns:
         self.attnames = [field.attname for field in self.fields]
         self._pk_index = self.attnames.index(model._meta.pk.attname)
         self._converters: dict[str, list] = {}  # per database alias
+        self._plain: bool | None = None  # instances may skip Model.__init__ (see _instance)
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -57,7 +60,32 @@ class ModelColumns:
             for function in functions:
                 value = function(value, column, connection)
             values[i] = value
-        return self.model.from_db(connection.alias, self.attnames, values)
+        return self._instance(connection.alias, values)
+
+    def _instance(self, alias: str, values: list) -> Model:
+        """What `Model.from_db(alias, attnames, values)` returns.
+
+        Model.__init__ is generic (keyword handling, descriptors, two signals) and was the
+        largest single cost of building these rows. For a model with no init signal receivers
+        and its own from_db not overridden, the same instance is made by setting the
+        attributes and the state directly; any other model goes through from_db.
+        """
+        model = self.model
+        if self._plain is None:
+            self._plain = (
+                model.from_db.__func__ is Model.from_db.__func__
+                and not pre_init.has_listeners(model)
+                and not post_init.has_listeners(model)
+            )
+        if not self._plain:
+            return model.from_db(alias, self.attnames, values)
+        instance = model.__new__(model)
+        state = ModelState()
+        state.adding = False
+        state.db = alias
+        instance._state = state
+        instance.__dict__.update(zip(self.attnames, values, strict=True))
+        return instance
 
 
 class Select:

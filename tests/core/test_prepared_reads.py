@@ -39,6 +39,17 @@ def test_an_account_read_by_prepared_sql_equals_the_orm_one(admin):
     assert prepared.fetch_one(User, "id", 999_999) is None
 
 
+def test_a_prepared_instance_behaves_as_a_loaded_one_when_saved(admin):
+    account = prepared.fetch_one(User, "id", admin.pk)
+
+    assert account == User.objects.get(pk=admin.pk)
+    assert (account._state.adding, account._state.db) == (False, "default")
+    account.full_name = "Renamed Admin"
+    account.save(update_fields=["full_name"])  # an UPDATE of the row, not a new account
+    assert User.objects.filter(full_name="Renamed Admin").count() == 1
+    assert User.objects.count() == 1
+
+
 def test_a_session_past_its_expiry_is_signed_out(client, admin):
     sign_in(client, admin)
     assert client.get(reverse("charts:patient_list")).status_code == 200
@@ -147,3 +158,26 @@ def test_audit_of_a_read_stores_what_audit_record_stores(provider, patient):
         k: v for k, v in columns(second).items() if k not in skip
     }
     assert abs(second.created_at - first.created_at) < dt.timedelta(seconds=5)
+
+
+def test_a_remembered_session_gives_each_reader_its_own_contents():
+    from portico.accounts.session_store import SessionStore
+
+    store = SessionStore()
+    text = store.encode({"portal": {"invitation": "abc"}, "seen": 10})
+    first = store.decode(text)
+    first["portal"]["invitation"] = "changed"
+    first["seen"] = 11
+
+    assert store.decode(text) == {"portal": {"invitation": "abc"}, "seen": 10}
+
+
+def test_altered_session_text_is_rejected_after_the_genuine_text_was_read():
+    from portico.accounts.session_store import SessionStore
+
+    store = SessionStore()
+    text = store.encode({"seen": 10})
+    assert store.decode(text) == {"seen": 10}
+    altered = text.replace(":", ":x", 1)
+
+    assert store.decode(altered) == {}

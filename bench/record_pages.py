@@ -10,11 +10,14 @@ What it does, in one run:
    sample charts a portal account, shared encounters with amendments, appointments and staff
    reads (the access log), so their pages show every section;
 2. counts the SQL queries of each page for a small and a large sample chart (they must match);
-3. starts gunicorn (the production server, with `gunicorn.conf.py`) on the same settings;
+3. starts gunicorn (the production server, with `gunicorn.conf.py`) on the same settings,
+   serving Portico's application with one extra route (`bench/floor_wsgi.py`);
 4. measures, with the small asyncio client below, the bare `/healthz` view (a Django view that
-   returns "ok" through the full middleware stack) and the two pages: first closed-loop at a
-   fixed concurrency (throughput), then open-loop at half the page's own throughput (latency
-   percentiles, measured from each request's planned start so queueing is counted).
+   returns "ok" through the full middleware stack), the "rules floor" (the same stack plus only
+   what the rules demand of every record view: the access check and the audit row, no page)
+   and the two pages: first closed-loop at a fixed concurrency (throughput), then open-loop at
+   half the page's own throughput (latency percentiles, measured from each request's planned
+   start so queueing is counted).
 
 Targets: each page's throughput at least 40% of the bare view's; p99 under 50 ms at half load.
 Prints a Markdown table for docs/PERFORMANCE.md and exits 1 if a target is missed.
@@ -263,7 +266,8 @@ def start_gunicorn(
         **extra_env,
     )
     args = [
-        sys.executable, "-m", "gunicorn", "portico.wsgi", "-c", str(REPO / "gunicorn.conf.py"),
+        sys.executable, "-m", "gunicorn", "floor_wsgi:application",
+        "--pythonpath", str(REPO / "bench"), "-c", str(REPO / "gunicorn.conf.py"),
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket",
     ]  # fmt: skip
     process = subprocess.Popen(
@@ -415,6 +419,7 @@ CONFIGS = (
     ("rendering cache off", {"PORTICO_RECORD_CACHE_SECONDS": "0"}),
 )
 BARE = "bare view (/healthz)"
+FLOOR = "rules floor (bench/floor_wsgi.py)"
 
 
 def measure_config(args, prepared, extra_env) -> dict[str, tuple[Result, Result | None]]:
@@ -423,6 +428,10 @@ def measure_config(args, prepared, extra_env) -> dict[str, tuple[Result, Result 
     server = start_gunicorn(args.database_url, port, args.workers, log, extra_env)
     targets = {
         BARE: [raw_request("/healthz", None)],
+        FLOOR: [
+            raw_request(p.replace("/portal/records/", "/bench-floor/"), c)
+            for p, c in prepared["record"]
+        ],
         "patient record home": [raw_request(p, c) for p, c in prepared["record"]],
         "staff chart summary": [raw_request(p, c) for p, c in prepared["chart"]],
     }
@@ -432,7 +441,7 @@ def measure_config(args, prepared, extra_env) -> dict[str, tuple[Result, Result 
         for name, requests in targets.items():
             full = measure(name, port, requests, concurrency=args.concurrency, seconds=args.seconds)
             half = None
-            if name != BARE:
+            if name not in (BARE, FLOOR):
                 half = measure(
                     name,
                     port,

@@ -85,7 +85,10 @@ class _Plan:
         name = field.attname
         if field.primary_key and name not in given:
             return None  # the database numbers it
-        convert = _converter(field, connection) or (lambda value: value)
+        convert = _converter(field, connection)
+        if name in given and convert is None:
+            return lambda rows, now: [row[name] for row in rows]
+        convert = convert or (lambda value: value)
         if name in given:
             return lambda rows, now: [convert(row[name]) for row in rows]
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):

@@ -2,32 +2,29 @@
 record page can do under the rules, and nothing else.
 
 `/bench-floor/<access id>/` is answered through the same middleware as every page (session,
-account, staff memberships, session timeout, second factor), reads the account's portal
-accesses to check this one is active (so a revoke takes effect on the next request), writes the
-read's audit event, and answers "ok" with no template. Its throughput is the ceiling for any
-record page on the same server: what a page shows can only cost more.
+account, staff memberships, session timeout, second factor) and the same access check as every
+record page (`records.views.patient_record_view`: the account's portal accesses are read, so a
+revoke takes effect on the next request), writes the read's audit event, and answers "ok" with
+no template. Its throughput is the ceiling for any record page on the same server: what a page
+shows can only cost more.
 
 Loaded by gunicorn only for the benchmark (`--pythonpath bench floor_wsgi:application`); the
 route is appended after Portico's own, so no other page resolves differently.
 """
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.urls import clear_url_caches, path
 
 from portico.wsgi import application  # noqa: F401 (sets Django up; gunicorn serves it)
 
 import portico.urls  # isort: skip
 from portico.portal import services as portal  # isort: skip
-from portico.portal.models import AccessState  # isort: skip
+from portico.records.views import patient_record_view  # isort: skip
 
 
-@login_required
-def record_floor(request, access_id):
-    accesses = portal.patient_access_list(request.user)
-    access = next((a for a in accesses if str(a.public_id) == str(access_id)), None)
-    if access is None or access.effective_state != AccessState.ACTIVE:
-        raise Http404
+@patient_record_view
+def record_floor(request, access, _accesses):
+    """The record pages' own access check (patient_record_view), their audit row, no page."""
     portal.record_viewed(request.user, access=access, page="home")
     return HttpResponse("ok", content_type="text/plain")
 

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "portico.outreach",
     "portico.scheduling",
     "portico.records",
+    "portico.periodic",
+    "portico.demo",
 ]
 
 MIDDLEWARE = [
@@ -142,8 +144,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["portico.accounts.backends.AccountBackend"]
-SESSION_ENGINE = "portico.accounts.session_store"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Sessions are kept in the database and read through the default cache (CACHE_URL). Ending an
+# account's sessions acts at once whatever a cache holds: the session hash changes
+# (accounts.sessions.sessions_end_all).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "accounts:sign_in"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:sign_in"
@@ -247,7 +252,7 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_task_backend], "QUEUES": ["defau
 CACHE_URL = env_str("CACHE_URL", "locmem://")
 CACHES = {
     "default": parse_cache_url(CACHE_URL),
-    # Renderings of record pages (portico/core/fragments.py) live in their own cache, so that
+    # Renderings of record pages (portico/charts/record_cache.py) live in their own cache, so that
     # many charts' pages can never push rate-limit counters out of the default one.
     "records": parse_cache_url(env_str("PORTICO_RECORD_CACHE_URL", CACHE_URL)),
 }

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from portico.accounts.models import User
 from portico.charts.models import Patient
+from portico.portal import registration
 from portico.portal import services as portal
 from portico.practices.models import Membership, Practice, Role
 
@@ -70,7 +71,7 @@ def invite(actor: User, patient: Patient, **kwargs):
 def enroll(actor: User, patient: Patient, email: str | None = None) -> User:
     """Invite and register the patient with a new account; returns the account."""
     invitation = invite(actor, patient)
-    return portal.registration_create_account(
+    return registration.registration_create_account(
         invitation_id=str(invitation.public_id),
         email=email or patient.email,
         password=PASSWORD,

@@ -17,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portico.accounts import backends
 from portico.accounts.mfa import devices_forget_all
 from portico.accounts.models import ApiToken
 from portico.accounts.sessions import sessions_end_all
@@ -185,7 +184,7 @@ def sign_in_check(request, *, login: str, password: str):
 def sign_in_complete(request, user) -> None:
     """Sign `user` in to this request's session (new session key) and audit it; called once
     every sign-in step (password, then any second factor) has passed."""
-    login(request, user, backend=backends.PATH)
+    login(request, user)
     audit_record(user, action="account.sign_in")
 
 
@@ -249,25 +248,14 @@ def _reset_throttle(user) -> bool:
 
 
 @transaction.atomic
-def account_unlock(actor, *, user, practice=None):
-    """Unlock a patient's account (SPEC §4.4). The actor must work at a practice where the
-    account has portal access (`practice`, if given, must be such a practice)."""
-    access = permissions.portal_access_helped_by(actor, user, practice=practice)
-    permissions.require(
-        access is not None,
-        "You can unlock only the accounts of your practice's enrolled patients.",
-    )
+def sign_in_throttle_clear(user) -> bool:
+    """Clear an account's wrong-password count, wait and lock (the practice unlocking an
+    enrolled patient's account: portal.services.portal_account_unlock checks who may, and
+    audits it). Returns whether the account was locked."""
     row = User.objects.select_for_update().get(pk=user.pk)
-    if _reset_throttle(row):
-        audit_record(
-            actor,
-            action="account.unlocked",
-            practice=access.practice,
-            patient=access.patient,
-            details={"account": str(row.public_id), "by": "staff"},
-        )
+    was_locked = _reset_throttle(row)
     user.refresh_from_db(fields=["failed_sign_ins", "sign_in_blocked_until", "locked_at"])
-    return user
+    return was_locked
 
 
 # ---------------------------------------------------------------------------

@@ -6,7 +6,6 @@ handler through its wrapper, where string annotations cannot be resolved.
 
 from uuid import UUID
 
-from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Schema, Status
 from ninja.conf import settings as ninja_settings
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -23,7 +22,8 @@ from portico.api.urls import api
 from portico.charts import selectors as chart_selectors
 from portico.charts import services as chart_services
 from portico.portal import services as portal_services
-from portico.portal.selectors import TIMELINE_LABELS, portal_window
+from portico.portal.models import TIMELINE_LABELS
+from portico.portal.selectors import portal_window
 
 ERRORS = {
     400: ErrorOut,
@@ -44,9 +44,7 @@ class Pagination(LimitOffsetPagination):
 
 
 def _scoped(request, patient_id: UUID):
-    return get_object_or_404(
-        chart_selectors.charts_with_portal(request.practice), public_id=patient_id
-    )
+    return chart_selectors.chart_of(request.practice, patient_id)
 
 
 def _portal_out(request, patient) -> dict:

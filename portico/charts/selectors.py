@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from portico.charts.models import CLINICAL_LISTS, ClinicalItem, Encounter, Patient
-from portico.core import prepared
 
 
 def patients_of(practice) -> QuerySet[Patient]:
@@ -24,58 +22,11 @@ def charts_with_portal(practice) -> QuerySet[Patient]:
     return patients_of(practice).select_related("practice", "portal_access__current_invitation")
 
 
-@functools.cache
-def _charts_with_portal_select(condition: str, param_fields: tuple) -> prepared.Select:
-    access_model = apps.get_model("portal", "PortalAccess")
-    invitation_model = apps.get_model("portal", "Invitation")
-    practice_model = Patient._meta.get_field("practice").related_model
-    return prepared.Select(
-        [
-            prepared.ModelColumns(Patient, "c"),
-            prepared.ModelColumns(practice_model, "p"),
-            prepared.ModelColumns(access_model, "a"),
-            prepared.ModelColumns(invitation_model, "i"),
-        ],
-        lambda q, columns: (
-            f"SELECT {columns} FROM {q(Patient._meta.db_table)} c "  # noqa: S608
-            f"JOIN {q(practice_model._meta.db_table)} p ON p.id = c.practice_id "
-            f"LEFT JOIN {q(access_model._meta.db_table)} a ON a.patient_id = c.id "
-            f"LEFT JOIN {q(invitation_model._meta.db_table)} i ON i.id = a.current_invitation_id "
-            f"WHERE {condition}"
-        ),
-        param_fields=param_fields,
-    )
-
-
-def charts_with_portal_where(condition: str, params, *, param_fields=()) -> list[Patient]:
-    """Charts as `charts_with_portal` gives them (practice, portal access and its current
-    invitation joined), chosen by an SQL condition on the aliases c (chart), p (practice) and
-    a (portal access), with SQL built once per condition (core.prepared): every chart page
-    and every portal page starts with one of these reads. The caller scopes the condition."""
-    select = _charts_with_portal_select(condition, tuple(param_fields))
-    charts = []
-    for patient, practice, access, invitation in select.rows(params):
-        patient.practice = practice
-        if access is None:
-            # As select_related leaves it: "no portal access" is known without another query.
-            Patient.portal_access.related.set_cached_value(patient, None)
-        else:
-            access.current_invitation = invitation
-            access.practice = practice
-            patient.portal_access = access  # also sets access.patient
-        charts.append(patient)
-    return charts
-
-
-def chart_with_portal(practice, public_id) -> Patient | None:
-    """The practice's chart with this public id, as `charts_with_portal(practice)` gives it,
-    or None."""
-    found = charts_with_portal_where(
-        "c.public_id = %s AND c.practice_id = %s",
-        [public_id, practice.pk],
-        param_fields=[Patient._meta.get_field("public_id")],
-    )
-    return found[0] if found else None
+def chart_of(practice, public_id) -> Patient:
+    """The one scoped lookup of a chart by its public id, for the pages and the API alike: the
+    practice's chart as `charts_with_portal(practice)` gives it, or Http404 (a chart of another
+    practice is "not found", never "forbidden")."""
+    return get_object_or_404(charts_with_portal(practice), public_id=public_id)
 
 
 def parse_date_query(text: str) -> dt.date | None:

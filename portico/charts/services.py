@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portico.audit.services import audit_read, audit_record
-from portico.charts import clinical_rules
+from portico.charts import clinical_rules, signals
 from portico.charts.models import (
     CLINICAL_LISTS,
     ClinicalItem,
@@ -18,9 +18,9 @@ from portico.charts.models import (
     Patient,
     Sex,
 )
+from portico.charts.record_cache import record_changed
 from portico.charts.validation import has_control_characters, normalize_phone
 from portico.core.validation import clean_email
-from portico.portal import auto_invite
 from portico.practices import permissions
 
 DEMOGRAPHIC_FIELDS = (
@@ -148,6 +148,7 @@ def encounter_create(
         note=note,
         created_by=actor,
     )
+    record_changed(patient.pk)
     audit_record(
         actor,
         action="encounter.create",
@@ -173,6 +174,7 @@ def encounter_sign(actor, *, encounter: Encounter) -> Encounter:
     if encounter.provider_id is None:
         encounter.provider = actor
     encounter.save(update_fields=["signed_at", "signed_by", "provider", "updated_at"])
+    record_changed(encounter.patient_id)
     audit_record(
         actor,
         action="encounter.sign",
@@ -180,8 +182,8 @@ def encounter_sign(actor, *, encounter: Encounter) -> Encounter:
         patient=encounter.patient,
         details={"encounter": str(encounter.public_id)},
     )
-    # SPEC §5.1: once the signature commits, auto-invite the chart if it is eligible then.
-    auto_invite.encounter_signed(encounter)
+    # SPEC §5.1: the portal auto-invites the chart once the signature commits, if eligible then.
+    signals.encounter_signed.send(sender=Encounter, encounter=encounter)
     return encounter
 
 
@@ -207,6 +209,7 @@ def _save_changes(actor, obj, values: dict, *, action: str, details) -> list[str
         obj.updated_by = actor
         extra.append("updated_by")
     obj.save(update_fields=[*changed, *extra])
+    record_changed(obj.patient_id)
     audit_record(
         actor,
         action=action,
@@ -271,6 +274,7 @@ def encounter_amend(actor, *, encounter: Encounter, text: str) -> EncounterAmend
     if len(text) > AMENDMENT_MAX:
         raise ValidationError({"text": [f"Use at most {AMENDMENT_MAX} characters."]})
     amendment = EncounterAmendment.objects.create(encounter=encounter, text=text, author=actor)
+    record_changed(encounter.patient_id)
     audit_record(
         actor,
         action="encounter.amend",
@@ -298,6 +302,7 @@ def encounter_share(actor, *, encounter: Encounter, note_shared: bool) -> Encoun
         return encounter
     encounter.note_shared_with_patient = note_shared
     encounter.save(update_fields=["note_shared_with_patient", "updated_at"])
+    record_changed(encounter.patient_id)
     audit_record(
         actor,
         action="encounter.share",
@@ -364,6 +369,7 @@ def item_create(actor, *, patient: Patient, model, encounter=None, **values) -> 
         updated_by=actor,
         **cleaned,
     )
+    record_changed(patient.pk)
     audit_record(
         actor,
         action="clinical.create",
@@ -416,6 +422,7 @@ def item_share(actor, *, item: ClinicalItem, shared: bool) -> ClinicalItem:
     item.shared_with_patient = shared
     item.updated_by = actor
     item.save(update_fields=["shared_with_patient", "updated_by", "updated_at"])
+    record_changed(item.patient_id)
     audit_record(
         actor,
         action="clinical.share",

@@ -1,13 +1,10 @@
 from django.urls import path
 
 from portico.charts import views
-from portico.portal import staff_views
 
-app_name = "charts"
 urlpatterns = [
     path("", views.patient_list, name="patient_list"),
     path("patients/new/", views.patient_new, name="patient_new"),
-    path("patients/<uuid:patient_id>/", views.chart, name="chart"),
     path("patients/<uuid:patient_id>/edit/", views.patient_edit, name="patient_edit"),
     path("codes/<str:system>/", views.code_search, name="code_search"),
     path("patients/<uuid:patient_id>/record/", views.chart_summary, name="chart_summary"),
@@ -43,10 +40,5 @@ urlpatterns = [
         "patients/<uuid:patient_id>/encounters/<uuid:encounter_id>/share/",
         views.encounter_share,
         name="encounter_share",
-    ),
-    path(
-        "patients/<uuid:patient_id>/portal/<str:action>/",
-        staff_views.portal_action,
-        name="portal_action",
     ),
 ]

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from portico.charts import selectors, services
+from portico.charts import record_cache, selectors, services
 from portico.charts.codes import code_list
 from portico.charts.codes import code_search as codes_search
 from portico.charts.forms import (
@@ -19,21 +19,14 @@ from portico.charts.forms import (
     item_form_class,
 )
 from portico.charts.models import CLINICAL_LISTS, CodeSystem
-from portico.charts.validation import format_phone
-from portico.core import fragments
 from portico.core.forms import apply_service_errors
-from portico.portal.forms import PortalContactForm
-from portico.portal.selectors import portal_window
 from portico.practices import permissions
 from portico.practices.decorators import staff_required
 
 
 def scoped_patient(request, patient_id):
     """A chart of the current practice, or 404 (never 403: existence is not revealed)."""
-    patient = selectors.chart_with_portal(request.practice, patient_id)
-    if patient is None:
-        raise Http404
-    return patient
+    return selectors.chart_of(request.practice, patient_id)
 
 
 @staff_required
@@ -83,44 +76,6 @@ def patient_edit(request, patient_id):
     return render(request, "charts/patient_form.html", {"form": form, "patient": patient})
 
 
-def render_chart(
-    request, patient, *, portal_open=False, contact_form=None, confirm=None, status=200
-):
-    """The chart page, optionally with the "Patient portal access" window open."""
-    window = portal_window(
-        patient, request.membership, with_timeline=False, with_troubleshooter=True
-    )
-    if contact_form is None:
-        contact_form = PortalContactForm(
-            initial={
-                "email": (window.invitation.email if window.invitation else patient.email),
-                "phone": format_phone(
-                    window.invitation.phone if window.invitation else patient.mobile_phone
-                ),
-            }
-        )
-    services.chart_viewed(request.user, patient=patient)
-    return render(
-        request,
-        "charts/chart.html",
-        {
-            "patient": patient,
-            "portal": window,
-            "portal_open": portal_open,
-            "contact_form": contact_form,
-            "confirm": confirm,
-            "mobile_phone_display": format_phone(patient.mobile_phone),
-        },
-        status=status,
-    )
-
-
-@staff_required
-def chart(request, patient_id):
-    patient = scoped_patient(request, patient_id)
-    return render_chart(request, patient, portal_open=request.GET.get("portal") == "open")
-
-
 # ---------------------------------------------------------------------------------------------
 # Clinical record (SPEC §2.2): summary, lists, item forms, encounters, code search
 # ---------------------------------------------------------------------------------------------
@@ -157,7 +112,7 @@ def _refused(request, exc: Exception) -> None:
 def chart_summary(request, patient_id):
     patient = scoped_patient(request, patient_id)
     services.chart_viewed(request.user, patient=patient, what="clinical summary")
-    summary_body = fragments.chart_rendering(
+    summary_body = record_cache.chart_rendering(
         "staff-summary",
         patient,
         request.practice.time_zone,
@@ -171,18 +126,10 @@ def chart_summary(request, patient_id):
             ),
         },
     )
-    return fragments.cached_page(
+    return render(
         request,
-        "staff-summary",
         "charts/record_summary.html",
-        {"patient": patient},
-        depends_on=[
-            patient,
-            request.membership,
-            request.staff_memberships,
-            [membership.practice for membership in request.staff_memberships],
-        ],
-        holes={"summary_body": summary_body},
+        {"patient": patient, "summary_body": summary_body},
     )
 
 

@@ -1,10 +1,15 @@
-"""Inserting many rows fast (bulk invitations): one prepared INSERT run with executemany.
+"""Inserting many rows fast, for the batch paths only (bulk invitations, their emails and
+audit events): one INSERT run with executemany.
 
 Django's bulk_create builds and prepares every value through the ORM's compiler, which costs
 more than the database itself once rows number in the tens of thousands. insert_rows writes
 the same rows with one statement text that both SQLite and PostgreSQL understand, filling in
 every column the caller does not give from the model's own defaults (auto_now, callables such
 as uuid4, constants, NULL), so a field added to the model later still gets its default.
+
+It skips what Model.save does, so it refuses (raises BulkInsertRefused) a model that a signal
+receiver listens to, or that has a field of a type whose values it does not know how to
+convert: such a model must be written through the ORM. Pages never use it.
 """
 
 from __future__ import annotations
@@ -13,12 +18,52 @@ import functools
 from collections.abc import Callable, Iterable
 
 from django.db import connections, models, router
+from django.db.models import signals
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 
+class BulkInsertRefused(TypeError):
+    """The model cannot be written by insert_rows (a signal listens, or a field type it does not
+    convert); write it through the ORM."""
+
+
+# Fields whose Python values the database drivers take as they are.
+_AS_IS = (
+    models.AutoField,
+    models.BigAutoField,
+    models.SmallAutoField,
+    models.BooleanField,
+    models.CharField,  # EmailField, SlugField, URLField ...
+    models.TextField,
+    models.IntegerField,  # every integer size, positive or not
+)
+# The signals Model.__init__ and Model.save send, which insert_rows would not.
+_SIGNALS = {
+    name: getattr(signals, name) for name in ("pre_init", "post_init", "pre_save", "post_save")
+}
+
+
+def _refuse_unless_plain(model) -> None:
+    """Raise BulkInsertRefused when a signal listens to `model` (insert_rows would skip it)."""
+    for name, signal in _SIGNALS.items():
+        if signal.has_listeners(model):
+            raise BulkInsertRefused(
+                f"{model.__name__} has a {name} receiver, which insert_rows would skip; write "
+                "it through the ORM."
+            )
+
+
 def _converter(field, connection) -> Callable | None:
     """What turns a Python value into the driver's value for this column (None: as it is)."""
+    if isinstance(field, models.ForeignKey):
+        target = field.target_field
+        if not isinstance(target, _AS_IS):
+            raise BulkInsertRefused(
+                f"{field.model.__name__}.{field.name} points at a {type(target).__name__} key, "
+                "which insert_rows does not convert."
+            )
+        return None
     if isinstance(field, models.UUIDField):
         if connection.features.has_native_uuid_field:
             return None
@@ -30,7 +75,14 @@ def _converter(field, connection) -> Callable | None:
         return connection.ops.adapt_datefield_value
     if isinstance(field, models.JSONField):
         return lambda value: field.get_db_prep_save(value, connection)
-    return None
+    if isinstance(field, models.GenericIPAddressField):
+        return lambda value: connection.ops.adapt_ipaddressfield_value(value or None)
+    if isinstance(field, _AS_IS):
+        return None
+    raise BulkInsertRefused(
+        f"{field.model.__name__}.{field.name} is a {type(field).__name__}, which insert_rows "
+        "does not convert; write this model through the ORM."
+    )
 
 
 def insert_rows(model, rows: Iterable[dict], *, ignore_conflicts: bool = False) -> int:
@@ -38,7 +90,9 @@ def insert_rows(model, rows: Iterable[dict], *, ignore_conflicts: bool = False) 
 
     Values are plain Python values (UUID, aware datetime, dict for JSON, ids for foreign
     keys); columns not given take the model's default. Returns the number of rows given.
+    Raises BulkInsertRefused for a model it cannot write faithfully (see the module's notes).
     """
+    _refuse_unless_plain(model)
     rows = list(rows)
     if not rows:
         return 0

@@ -4,8 +4,9 @@ The rule lives in `ineligible_reason`, checked at the moment of issuing by
 `portal.services.invitation_issue_auto` (under the practice's lock, so turning auto-invite
 off stops even invitations already scheduled). Two paths lead there:
 
-- signing an encounter: `charts.services.encounter_sign` calls `encounter_signed`, which
-  enqueues `invite_after_signing` once the signature has committed;
+- signing an encounter: `charts.services.encounter_sign` sends `charts.signals.
+  encounter_signed`, whose receiver `encounter_signed` enqueues `invite_after_signing` once the
+  signature has committed;
 - an encounter left unsigned: the periodic job `invite_unsigned_due` invites charts whose
   unsigned encounter's visit date is 30 or more days ago (practice's time zone).
 
@@ -99,9 +100,10 @@ def ineligible_reason(
 # After signing
 
 
-def encounter_signed(encounter: Encounter) -> None:
-    """Called by `charts.services.encounter_sign` inside its transaction: once the signature
-    commits, a task invites the chart if it is eligible then (it re-checks everything)."""
+def encounter_signed(sender, *, encounter: Encounter, **kwargs) -> None:
+    """Receiver of `charts.signals.encounter_signed`, sent inside the signing transaction: once
+    the signature commits, a task invites the chart if it is eligible then (it re-checks
+    everything). Connected in PortalConfig.ready()."""
     if not Practice.objects.filter(pk=encounter.practice_id, auto_invite_enabled=True).exists():
         return
     patient_id = encounter.patient_id

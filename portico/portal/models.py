@@ -18,6 +18,43 @@ class AccessState(models.TextChoices):
     REVOKED = "revoked", "Access revoked"
 
 
+# Which staff actions each state allows (SPEC §3.2). Expired is derived from time.
+ACTIONS_BY_STATE = {
+    AccessState.NOT_INVITED: ("invite",),
+    AccessState.INVITED: ("resend", "cancel"),
+    AccessState.ACTIVE: ("revoke",),
+    AccessState.CANCELLED: ("invite",),
+    AccessState.EXPIRED: ("invite",),
+    AccessState.REVOKED: ("invite",),
+}
+
+
+def allowed_actions(access: PortalAccess | None) -> tuple[str, ...]:
+    """The staff actions the chart's portal window offers now (SPEC §3.2)."""
+    state = access.effective_state if access else AccessState.NOT_INVITED
+    return ACTIONS_BY_STATE[AccessState(state)]
+
+
+# The portal window's timeline (SPEC §3.9): what each audited action of a chart's portal access
+# is called there.
+TIMELINE_LABELS = {
+    "portal.invite": "Invited to the patient portal",
+    "portal.resend": "Invite resent (new access code)",
+    "portal.cancel": "Invite cancelled",
+    "portal.revoke": "Access revoked",
+    "portal.register": "Patient registered",
+    "portal.verified": "Patient verified date of birth and access code",
+    "portal.verify_failed": "Wrong date of birth or access code entered",
+    "portal.invitation_locked": "Invitation locked after too many wrong codes",
+    "portal.expired": "Invite expired",
+    "portal.security_code_requested": "Patient asked for a security code by text message",
+    "portal.security_code_sent": "Security code texted",
+    "portal.security_code_failed": "The security code text message could not be sent",
+    "portal.reset": "Portal account reset: a new invitation replaces the old access",
+    "account.unlocked": "Account unlocked",
+}
+
+
 class PortalAccess(models.Model):
     """The one portal state of a chart. No row means "not invited"."""
 

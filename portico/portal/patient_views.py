@@ -10,12 +10,11 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from portico.accounts import backends as account_backends
 from portico.accounts import mfa, session_timeout
 from portico.accounts.services import SignInFailed, sign_in_check
 from portico.core import ratelimit
 from portico.core.forms import apply_service_errors
-from portico.portal import services
+from portico.portal import registration, selectors, services
 from portico.portal.forms import (
     CreateAccountForm,
     LinkAccountForm,
@@ -46,7 +45,7 @@ def _over_limit(request, scope: str, form) -> bool:
     return False
 
 
-def _link_error(request, error: services.RegistrationError, status: int = 410):
+def _link_error(request, error: registration.RegistrationError, status: int = 410):
     return render(request, "portal/register_error.html", {"error": error}, status=status)
 
 
@@ -54,19 +53,19 @@ def _link_error(request, error: services.RegistrationError, status: int = 410):
 def register(request, token):
     """Step 1: "Access your records" — date of birth and access code."""
     try:
-        invitation = services.invitation_for_link(token)
-    except services.RegistrationError as exc:
+        invitation = registration.invitation_for_link(token)
+    except registration.RegistrationError as exc:
         return _link_error(request, exc)
     form = VerifyIdentityForm(request.POST or None)
     limited = request.method == "POST" and _over_limit(request, "registration", form)
     if request.method == "POST" and not limited and form.is_valid():
         try:
-            invitation = services.registration_verify(
+            invitation = registration.registration_verify(
                 token=token,
                 date_of_birth=form.cleaned_data["date_of_birth"],
                 access_code=form.cleaned_data["access_code"],
             )
-        except services.RegistrationError as exc:
+        except registration.RegistrationError as exc:
             if exc.code != "wrong_code":
                 return _link_error(request, exc, status=403)
             form.add_error(None, exc.message)
@@ -83,7 +82,7 @@ def register(request, token):
 
 def _phone_route(invitation) -> dict:
     """What the pages say about the phone route for this invitation."""
-    available = services.phone_route_available(invitation)
+    available = registration.phone_route_available(invitation)
     return {
         "phone_route": available,
         # Auto-invited patients have no printed access code, so the texted code comes first.
@@ -96,8 +95,8 @@ def _phone_route(invitation) -> dict:
 def register_text(request, token):
     """The phone route, step 1: date of birth and the phone on file; a code is texted."""
     try:
-        invitation = services.invitation_for_link(token)
-    except services.RegistrationError as exc:
+        invitation = registration.invitation_for_link(token)
+    except registration.RegistrationError as exc:
         return _link_error(request, exc)
     route = _phone_route(invitation)
     if not route["phone_route"]:
@@ -106,12 +105,12 @@ def register_text(request, token):
     limited = request.method == "POST" and _over_limit(request, "security_code", form)
     if request.method == "POST" and not limited and form.is_valid():
         try:
-            services.security_code_request(
+            registration.security_code_request(
                 token=token,
                 date_of_birth=form.cleaned_data["date_of_birth"],
                 phone=form.cleaned_data["phone"],
             )
-        except services.RegistrationError as exc:
+        except registration.RegistrationError as exc:
             if exc.code not in ("too_soon", "too_many_codes"):
                 return _link_error(request, exc, status=403)
             form.add_error(None, exc.message)
@@ -130,8 +129,8 @@ def register_text(request, token):
 def register_text_code(request, token):
     """The phone route, step 2: the texted security code."""
     try:
-        invitation = services.invitation_for_link(token)
-    except services.RegistrationError as exc:
+        invitation = registration.invitation_for_link(token)
+    except registration.RegistrationError as exc:
         return _link_error(request, exc)
     if request.session.get(SMS_SESSION_KEY) != str(invitation.public_id):
         return redirect("portal:register_text", token=token)
@@ -139,10 +138,10 @@ def register_text_code(request, token):
     limited = request.method == "POST" and _over_limit(request, "registration", form)
     if request.method == "POST" and not limited and form.is_valid():
         try:
-            invitation = services.registration_verify_security_code(
+            invitation = registration.registration_verify_security_code(
                 token=token, security_code=form.cleaned_data["security_code"]
             )
-        except services.RegistrationError as exc:
+        except registration.RegistrationError as exc:
             if exc.code != "wrong_code":
                 return _link_error(request, exc, status=403)
             form.add_error(None, exc.message)
@@ -167,8 +166,8 @@ def register_text_code(request, token):
 def register_account(request, token):
     """Step 2: create an account, or sign in to an existing one, to hold this record."""
     try:
-        invitation = services.invitation_for_link(token)
-    except services.RegistrationError as exc:
+        invitation = registration.invitation_for_link(token)
+    except registration.RegistrationError as exc:
         return _link_error(request, exc)
     verified = request.session.get(SESSION_KEY, {})
     if verified.get("invitation") != str(invitation.public_id):
@@ -184,7 +183,7 @@ def register_account(request, token):
             if choice == "create":
                 create_form = CreateAccountForm(request.POST, prefix="new")
                 if create_form.is_valid():
-                    account = services.registration_create_account(
+                    account = registration.registration_create_account(
                         invitation_id=invitation_id,
                         email=create_form.cleaned_data["email"],
                         password=create_form.cleaned_data["password"],
@@ -203,14 +202,14 @@ def register_account(request, token):
                     except SignInFailed as exc:
                         link_form.add_error(None, exc.message)
                     else:
-                        services.registration_link_account(account, invitation_id=invitation_id)
+                        registration.registration_link_account(account, invitation_id=invitation_id)
                         return _finish(request, account)
             elif choice == "current" and request.user.is_authenticated:
-                services.registration_link_account(request.user, invitation_id=invitation_id)
+                registration.registration_link_account(request.user, invitation_id=invitation_id)
                 return _finish(request, request.user)
         except ValidationError as exc:
             apply_service_errors(create_form, exc)
-        except services.RegistrationError as exc:
+        except registration.RegistrationError as exc:
             return _link_error(request, exc)
     return render(
         request,
@@ -225,7 +224,7 @@ def register_account(request, token):
 
 def _finish(request, account):
     if request.user != account:
-        login(request, account, backend=account_backends.PATH)
+        login(request, account)
         # Registering proved the invitation's secret: this session needs no second code.
         session_timeout.session_started(request)
         mfa.session_mark_verified(request, account)
@@ -238,10 +237,10 @@ def _finish(request, account):
 @never_cache
 def home(request):
     """The patient's records, checked against their access on every request."""
-    accesses = services.patient_access_list(request.user)
+    accesses = selectors.patient_access_list(request.user)
     active = [a for a in accesses if a.effective_state == AccessState.ACTIVE]
     if len(active) == 1 and len(accesses) == 1:
-        return redirect("portal:record", access_id=active[0].public_id)
+        return redirect("records:record", access_id=active[0].public_id)
     return render(
         request,
         "portal/home.html",

@@ -5,26 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from portico.audit.models import AuditEvent
-from portico.portal.models import AccessState, PortalAccess
-from portico.portal.services import allowed_actions
+from portico.portal.models import TIMELINE_LABELS, AccessState, PortalAccess, allowed_actions
 from portico.practices import permissions
-
-TIMELINE_LABELS = {
-    "portal.invite": "Invited to the patient portal",
-    "portal.resend": "Invite resent (new access code)",
-    "portal.cancel": "Invite cancelled",
-    "portal.revoke": "Access revoked",
-    "portal.register": "Patient registered",
-    "portal.verified": "Patient verified date of birth and access code",
-    "portal.verify_failed": "Wrong date of birth or access code entered",
-    "portal.invitation_locked": "Invitation locked after too many wrong codes",
-    "portal.expired": "Invite expired",
-    "portal.security_code_requested": "Patient asked for a security code by text message",
-    "portal.security_code_sent": "Security code texted",
-    "portal.security_code_failed": "The security code text message could not be sent",
-    "portal.reset": "Portal account reset: a new invitation replaces the old access",
-    "account.unlocked": "Account unlocked",
-}
 
 
 @dataclass
@@ -45,6 +27,16 @@ class PortalWindow:
         if self.state == AccessState.NOT_INVITED:
             return "Invite to patient portal"
         return self.state_label
+
+
+def patient_access_list(account) -> list[PortalAccess]:
+    """Every chart the account registered for, with its current state (revoked ones too), its
+    patient, practice and current invitation; by practice, then the patient's last name."""
+    return list(
+        PortalAccess.objects.filter(account=account)
+        .select_related("patient__practice", "practice", "current_invitation")
+        .order_by("practice__name", "patient__legal_last_name", "pk")
+    )
 
 
 def portal_access_of(patient) -> PortalAccess | None:

@@ -1,17 +1,60 @@
-"""The staff side of the "Patient portal access" window: invite, resend, cancel, revoke."""
+"""The chart page with its "Patient portal access" window (SPEC §2.3, §3.2), and the window's
+staff actions: invite, resend, cancel, revoke, unlock, reset."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseNotAllowed
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from portico.charts.views import render_chart, scoped_patient
+from portico.charts import services as chart_services
+from portico.charts.validation import format_phone
+from portico.charts.views import scoped_patient
 from portico.core.forms import apply_service_errors
 from portico.portal import services
 from portico.portal.forms import PortalContactForm
+from portico.portal.selectors import portal_window
 from portico.practices import permissions
 from portico.practices.decorators import staff_required
+
+
+def render_chart(
+    request, patient, *, portal_open=False, contact_form=None, confirm=None, status=200
+):
+    """The chart page, optionally with the "Patient portal access" window open."""
+    window = portal_window(
+        patient, request.membership, with_timeline=False, with_troubleshooter=True
+    )
+    if contact_form is None:
+        contact_form = PortalContactForm(
+            initial={
+                "email": (window.invitation.email if window.invitation else patient.email),
+                "phone": format_phone(
+                    window.invitation.phone if window.invitation else patient.mobile_phone
+                ),
+            }
+        )
+    chart_services.chart_viewed(request.user, patient=patient)
+    return render(
+        request,
+        "charts/chart.html",
+        {
+            "patient": patient,
+            "portal": window,
+            "portal_open": portal_open,
+            "contact_form": contact_form,
+            "confirm": confirm,
+            "mobile_phone_display": format_phone(patient.mobile_phone),
+        },
+        status=status,
+    )
+
+
+@staff_required
+def chart(request, patient_id):
+    patient = scoped_patient(request, patient_id)
+    return render_chart(request, patient, portal_open=request.GET.get("portal") == "open")
+
 
 # action → (service, needs contact details, confirmation text, done message)
 ACTIONS = {

@@ -1,12 +1,10 @@
 from django.urls import path
 
 from portico.portal import patient_views
-from portico.records import views as records_views
 
 app_name = "portal"
 urlpatterns = [
     path("", patient_views.home, name="home"),
-    path("records/<uuid:access_id>/", records_views.record_home, name="record"),
     path("register/<str:token>/", patient_views.register, name="register"),
     path("register/<str:token>/account/", patient_views.register_account, name="register_account"),
     path("register/<str:token>/text/", patient_views.register_text, name="register_text"),

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
-from portico.core import prepared
-from portico.practices.models import Membership, Practice, Role
+from portico.practices.models import Membership, Role
 
 
 def membership_for(user, practice) -> Membership | None:
@@ -33,26 +32,10 @@ def active_memberships(user):
     )
 
 
-_memberships_with_practice = prepared.Select(
-    [prepared.ModelColumns(Membership, "m"), prepared.ModelColumns(Practice, "p")],
-    lambda q, columns: (
-        f"SELECT {columns} FROM {q(Membership._meta.db_table)} m "  # noqa: S608
-        f"JOIN {q(Practice._meta.db_table)} p ON p.id = m.practice_id "
-        "WHERE m.user_id = %s AND m.is_active = %s ORDER BY p.name, m.id"
-    ),
-)
-
-
 def active_memberships_list(user) -> list[Membership]:
-    """`active_memberships(user)` as a list, each with its practice. Every signed-in request
-    asks (CurrentPracticeMiddleware), so it is read with SQL built once (portico.core.prepared)."""
-    if user is None or not user.is_authenticated:
-        return []
-    memberships = []
-    for membership, practice in _memberships_with_practice.rows([user.pk, True]):
-        membership.practice = practice
-        memberships.append(membership)
-    return memberships
+    """`active_memberships(user)` as a list, each with its practice (every signed-in request
+    asks: CurrentPracticeMiddleware)."""
+    return list(active_memberships(user))
 
 
 def can_work_in_charts(membership: Membership | None) -> bool:
@@ -84,22 +67,3 @@ def require_member(user, practice) -> Membership:
     membership = membership_for(user, practice)
     require(can_work_in_charts(membership), "You are not a member of this practice.")
     return membership
-
-
-def portal_access_helped_by(actor, account, *, practice=None):
-    """SPEC §4.4: the enrolled portal access through which `actor` may help `account` (e.g.
-    unlock it): `account`'s access at a practice where `actor` works, or None.
-
-    With `practice`, only that practice counts.
-    """
-    from portico.portal.models import AccessState, PortalAccess
-
-    if actor is None or not actor.is_authenticated or account is None:
-        return None
-    practice_ids = active_memberships(actor).values("practice_id")
-    accesses = PortalAccess.objects.select_related("practice", "patient").filter(
-        account=account, state=AccessState.ACTIVE, practice_id__in=practice_ids
-    )
-    if practice is not None:
-        accesses = accesses.filter(practice=practice)
-    return accesses.order_by("pk").first()

@@ -15,11 +15,10 @@ from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
-from portico.audit.services import audit_record
+from portico.audit.services import audit_read, audit_record
 from portico.core.validation import clean_email
 from portico.notifications.services import email_enqueue
 from portico.portal.models import AccessState, PortalAccess
-from portico.portal.services import record_viewed
 from portico.records import tokens
 from portico.records.models import SharedLink
 
@@ -27,15 +26,6 @@ LINK_EMAIL = "records.shared_link"
 LINK_LIFETIME = dt.timedelta(days=7)
 LINK_RECIPIENT_LABEL = "Recipient of a link you sent"
 LINK_GONE_MESSAGE = "This link no longer works."
-
-__all__ = [
-    "LinkUnusable",
-    "record_downloaded",
-    "record_viewed",
-    "shared_link_open",
-    "shared_link_revoke",
-    "shared_link_send",
-]
 
 
 class LinkUnusable(Exception):
@@ -48,6 +38,11 @@ def require_active_access(account, access: PortalAccess) -> None:
         raise Http404
     if access.effective_state != AccessState.ACTIVE:
         raise PermissionDenied
+
+
+def record_viewed(account, *, access: PortalAccess, page: str) -> None:
+    """Audit a patient's read of their record (the caller has checked the access)."""
+    audit_read(account, action="phr.view", patient=access.patient, details={"page": page})
 
 
 def record_downloaded(account, *, access: PortalAccess, fmt: str) -> None:

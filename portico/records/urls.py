@@ -4,7 +4,7 @@ from portico.records import views
 
 app_name = "records"
 urlpatterns = [
-    # The record home itself is `portal:record` (portico/portal/urls.py), served by records.views.
+    path("portal/records/<uuid:access_id>/", views.record_home, name="record"),
     path(
         "portal/records/<uuid:access_id>/download/",
         views.download_document,

@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from portico.charts import record_cache
 from portico.charts.validation import format_phone
-from portico.core import fragments
 from portico.core.forms import apply_service_errors
+from portico.portal import selectors as portal_selectors
 from portico.portal import services as portal
 from portico.portal.models import AccessState
 from portico.records import access_log, fhir, selectors, services
@@ -36,7 +37,7 @@ def patient_record_view(view):
     @never_cache
     @functools.wraps(view)
     def wrapper(request, access_id, **kwargs):
-        accesses = portal.patient_access_list(request.user)
+        accesses = portal_selectors.patient_access_list(request.user)
         access = next((a for a in accesses if str(a.public_id) == str(access_id)), None)
         if access is None:
             raise Http404
@@ -59,7 +60,7 @@ def patient_record_view(view):
 def sections_rendering(record, practice):
     """The shared sections of the record (records/_sections.html), cached per chart and
     record version; the record's lists are read only when the rendering is not current."""
-    return fragments.chart_rendering(
+    return record_cache.chart_rendering(
         "phr-sections",
         record.patient,
         practice.time_zone,
@@ -86,15 +87,7 @@ def record_home(request, access, accesses):
     """The patient's record: every shared section, newest first."""
     services.record_viewed(request.user, access=access, page="home")
     record = selectors.shared_record(access.patient)
-    context = _record_context(access, accesses, record)
-    return fragments.cached_page(
-        request,
-        "phr-home",
-        "records/record.html",
-        context,
-        depends_on=[access, access.patient, access.practice, accesses],
-        holes={"record_sections": context.pop("record_sections")},
-    )
+    return render(request, "records/record.html", _record_context(access, accesses, record))
 
 
 @patient_record_view

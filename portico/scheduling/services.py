@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from portico.audit.services import audit_record
+from portico.charts.record_cache import record_changed
 from portico.charts.validation import has_control_characters
 from portico.practices import permissions
 from portico.scheduling.models import Appointment, AppointmentStatus
@@ -55,6 +56,7 @@ def appointment_create(
         reason=reason.strip(),
         status=status,
     )
+    record_changed(patient.pk)
     audit_record(
         actor,
         action="appointment.create",
@@ -75,6 +77,7 @@ def appointment_cancel(actor, *, appointment: Appointment) -> Appointment:
     old = appointment.status
     appointment.status = AppointmentStatus.CANCELLED
     appointment.save(update_fields=["status", "updated_at"])
+    record_changed(appointment.patient_id)
     audit_record(
         actor,
         action="appointment.cancel",

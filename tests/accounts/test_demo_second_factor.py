@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from portico.accounts import mfa
 from portico.accounts.models import User
-from portico.core import demo
+from portico.demo import seed as demo
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from portico.accounts import services
 from portico.accounts.models import User
 from portico.audit.models import AuditEvent
+from portico.portal import services as portal
 from tests import factories
 from tests.factories import PASSWORD
 from tests.pages.html import form_errors, parse
@@ -155,7 +156,7 @@ def test_staff_of_the_patients_practice_unlock_the_account(client, admin, patien
     account = factories.enroll(admin, patient)
     with time_machine.travel(START, tick=False) as traveller:
         fail_times(client, traveller, account.email, 10)
-        services.account_unlock(admin, user=account)
+        portal.portal_account_unlock(admin, patient=patient)
         account.refresh_from_db()
         assert not account.is_locked
         assert post_sign_in(client, account.email, PASSWORD).status_code == 302
@@ -173,7 +174,7 @@ def test_staff_of_another_practice_cannot_unlock_the_account(admin, patient, out
         sign_in_blocked_until=timezone.now() + dt.timedelta(hours=1),
     )
     with pytest.raises(PermissionDenied):
-        services.account_unlock(outsider, user=account)
+        portal.portal_account_unlock(outsider, patient=patient)
     account.refresh_from_db()
     assert account.is_locked
 

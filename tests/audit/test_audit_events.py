@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from portico.audit import context
 from portico.audit.models import AuditEvent
 from portico.audit.services import audit_record
+from portico.portal import registration, tokens
 from portico.portal import services as portal
-from portico.portal import tokens
 from tests.factories import PASSWORD, enroll, invite
 
 
@@ -24,8 +24,8 @@ def wrong_code(invitation) -> str:
 
 
 def verify_wrong(invitation) -> None:
-    with pytest.raises(portal.RegistrationError):
-        portal.registration_verify(
+    with pytest.raises(registration.RegistrationError):
+        registration.registration_verify(
             token=tokens.link_token(invitation.link_nonce),
             date_of_birth=invitation.patient.date_of_birth,
             access_code=wrong_code(invitation),
@@ -184,7 +184,7 @@ def test_audit_details_carry_no_names_or_emails(admin, patient, practice):
     portal.invitation_cancel(admin, patient=patient)
     invite(admin, patient)
     second = portal.invitation_resend(admin, patient=patient)
-    portal.registration_create_account(
+    registration.registration_create_account(
         invitation_id=str(second.public_id), email="robin.account@example.test", password=PASSWORD
     )
     portal.access_revoke(admin, patient=patient)

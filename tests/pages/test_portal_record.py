@@ -20,7 +20,7 @@ NO_ACCESS = "Ask your doctor to provide access to your health records."
 
 
 def record_url(patient) -> str:
-    return reverse("portal:record", args=[PortalAccess.objects.get(patient=patient).public_id])
+    return reverse("records:record", args=[PortalAccess.objects.get(patient=patient).public_id])
 
 
 def ehr_urls(patient):
@@ -73,7 +73,7 @@ def test_patient_cannot_open_someone_elses_record(client, admin, practice):
     sign_in(client, account)
 
     assert client.get(record_url(theirs)).status_code == 404
-    assert client.get(reverse("portal:record", args=[uuid.uuid4()])).status_code == 404
+    assert client.get(reverse("records:record", args=[uuid.uuid4()])).status_code == 404
 
 
 def test_anonymous_visitor_is_sent_to_sign_in_from_the_portal(client, admin, patient):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from portico.audit.models import AuditEvent
+from portico.portal import registration
 from portico.portal import services as portal
 from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
 from tests import factories
@@ -43,7 +44,7 @@ def create_account(client, invitation, email="robin@home.example", password=PASS
 
 def _used(admin, patient):
     invitation = factories.invite(admin, patient)
-    portal.registration_create_account(
+    registration.registration_create_account(
         invitation_id=str(invitation.public_id), email="robin@home.example", password=PASSWORD
     )
     return invitation
@@ -71,7 +72,7 @@ def _expired(admin, patient):
 
 def _reinvited_after_revoke(admin, patient):
     invitation = factories.invite(admin, patient)
-    portal.registration_create_account(
+    registration.registration_create_account(
         invitation_id=str(invitation.public_id), email="robin@home.example", password=PASSWORD
     )
     portal.access_revoke(admin, patient=patient)

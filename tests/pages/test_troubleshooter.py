@@ -10,6 +10,7 @@ from django.utils import timezone
 from portico.accounts.models import User
 from portico.audit.models import AuditEvent
 from portico.notifications.models import OutboundEmail
+from portico.portal import registration
 from portico.portal import services as portal
 from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
 from tests import factories
@@ -123,7 +124,7 @@ def test_text_code_asked_with_the_wrong_phone_says_check_the_phone(
     from portico.portal import tokens
 
     invitation = factories.invite(admin, patient)
-    portal.security_code_request(
+    registration.security_code_request(
         token=tokens.link_token(invitation.link_nonce),
         date_of_birth=patient.date_of_birth,
         phone="(202) 555-0199",
@@ -166,7 +167,7 @@ def test_timeline_shows_invitations_emails_registration_and_the_accounts_sign_in
 
     with send_email:
         invitation = factories.invite(admin, patient)
-    account = portal.registration_create_account(
+    account = registration.registration_create_account(
         invitation_id=str(invitation.public_id), email=patient.email, password=factories.PASSWORD
     )
     request = RequestFactory().post("/accounts/sign-in/")
@@ -215,7 +216,7 @@ def test_window_costs_the_same_queries_however_long_the_history(
         factories.invite(admin, patient)
         portal.invitation_resend(admin, patient=patient)
         invitation = PortalAccess.objects.get(patient=patient).current_invitation
-        portal.registration_link_account(account, invitation_id=str(invitation.public_id))
+        registration.registration_link_account(account, invitation_id=str(invitation.public_id))
         AuditEvent.objects.create(actor=account, actor_label="Robin", action="account.sign_in")
 
     with django_assert_max_num_queries(short):

@@ -18,7 +18,7 @@ from portico.audit.models import AuditEvent
 from portico.charts.models import Encounter
 from portico.charts.services import encounter_create, encounter_sign
 from portico.notifications.models import OutboundEmail
-from portico.portal import auto_invite, tokens
+from portico.portal import auto_invite, registration, tokens
 from portico.portal import services as portal
 from portico.portal.models import AccessState, Invitation, InvitationOrigin, PortalAccess
 from portico.practices.services import auto_invite_set
@@ -368,16 +368,16 @@ def test_an_auto_invited_patient_registers_with_date_of_birth_and_a_texted_code(
     with commit():
         encounter_sign(provider, encounter=encounter)
     [invitation] = invitations(patient)
-    assert portal.phone_route_available(invitation)
+    assert registration.phone_route_available(invitation)
 
     token = tokens.link_token(invitation.link_nonce)
     with commit():
-        portal.security_code_request(
+        registration.security_code_request(
             token=token, date_of_birth=patient.date_of_birth, phone=patient.mobile_phone
         )
     code = re.search(r"\b(\d{6})\b", sms_outbox[-1]["text"]).group(1)
-    verified = portal.registration_verify_security_code(token=token, security_code=code)
-    account = portal.registration_create_account(
+    verified = registration.registration_verify_security_code(token=token, security_code=code)
+    account = registration.registration_create_account(
         invitation_id=str(verified.public_id),
         email=patient.email,
         password="a long and unusual passphrase",

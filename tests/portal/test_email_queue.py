@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from portico.notifications.models import EmailState, OutboundEmail
 from portico.notifications.services import email_deliver
+from portico.portal import registration
 from portico.portal import services as portal
 from portico.portal.emails import registration_url
 from portico.portal.models import Invitation
@@ -129,7 +130,7 @@ def test_cancel_sends_no_email(admin, patient, django_capture_on_commit_callback
 def test_revoke_sends_no_email(admin, patient, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         invitation = invite(admin, patient)
-    portal.registration_create_account(
+    registration.registration_create_account(
         invitation_id=str(invitation.public_id), email=patient.email, password=PASSWORD
     )
     with django_capture_on_commit_callbacks(execute=True):

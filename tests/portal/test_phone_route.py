@@ -11,8 +11,8 @@ import re
 import pytest
 
 from portico.audit.models import AuditEvent
+from portico.portal import registration, tokens
 from portico.portal import services as portal
-from portico.portal import tokens
 from portico.portal.models import Invitation, SecurityCode
 from tests.factories import invite
 
@@ -40,7 +40,7 @@ def ask(invitation: Invitation, *, dob=None, phone="(202) 555-0123", text=True):
     """Ask for a code; right date of birth and phone unless told otherwise."""
 
     def request():
-        return portal.security_code_request(
+        return registration.security_code_request(
             token=token_of(invitation),
             date_of_birth=invitation.patient.date_of_birth if dob is None else dob,
             phone=phone,
@@ -53,15 +53,17 @@ def ask(invitation: Invitation, *, dob=None, phone="(202) 555-0123", text=True):
 
 
 def enter(invitation: Invitation, code: str) -> Invitation:
-    return portal.registration_verify_security_code(token=token_of(invitation), security_code=code)
+    return registration.registration_verify_security_code(
+        token=token_of(invitation), security_code=code
+    )
 
 
 def texted_code(outbox) -> str:
     return re.search(r"\b(\d{6})\b", outbox[-1]["text"]).group(1)
 
 
-def refused(call) -> portal.RegistrationError:
-    with pytest.raises(portal.RegistrationError) as caught:
+def refused(call) -> registration.RegistrationError:
+    with pytest.raises(registration.RegistrationError) as caught:
         call()
     return caught.value
 
@@ -183,7 +185,9 @@ def test_the_same_limits_apply_whether_or_not_the_answers_match(admin, practice,
         refused(lambda: ask(mismatching, dob=WRONG_DOB)),
     ]
 
-    assert {(e.code, e.message) for e in second} == {("too_soon", portal.CODE_TOO_SOON_MESSAGE)}
+    assert {(e.code, e.message) for e in second} == {
+        ("too_soon", registration.CODE_TOO_SOON_MESSAGE)
+    }
 
 
 def test_only_the_newest_code_works(invitation, sms_outbox, clock):
@@ -246,7 +250,7 @@ def test_wrong_codes_of_both_kinds_share_one_lock(invitation, sms_outbox):
         refused(lambda: enter(invitation, wrong(code)))
     for _ in range(2):
         refused(
-            lambda: portal.registration_verify(
+            lambda: registration.registration_verify(
                 token=token_of(invitation),
                 date_of_birth=invitation.patient.date_of_birth,
                 access_code=bad_access_code,
@@ -255,7 +259,7 @@ def test_wrong_codes_of_both_kinds_share_one_lock(invitation, sms_outbox):
 
     assert refused(lambda: enter(invitation, code)).code == "locked"
     error = refused(
-        lambda: portal.registration_verify(
+        lambda: registration.registration_verify(
             token=token_of(invitation),
             date_of_birth=invitation.patient.date_of_birth,
             access_code=invitation.access_code,
@@ -310,7 +314,7 @@ def test_no_phone_on_file_means_no_route_and_no_text(admin, practice, sms_outbox
 
     invitation = invite(admin, make_patient(practice, mobile_phone=""))
 
-    assert not portal.phone_route_available(invitation)
+    assert not registration.phone_route_available(invitation)
     ask(invitation, phone="")
     assert sms_outbox == []
 
@@ -318,7 +322,7 @@ def test_no_phone_on_file_means_no_route_and_no_text(admin, practice, sms_outbox
 def test_no_sms_backend_means_no_route(invitation, settings):
     settings.SMS_URL = ""
 
-    assert not portal.phone_route_available(invitation)
+    assert not registration.phone_route_available(invitation)
 
 
 def test_expired_invitation_texts_nothing(invitation, sms_outbox, time_machine):
@@ -365,7 +369,7 @@ def test_carrier_failure_is_audited_and_the_answer_does_not_change(invitation, s
 def test_delivering_twice_texts_once(invitation, sms_outbox):
     code = ask(invitation)
 
-    assert portal.security_code_deliver(code_id=code.pk) == "skipped"
+    assert registration.security_code_deliver(code_id=code.pk) == "skipped"
     assert len(sms_outbox) == 1
 
 
@@ -374,5 +378,5 @@ def test_code_replaced_before_its_turn_is_not_texted(invitation, sms_outbox, clo
     later(clock)
     ask(invitation)
 
-    assert portal.security_code_deliver(code_id=first.pk) == "skipped"
+    assert registration.security_code_deliver(code_id=first.pk) == "skipped"
     assert len(sms_outbox) == 1

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from portico.accounts.models import User
 from portico.audit.models import AuditEvent
+from portico.portal import registration, tokens
+from portico.portal import selectors as portal_selectors
 from portico.portal import services as portal
-from portico.portal import tokens
 from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
 from tests.factories import PASSWORD, enroll, invite, make_user
 
@@ -24,7 +25,7 @@ def token_of(invitation: Invitation) -> str:
 
 
 def verify(invitation: Invitation, *, dob: dt.date | None = None, code: str | None = None):
-    return portal.registration_verify(
+    return registration.registration_verify(
         token=token_of(invitation),
         date_of_birth=invitation.patient.date_of_birth if dob is None else dob,
         access_code=invitation.access_code if code is None else code,
@@ -36,14 +37,14 @@ def wrong_code_for(invitation: Invitation) -> str:
     return "".join("A" if ch != "A" else "B" for ch in invitation.access_code)
 
 
-def refused(call) -> portal.RegistrationError:
-    with pytest.raises(portal.RegistrationError) as caught:
+def refused(call) -> registration.RegistrationError:
+    with pytest.raises(registration.RegistrationError) as caught:
         call()
     return caught.value
 
 
 def create_account(invitation: Invitation, email: str = "robin@example.test", password=PASSWORD):
-    return portal.registration_create_account(
+    return registration.registration_create_account(
         invitation_id=str(invitation.public_id), email=email, password=password
     )
 
@@ -79,7 +80,7 @@ def test_wrong_date_of_birth_is_refused_and_counted(invitation):
 
 def test_missing_date_of_birth_is_refused_and_counted(invitation):
     error = refused(
-        lambda: portal.registration_verify(
+        lambda: registration.registration_verify(
             token=token_of(invitation), date_of_birth=None, access_code=invitation.access_code
         )
     )
@@ -129,7 +130,7 @@ def test_five_wrong_codes_lock_the_invitation_even_for_the_right_code(invitation
     invitation.refresh_from_db()
     assert invitation.locked_at is not None
     assert refused(lambda: verify(invitation)).code == "locked"
-    assert refused(lambda: portal.invitation_for_link(token_of(invitation))).code == "locked"
+    assert refused(lambda: registration.invitation_for_link(token_of(invitation))).code == "locked"
     assert refused(lambda: create_account(invitation)).code == "locked"
     assert not User.objects.filter(email="robin@example.test").exists()
 
@@ -169,11 +170,11 @@ def test_right_answer_after_wrong_ones_still_works_before_the_lock(invitation):
 
 
 def test_unknown_link_is_answered_as_expired(invitation):
-    error = refused(lambda: portal.invitation_for_link("not-a-token"))
+    error = refused(lambda: registration.invitation_for_link("not-a-token"))
 
     assert error.code == "expired_link"
     assert error.message.startswith(EXPIRED)
-    assert refused(lambda: portal.invitation_for_link("")).code == "expired_link"
+    assert refused(lambda: registration.invitation_for_link("")).code == "expired_link"
 
 
 def test_expired_link_is_refused(invitation, time_machine):
@@ -202,7 +203,9 @@ def test_used_link_is_single_use(invitation):
     assert not User.objects.filter(email="second@example.test").exists()
     other = make_user()
     error = refused(
-        lambda: portal.registration_link_account(other, invitation_id=str(invitation.public_id))
+        lambda: registration.registration_link_account(
+            other, invitation_id=str(invitation.public_id)
+        )
     )
     assert error.code == "expired_link"
     assert PortalAccess.objects.get(patient=invitation.patient).account.email == (
@@ -235,7 +238,7 @@ def test_link_of_revoked_registration_stays_dead(admin, patient):
 
     assert refused(lambda: verify(used)).code == "expired_link"
     error = refused(
-        lambda: portal.registration_link_account(account, invitation_id=str(used.public_id))
+        lambda: registration.registration_link_account(account, invitation_id=str(used.public_id))
     )
     assert error.code == "expired_link"
     assert PortalAccess.objects.get(patient=patient).state == AccessState.REVOKED
@@ -277,7 +280,7 @@ def test_create_account_enrolls_with_email_as_username(invitation):
 
     assert account.email == "robin@example.test"
     assert account.check_password(PASSWORD)
-    [access] = portal.patient_access_list(account)
+    [access] = portal_selectors.patient_access_list(account)
     assert access.patient == invitation.patient
     assert access.effective_state == AccessState.ACTIVE
 
@@ -286,7 +289,9 @@ def test_link_existing_account_enrolls_it(invitation):
     existing = make_user(email="robin@example.test")
     verify(invitation)
 
-    access = portal.registration_link_account(existing, invitation_id=str(invitation.public_id))
+    access = registration.registration_link_account(
+        existing, invitation_id=str(invitation.public_id)
+    )
 
     assert access.account == existing
     assert access.effective_state == AccessState.ACTIVE

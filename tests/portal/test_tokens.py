@@ -7,8 +7,8 @@ import hashlib
 
 import pytest
 
+from portico.portal import registration, tokens
 from portico.portal import services as portal
-from portico.portal import tokens
 from portico.portal.models import Invitation
 from tests.factories import invite
 
@@ -110,10 +110,10 @@ def test_stored_values_alone_do_not_open_the_link(admin, patient):
     invitation = invite(admin, patient)
 
     for stored in (invitation.token_hash, invitation.link_nonce, str(invitation.public_id)):
-        with pytest.raises(portal.RegistrationError) as caught:
-            portal.invitation_for_link(stored)
+        with pytest.raises(registration.RegistrationError) as caught:
+            registration.invitation_for_link(stored)
         assert caught.value.code == "expired_link"
-    assert portal.invitation_for_link(tokens.link_token(invitation.link_nonce)) == invitation
+    assert registration.invitation_for_link(tokens.link_token(invitation.link_nonce)) == invitation
 
 
 def test_every_invitation_gets_its_own_code_and_link(admin, patient):

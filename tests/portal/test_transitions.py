@@ -17,9 +17,16 @@ from django.utils import timezone
 from portico.audit.models import AuditEvent
 from portico.charts.models import Patient
 from portico.notifications.models import OutboundEmail
+from portico.portal import registration, tokens
+from portico.portal import selectors as portal_selectors
 from portico.portal import services as portal
-from portico.portal import tokens
-from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
+from portico.portal.models import (
+    AccessState,
+    Invitation,
+    InvitationStatus,
+    PortalAccess,
+    allowed_actions,
+)
 from tests.factories import PASSWORD, enroll, invite, make_patient, make_user
 
 # SPEC §3.2: the actions that fit each state. Written out here, not imported, so that a change
@@ -85,7 +92,7 @@ def token_of(invitation: Invitation) -> str:
 
 
 def verify(invitation: Invitation, patient: Patient, code: str | None = None) -> Invitation:
-    return portal.registration_verify(
+    return registration.registration_verify(
         token=token_of(invitation),
         date_of_birth=patient.date_of_birth,
         access_code=invitation.access_code if code is None else code,
@@ -170,7 +177,7 @@ def test_actions_offered_for_each_state_are_exactly_the_allowed_ones(admin, prac
         patient = make_patient(practice)
         bring_to(state, admin, patient, time_machine)
         access = PortalAccess.objects.filter(patient=patient).first()
-        assert set(portal.allowed_actions(access)) == expected, state
+        assert set(allowed_actions(access)) == expected, state
 
 
 @pytest.mark.parametrize(
@@ -243,7 +250,7 @@ def test_invite_from_not_invited_issues_code_and_link_and_state_is_invite_pendin
     assert invitation.created_by == staff
     assert invitation.email == patient.email
     assert len(invitation.access_code) == 8
-    assert portal.invitation_for_link(token_of(invitation)) == invitation
+    assert registration.invitation_for_link(token_of(invitation)) == invitation
 
 
 def test_invite_with_edited_contact_uses_it_and_corrects_the_chart(staff, patient):
@@ -269,8 +276,8 @@ def test_invite_again_issues_new_code_and_link_and_kills_the_old_ones(
     assert state_of(patient) == AccessState.INVITED
     assert new.link_nonce != old.link_nonce
     assert new.token_hash != old.token_hash
-    with pytest.raises(portal.RegistrationError) as caught:
-        portal.invitation_for_link(token_of(old))
+    with pytest.raises(registration.RegistrationError) as caught:
+        registration.invitation_for_link(token_of(old))
     assert caught.value.code == "expired_link"
     assert Invitation.objects.filter(patient=patient, status=InvitationStatus.PENDING).get() == new
     assert verify(new, patient) == new
@@ -289,12 +296,12 @@ def test_resend_issues_new_code_and_link_and_the_patient_needs_the_new_code(admi
     assert state_of(patient) == AccessState.INVITED
     assert PortalAccess.objects.get(patient=patient).current_invitation == new
     # The old link is dead ...
-    with pytest.raises(portal.RegistrationError) as caught:
+    with pytest.raises(registration.RegistrationError) as caught:
         verify(old, patient)
     assert caught.value.code == "expired_link"
     # ... the old code does not open the new link ...
     if old.access_code != new.access_code:  # 31**8 codes: equal only by a one-in-a-trillion draw
-        with pytest.raises(portal.RegistrationError) as caught:
+        with pytest.raises(registration.RegistrationError) as caught:
             verify(new, patient, code=old.access_code)
         assert caught.value.code == "wrong_code"
     # ... and the new code does.
@@ -321,20 +328,20 @@ def test_cancel_kills_code_and_link_and_state_is_invite_cancelled(staff, patient
     assert invitation.ended_at is not None
     assert access.effective_state_label == "Invite cancelled"
     assert state_of(patient) == AccessState.CANCELLED
-    with pytest.raises(portal.RegistrationError) as caught:
+    with pytest.raises(registration.RegistrationError) as caught:
         verify(invitation, patient)
     assert caught.value.code == "expired_link"
 
 
 def test_revoke_ends_access_and_state_is_access_revoked(staff, patient):
     account = enroll(staff, patient)
-    [before] = portal.patient_access_list(account)
+    [before] = portal_selectors.patient_access_list(account)
     assert before.effective_state == AccessState.ACTIVE
 
     access = portal.access_revoke(staff, patient=patient)
 
     assert access.effective_state_label == "Access revoked"
-    [after] = portal.patient_access_list(account)
+    [after] = portal_selectors.patient_access_list(account)
     assert after.patient == patient
     assert after.effective_state == AccessState.REVOKED
     assert after.effective_state != AccessState.ACTIVE
@@ -349,19 +356,19 @@ def test_reinvite_after_revoke_requires_verifying_identity_again(admin, patient)
     new = invite(admin, patient)
 
     # Inviting again gives the old account nothing by itself.
-    [access] = portal.patient_access_list(account)
+    [access] = portal_selectors.patient_access_list(account)
     assert access.effective_state == AccessState.INVITED
     # The invitation it registered with is used up; the new one needs date of birth + new code.
-    with pytest.raises(portal.RegistrationError) as caught:
-        portal.registration_verify(
+    with pytest.raises(registration.RegistrationError) as caught:
+        registration.registration_verify(
             token=token_of(new), date_of_birth=dt.date(1999, 1, 1), access_code=new.access_code
         )
     assert caught.value.code == "wrong_code"
     verified = verify(new, patient)
 
-    portal.registration_link_account(account, invitation_id=str(verified.public_id))
+    registration.registration_link_account(account, invitation_id=str(verified.public_id))
 
-    [access] = portal.patient_access_list(account)
+    [access] = portal_selectors.patient_access_list(account)
     assert access.effective_state == AccessState.ACTIVE
 
 
@@ -369,7 +376,7 @@ def test_register_with_new_account_makes_the_chart_enrolled(admin, patient):
     invitation = invite(admin, patient)
     verify(invitation, patient)
 
-    account = portal.registration_create_account(
+    account = registration.registration_create_account(
         invitation_id=str(invitation.public_id), email="robin@example.test", password=PASSWORD
     )
 
@@ -389,11 +396,13 @@ def test_link_to_existing_account_adds_this_record_to_it(admin, patient, practic
     invitation = invite(admin, patient)
     verify(invitation, patient)
 
-    access = portal.registration_link_account(existing, invitation_id=str(invitation.public_id))
+    access = registration.registration_link_account(
+        existing, invitation_id=str(invitation.public_id)
+    )
 
     assert access.effective_state == AccessState.ACTIVE
     assert access.account == existing
-    assert [a.patient for a in portal.patient_access_list(existing)] == [patient]
+    assert [a.patient for a in portal_selectors.patient_access_list(existing)] == [patient]
 
 
 def test_invitation_expires_after_30_days_by_default(admin, patient, time_machine):
@@ -404,13 +413,13 @@ def test_invitation_expires_after_30_days_by_default(admin, patient, time_machin
 
     time_machine.move_to(start + dt.timedelta(days=30) - dt.timedelta(seconds=1), tick=False)
     assert state_of(patient) == AccessState.INVITED
-    assert portal.invitation_for_link(token_of(invitation)) == invitation
+    assert registration.invitation_for_link(token_of(invitation)) == invitation
 
     time_machine.move_to(start + dt.timedelta(days=30), tick=False)
     access = PortalAccess.objects.get(patient=patient)
     assert access.effective_state_label == "Invite expired"
-    with pytest.raises(portal.RegistrationError) as caught:
-        portal.invitation_for_link(token_of(invitation))
+    with pytest.raises(registration.RegistrationError) as caught:
+        registration.invitation_for_link(token_of(invitation))
     assert caught.value.code == "expired_link"
     assert "has expired" in caught.value.message
 
@@ -426,7 +435,7 @@ def test_invitation_lifetime_comes_from_setting(admin, patient, settings, time_m
 
     time_machine.move_to(start + dt.timedelta(days=3), tick=False)
     assert state_of(patient) == AccessState.EXPIRED
-    with pytest.raises(portal.RegistrationError) as caught:
+    with pytest.raises(registration.RegistrationError) as caught:
         verify(invitation, patient)
     assert caught.value.code == "expired_link"
 
@@ -542,7 +551,7 @@ def test_cancel_racing_a_registration_waits_instead_of_deadlocking(practice, adm
     registering, finish = threading.Event(), threading.Event()
     errors: list = []
     refused: list = []
-    enroll_now = portal._enroll
+    enroll_now = registration._enroll
 
     def enroll_slowly(invitation, account):
         registering.set()
@@ -552,7 +561,7 @@ def test_cancel_racing_a_registration_waits_instead_of_deadlocking(practice, adm
     monkeypatch.setattr(portal, "_enroll", enroll_slowly)
 
     def register():
-        portal.registration_link_account(account, invitation_id=str(invitation.public_id))
+        registration.registration_link_account(account, invitation_id=str(invitation.public_id))
 
     def cancel():
         registering.wait(timeout=10)
@@ -593,10 +602,10 @@ def test_simultaneous_wrong_codes_cannot_get_past_the_five_try_limit(practice, a
     def guess():
         barrier.wait(timeout=10)
         try:
-            portal.registration_verify(
+            registration.registration_verify(
                 token=token, date_of_birth=patient.date_of_birth, access_code="WRONG999"
             )
-        except portal.RegistrationError as exc:
+        except registration.RegistrationError as exc:
             outcomes.append(exc.code)
 
     threads = [_run_in_thread(guess, errors) for _ in range(guessers)]

@@ -1,6 +1,8 @@
 """Clinical items for record tests, written straight to the chart's tables.
 
-Each builder takes the chart and overrides; `shared` sets `shared_with_patient`.
+Each builder takes the chart and overrides; `shared` sets `shared_with_patient`. Like every
+writer of a chart's record, each raises the chart's record version (charts.record_cache), so a
+page cached before shows the new row on its next view.
 """
 
 from __future__ import annotations
@@ -13,9 +15,16 @@ from decimal import Decimal
 from django.utils import timezone
 
 from portico.charts import models as charts
+from portico.charts.record_cache import record_changed
 from portico.scheduling.models import Appointment
 
 _seq = itertools.count(1)
+
+
+def _create(model, **values):
+    row = model.objects.create(**values)
+    record_changed(row.patient_id)
+    return row
 
 
 def _base(patient, shared, recorded_on):
@@ -29,7 +38,7 @@ def _base(patient, shared, recorded_on):
 
 def problem(patient, shared=True, recorded_on=None, **kw):
     values = {"code_system": "icd10cm", "code": "E11.9", "display": "Type 2 diabetes mellitus"}
-    return charts.Problem.objects.create(**_base(patient, shared, recorded_on), **values | kw)
+    return _create(charts.Problem, **_base(patient, shared, recorded_on), **values | kw)
 
 
 def medication(patient, shared=True, recorded_on=None, **kw):
@@ -39,7 +48,7 @@ def medication(patient, shared=True, recorded_on=None, **kw):
         "display": "Metformin 500 mg tablet",
         "instructions": "1 tablet twice a day",
     }
-    return charts.Medication.objects.create(**_base(patient, shared, recorded_on), **values | kw)
+    return _create(charts.Medication, **_base(patient, shared, recorded_on), **values | kw)
 
 
 def allergy(patient, shared=True, recorded_on=None, **kw):
@@ -50,27 +59,27 @@ def allergy(patient, shared=True, recorded_on=None, **kw):
         "reaction": "Hives",
         "severity": "moderate",
     }
-    return charts.Allergy.objects.create(**_base(patient, shared, recorded_on), **values | kw)
+    return _create(charts.Allergy, **_base(patient, shared, recorded_on), **values | kw)
 
 
 def immunization(patient, shared=True, recorded_on=None, **kw):
     values = {"code_system": "cvx", "code": "140", "display": "Influenza, seasonal, injectable"}
-    return charts.Immunization.objects.create(**_base(patient, shared, recorded_on), **values | kw)
+    return _create(charts.Immunization, **_base(patient, shared, recorded_on), **values | kw)
 
 
 def procedure(patient, shared=True, recorded_on=None, **kw):
     values = {"code_system": "cpt", "code": "45378", "display": "Colonoscopy"}
-    return charts.Procedure.objects.create(**_base(patient, shared, recorded_on), **values | kw)
+    return _create(charts.Procedure, **_base(patient, shared, recorded_on), **values | kw)
 
 
 def care_plan(patient, shared=True, recorded_on=None, **kw):
     values = {"title": "Blood sugar plan", "text": "Walk 30 minutes a day."}
-    return charts.CarePlan.objects.create(**_base(patient, shared, recorded_on), **values | kw)
+    return _create(charts.CarePlan, **_base(patient, shared, recorded_on), **values | kw)
 
 
 def vital(patient, shared=True, recorded_on=None, **kw):
     values = {"kind": "heart_rate", "code": "8867-4", "value": Decimal("72"), "unit": "/min"}
-    return charts.Vital.objects.create(**_base(patient, shared, recorded_on), **values | kw)
+    return _create(charts.Vital, **_base(patient, shared, recorded_on), **values | kw)
 
 
 def lab(patient, shared=True, recorded_on=None, **kw):
@@ -85,7 +94,7 @@ def lab(patient, shared=True, recorded_on=None, **kw):
         "reference_high": Decimal("5.6"),
         "flag": "H",
     }
-    return charts.LabResult.objects.create(**_base(patient, shared, recorded_on), **values | kw)
+    return _create(charts.LabResult, **_base(patient, shared, recorded_on), **values | kw)
 
 
 def assessment(patient, shared=True, recorded_on=None, **kw):
@@ -96,7 +105,7 @@ def assessment(patient, shared=True, recorded_on=None, **kw):
         "kind": "screening",
         "result": "Score 4 (minimal)",
     }
-    return charts.Assessment.objects.create(**_base(patient, shared, recorded_on), **values | kw)
+    return _create(charts.Assessment, **_base(patient, shared, recorded_on), **values | kw)
 
 
 # Each list section: key in the shared record, builder, and the text the patient reads.
@@ -114,7 +123,8 @@ SECTIONS = {
 
 
 def encounter(patient, provider, *, signed=True, shared=True, note="Doing well.", **kw):
-    return charts.Encounter.objects.create(
+    return _create(
+        charts.Encounter,
         practice=patient.practice,
         patient=patient,
         provider=provider,
@@ -129,7 +139,8 @@ def encounter(patient, provider, *, signed=True, shared=True, note="Doing well."
 
 def appointment(patient, provider=None, *, days_from_now=7, **kw):
     start = timezone.now().replace(microsecond=0) + dt.timedelta(days=days_from_now)
-    return Appointment.objects.create(
+    return _create(
+        Appointment,
         practice=patient.practice,
         patient=patient,
         provider=provider,
@@ -166,3 +177,4 @@ def full_record(patient, provider, n: int = 1):
         for e in encounters
     )
     _copies(appointment(patient, provider, days_from_now=-n // 2), n, start_at=day, end_at=day)
+    record_changed(patient.pk)

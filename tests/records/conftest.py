@@ -22,5 +22,5 @@ def access_of(patient) -> PortalAccess:
     return PortalAccess.objects.get(patient=patient)
 
 
-def record_url(patient, name: str = "portal:record", *args) -> str:
+def record_url(patient, name: str = "records:record", *args) -> str:
     return reverse(name, args=[access_of(patient).public_id, *args])

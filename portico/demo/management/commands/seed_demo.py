@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from portico.core import demo
+from portico.demo import seed as demo
 
 
 class Command(BaseCommand):

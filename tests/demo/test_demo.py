@@ -9,7 +9,7 @@ from django.utils import timezone
 from portico.accounts.models import User
 from portico.audit.models import AuditEvent
 from portico.charts.models import Patient
-from portico.core import demo
+from portico.demo import seed as demo
 from portico.portal.models import AccessState, Invitation, InvitationOrigin, PortalAccess
 from portico.practices.models import Membership, Practice
 

@@ -1,6 +1,7 @@
-"""The record home and the staff chart summary are served from a cached page
-(fragments.cached_page) whose key covers every row the page shows: each view still carries its
-own working CSRF token and pending messages, and a change to any of those rows shows at once."""
+"""The record home and the staff chart summary are rendered on every request around their
+cached record part (charts.record_cache): each view carries its own working CSRF token and
+pending messages, and a change to any row the page shows (the account, the chart, the
+practice, the staff member's role) shows at once."""
 
 import re
 

@@ -9,13 +9,14 @@ import random
 from django.db import transaction
 
 from portico.accounts.models import User
-from portico.charts.demo_records import give_demo_record
 from portico.charts.models import Patient
 from portico.charts.services import encounter_create, encounter_sign, patient_create
+from portico.demo.appointments import give_demo_appointments
+from portico.demo.records import give_demo_record
+from portico.portal import registration
 from portico.portal import services as portal
 from portico.practices import services as practice_services
 from portico.practices.models import Membership, Practice, ProviderCredential, Role
-from portico.scheduling.demo import give_demo_appointments
 
 DEMO_PASSWORD = "portico-demo"  # noqa: S105 (documented demo credential)
 DEMO_SLUG = "demo"
@@ -133,7 +134,7 @@ def _enroll(staff: User, patient: Patient, account: User) -> None:
     password rules would reject "portico-demo" next to a demo.portico.test address).
     """
     invitation = portal.invitation_issue(staff, patient=patient)
-    portal.registration_link_account(account, invitation_id=str(invitation.public_id))
+    registration.registration_link_account(account, invitation_id=str(invitation.public_id))
 
 
 @transaction.atomic
@@ -200,13 +201,13 @@ def seed_demo() -> Practice:
     portal.invitation_issue(admin, patient=patients[8])
     portal.invitation_cancel(admin, patient=patients[8])
 
-    # Every demo patient gets a clinical record (charts.demo_records).
+    # Every demo patient gets a clinical record (demo.records).
     records_rng = random.Random(2027)  # noqa: S311 (demo data, not security)
     for patient in [jordan, *patients]:
         give_demo_record(
             patient, provider=provider, staff=members[Role.STAFF].user, rng=records_rng
         )
-    # Appointments past and upcoming for the patient's record (scheduling.demo).
+    # Appointments past and upcoming for the patient's record (demo.appointments).
     for patient in [jordan, *patients]:
         give_demo_appointments(admin, patient=patient, provider=provider, rng=records_rng)
     _auto_invite(admin, provider, practice, patients[9], patients[10])

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from portico.core import demo
+from portico.demo import seed as demo
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from portico.audit.models import AuditEvent
 from portico.charts.models import Encounter
-from portico.core import periodic
+from portico.periodic import jobs as periodic
 from portico.portal import services as portal
 from portico.portal.models import AccessState, Invitation, InvitationStatus, PortalAccess
 from portico.practices.services import auto_invite_set

@@ -2,8 +2,8 @@
 
 import pytest
 
-from portico.charts.demo_records import bulk_generate
 from portico.charts.models import CLINICAL_LISTS, LabResult, Patient
+from portico.demo.records import bulk_generate
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portico.core import periodic
+from portico.periodic import jobs as periodic
 
 
 class Command(BaseCommand):

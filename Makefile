@@ -28,6 +28,7 @@ demo: $(STAMP)
 ## test: the whole test suite on SQLite (browser tests: make e2e)
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e"
 
 ## test-postgres: the same suite on PostgreSQL (creates the database if needed)
@@ -44,9 +45,12 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+## lint: ruff (checks and format), mypy on every services/selectors module, the import layers
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	SECRET_KEY=type-checking-only $(BIN)/mypy
+	$(BIN)/lint-imports
 
 # bench/bulk_invite.py invites 100,000 charts and delivers 20,000 of their emails here (all of
 # them with `--deliver` left out), so that `make bench` stays within about ten minutes.
@@ -56,7 +60,7 @@ bench: $(STAMP)
 		case $$b in bench/bulk_invite.py) args="$(BENCH_ARGS_bulk_invite)";; *) args="";; esac; \
 		$(BIN)/python $$b $$args; done || echo "No benchmarks yet."
 
-ci: test test-postgres e2e
+ci: lint test test-postgres e2e
 
 clean:
 	rm -rf $(VENV) var artifacts .pytest_cache staticfiles

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
@@ -227,7 +228,7 @@ def _record_wrong_password(user) -> None:
         sessions_end_all(row, reason="locked")
 
 
-def _sign_in_failed(user, address: str, *, reason: str):
+def _sign_in_failed(user, address: str, *, reason: str) -> NoReturn:
     """Audit a failed try, count it against the address and raise the one generic answer."""
     audit_record(
         user,

@@ -65,8 +65,16 @@ def audit_record(
     )
 
 
-def audit_read(actor, *, action: str, patient, details: dict[str, Any] | None = None) -> AuditEvent:
-    """Append the audit event of a read of `patient`'s chart (at the chart's practice).
+def audit_read(
+    actor,
+    *,
+    action: str,
+    patient=None,
+    practice=None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append the audit event of a read: of `patient`'s chart (at the chart's practice), or of
+    a list of `practice`'s charts (the details say which).
 
     On PostgreSQL, a read's event written outside any other transaction is committed without
     waiting for the write-ahead log to reach the disk (`synchronous_commit = off` for that
@@ -74,7 +82,11 @@ def audit_read(actor, *, action: str, patient, details: dict[str, Any] | None = 
     events, never a change to a record nor the event of a change (those commit with the
     change, as usual). Inside a caller's transaction the event simply joins it.
     """
-    values = _event_values(actor, action, patient.practice_id, patient.pk, details, "")
+    if patient is not None:
+        practice_id, patient_id = patient.practice_id, patient.pk
+    else:
+        practice_id, patient_id = (practice.pk if practice is not None else None), None
+    values = _event_values(actor, action, practice_id, patient_id, details, "")
     connection = connections[router.db_for_write(AuditEvent)]
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return AuditEvent.objects.create(**values)

@@ -35,8 +35,9 @@ class Patient(models.Model):
     preferred_language = models.CharField(max_length=50, blank=True, default="English")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Raised by every change to the chart's clinical record (services call charts.record_cache.record_changed), so a
-    # rendering of the record cached under (public_id, record_version) is never shown stale.
+    # Raised by every change to the chart's clinical record (services call
+    # charts.record_cache.record_changed), so a rendering of the record cached under
+    # (public_id, record_version) is never shown stale.
     record_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:

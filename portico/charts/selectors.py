@@ -100,8 +100,8 @@ def record_sections(patient: Patient, *, limit: int | None = SUMMARY_ROWS) -> li
     whatever the lists' sizes."""
     sections = []
     for slug, model in CLINICAL_LISTS.items():
-        rows = items_of(patient, model)
-        rows = list(rows[: limit + 1]) if limit is not None else list(rows)
+        newest = items_of(patient, model)
+        rows = list(newest[: limit + 1]) if limit is not None else list(newest)
         has_more = limit is not None and len(rows) > limit
         sections.append(RecordSection(slug, model, rows[:limit] if has_more else rows, has_more))
     return sections

@@ -19,8 +19,9 @@ from portico.charts.models import (
     Sex,
 )
 from portico.charts.record_cache import record_changed
+from portico.charts.selectors import parse_date_query
 from portico.charts.validation import has_control_characters, normalize_phone
-from portico.core.validation import clean_email
+from portico.core.validation import clean_email, max_length_of
 from portico.practices import permissions
 
 DEMOGRAPHIC_FIELDS = (
@@ -75,7 +76,7 @@ def _clean_demographics(values: dict) -> dict:
         except ValidationError as exc:
             errors.setdefault("mobile_phone", []).extend(exc.messages)
     for field in DEMOGRAPHIC_FIELDS:
-        limit = Patient._meta.get_field(field).max_length
+        limit = max_length_of(Patient, field)
         if limit and isinstance(cleaned.get(field), str) and len(cleaned[field]) > limit:
             errors.setdefault(field, []).append(f"Use at most {limit} characters.")
     if errors:
@@ -124,6 +125,25 @@ def patient_update(actor, *, patient: Patient, **values) -> Patient:
 def chart_viewed(actor, *, patient: Patient, what: str = "chart") -> None:
     """Record that a staff member opened a chart page (every chart read is audited)."""
     audit_read(actor, action="chart.view", patient=patient, details={"page": what})
+
+
+def charts_listed(actor, *, practice, charts, what: str, search: str = "") -> None:
+    """Record that a staff member was shown a list of the practice's charts (names and dates
+    of birth are health information too): which page, what kind of search (never its words)
+    and the public ids of the charts shown."""
+    kind = "none"
+    if search.strip():
+        kind = "date of birth" if parse_date_query(search.strip()) else "name"
+    audit_read(
+        actor,
+        action="chart.list",
+        practice=practice,
+        details={
+            "page": what,
+            "search": kind,
+            "charts": [str(chart.public_id) for chart in charts],
+        },
+    )
 
 
 @transaction.atomic
@@ -340,7 +360,7 @@ def _check_encounter(encounter, patient: Patient) -> None:
 
 
 def _refuse_if_signed(item: ClinicalItem) -> None:
-    if item.encounter_id is not None and item.encounter.is_signed:
+    if item.encounter is not None and item.encounter.is_signed:
         raise ValidationError(
             "This item belongs to a signed encounter: it cannot be edited; amend the "
             "encounter instead."
@@ -410,7 +430,7 @@ def item_share(actor, *, item: ClinicalItem, shared: bool) -> ClinicalItem:
     membership = permissions.require_member(actor, item.practice)
     model = type(item)
     item = model.objects.select_for_update(of=("self",)).select_related("encounter").get(pk=item.pk)
-    if item.encounter_id is not None and item.encounter.is_signed:
+    if item.encounter is not None and item.encounter.is_signed:
         permissions.require(
             permissions.can_sign_encounters(membership),
             "Only a provider chooses what of a signed encounter is shared.",

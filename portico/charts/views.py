@@ -35,6 +35,13 @@ def patient_list(request):
     query = form.cleaned_data["q"] if form.is_valid() else ""
     patients = selectors.patient_search(practice=request.practice, query=query)
     page = Paginator(patients, 50).get_page(request.GET.get("page"))
+    services.charts_listed(
+        request.user,
+        practice=request.practice,
+        charts=page.object_list,
+        what=f"patient list, page {page.number}",
+        search=query,
+    )
     return render(request, "charts/patient_list.html", {"form": form, "page": page, "query": query})
 
 
@@ -231,6 +238,8 @@ def item_share(request, patient_id, kind, item_id):
 def encounter_new(request, patient_id):
     patient = scoped_patient(request, patient_id)
     form = EncounterForm(request.POST or None, initial={"visit_date": timezone.localdate()})
+    if request.method != "POST":
+        services.chart_viewed(request.user, patient=patient, what="new encounter form")
     if request.method == "POST" and form.is_valid():
         provider = request.user if permissions.can_sign_encounters(request.membership) else None
         try:

@@ -44,14 +44,22 @@ _SIGNALS = {
 }
 
 
-def _refuse_unless_plain(model) -> None:
-    """Raise BulkInsertRefused when a signal listens to `model` (insert_rows would skip it)."""
+def check_insertable(model, using: str = "default") -> None:
+    """Raise BulkInsertRefused unless insert_rows can write `model` as the ORM would: no signal
+    receiver listens to it, and it has no field whose values it does not convert."""
+    _check_fields(model, using)
     for name, signal in _SIGNALS.items():
         if signal.has_listeners(model):
             raise BulkInsertRefused(
                 f"{model.__name__} has a {name} receiver, which insert_rows would skip; write "
                 "it through the ORM."
             )
+
+
+@functools.cache
+def _check_fields(model, using: str) -> None:
+    for field in model._meta.concrete_fields:
+        _converter(field, connections[using])
 
 
 def _converter(field, connection) -> Callable | None:
@@ -92,11 +100,11 @@ def insert_rows(model, rows: Iterable[dict], *, ignore_conflicts: bool = False) 
     keys); columns not given take the model's default. Returns the number of rows given.
     Raises BulkInsertRefused for a model it cannot write faithfully (see the module's notes).
     """
-    _refuse_unless_plain(model)
+    connection = connections[router.db_for_write(model)]
+    check_insertable(model, connection.alias)
     rows = list(rows)
     if not rows:
         return 0
-    connection = connections[router.db_for_write(model)]
     plan = _plan(model, tuple(sorted(rows[0])), connection.alias, ignore_conflicts)
     now = timezone.now()
     values_by_column = [fill(rows, now) for fill in plan.fills]

@@ -8,6 +8,11 @@ from django.core.validators import validate_email
 INVALID_EMAIL = "Enter a valid email address."
 
 
+def max_length_of(model, field_name: str) -> int | None:
+    """The most characters a model's text column holds (None: no limit)."""
+    return getattr(model._meta.get_field(field_name), "max_length", None)
+
+
 def clean_email(raw: str | None, errors: dict[str, list[str]], field: str = "email") -> str:
     """Email addresses are kept trimmed and in lower case; a bad one adds an error to `errors`."""
     email = (raw or "").strip().lower()

@@ -45,12 +45,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Field, Value, When
 from django.utils import timezone
 
 from portico.notifications import rendering
@@ -239,8 +240,8 @@ def smtp_outcome(exc: BaseException) -> tuple[int | None, str, bool]:
     """(reply code or None when the server gave none, the answer, whether the connection is
     broken). The answer is the server's text about the transaction, never the message."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        code, text = next(iter(exc.recipients.values()))
-        return code, _answer(code, text), code == 421
+        code, reply = next(iter(exc.recipients.values()))
+        return code, _answer(code, reply), code == 421
     if isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPDataError):
         return exc.smtp_code, _answer(exc.smtp_code, exc.smtp_error), exc.smtp_code == 421
     # Greeting, HELO and authentication failures, dropped connections, timeouts: no answer
@@ -310,7 +311,7 @@ def _record_sent(email: OutboundEmail, token) -> bool:
     """The common case, once per message at full speed: one plain UPDATE, no ORM compiling."""
     meta = OutboundEmail._meta
     prep = {
-        name: meta.get_field(name).get_db_prep_value(value, db_connection)
+        name: cast(Field, meta.get_field(name)).get_db_prep_value(value, db_connection)
         for name, value in (("sent_at", timezone.now()), ("claim_token", token))
     }
     sql = (
@@ -414,7 +415,7 @@ def _send_batch(emails: list[OutboundEmail], token, pace: Pace) -> tuple[int, li
                 break
             if index % chunk == 0:
                 _prefetch(emails[index : index + chunk])
-            if broken_in_a_row >= 2:
+            if broken_in_a_row >= 2 and last is not None:
                 # The server is unreachable: don't knock again for every message.
                 outcome = _not_delivered(email, None, last.answer, True)
             else:

@@ -78,7 +78,11 @@ def matching_charts(practice, criteria: BulkFilter, *, today: dt.date) -> QueryS
 def matching_preview(practice, criteria: BulkFilter, *, today: dt.date, limit: int = 50):
     """The first charts of the list (portal state joined, so the page costs a fixed count)."""
     ids = matching_charts(practice, criteria, today=today).values("pk")
-    return charts_with_portal(practice).filter(pk__in=ids).order_by(*Patient._meta.ordering)[:limit]
+    return (
+        charts_with_portal(practice)
+        .filter(pk__in=ids)
+        .order_by(*(Patient._meta.ordering or ()))[:limit]
+    )
 
 
 def run_charts(run: BulkInviteRun) -> QuerySet[Patient]:

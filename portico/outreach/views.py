@@ -8,6 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from portico.charts import services as chart_services
 from portico.outreach import selectors, services
 from portico.outreach.forms import BulkFilterForm
 from portico.practices import permissions
@@ -42,6 +43,9 @@ def bulk_invite(request):
         criteria = form.criteria()
         count = selectors.matching_charts(request.practice, criteria, today=today).count()
         preview = list(selectors.matching_preview(request.practice, criteria, today=today))
+        chart_services.charts_listed(
+            request.user, practice=request.practice, charts=preview, what="bulk invite preview"
+        )
         shown = f"The first {len(preview)} of {count}" if count > len(preview) else "All of them"
         context.update(
             count=count,

@@ -241,6 +241,7 @@ def home(request):
     active = [a for a in accesses if a.effective_state == AccessState.ACTIVE]
     if len(active) == 1 and len(accesses) == 1:
         return redirect("records:record", access_id=active[0].public_id)
+    services.records_listed(request.user, accesses=accesses)
     return render(
         request,
         "portal/home.html",

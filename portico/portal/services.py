@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from portico.accounts.services import sign_in_throttle_clear
 from portico.accounts.sessions import sessions_end_all
-from portico.audit.services import EventOf, audit_record, audit_record_many
+from portico.audit.services import EventOf, audit_read, audit_record, audit_record_many
 from portico.charts.models import Patient
 from portico.charts.selectors import patients_of
 from portico.charts.services import patient_update
@@ -51,6 +51,14 @@ class InvalidTransition(Exception):
 
 
 NO_ACCESS_MESSAGE = "Ask your doctor to provide access to your health records."
+
+
+def records_listed(account, *, accesses: list[PortalAccess]) -> None:
+    """Audit the portal home's list of the account's records (whose record, at which practice,
+    is health information too): one read event per chart shown."""
+    for access in accesses:
+        audit_read(account, action="phr.view", patient=access.patient, details={"page": "home"})
+
 
 # ---------------------------------------------------------------------------
 # Staff transitions
@@ -361,7 +369,7 @@ def _expire_one(access_pk: int, now: dt.datetime) -> int:
         and invitation.status == InvitationStatus.PENDING
         and invitation.expires_at <= now
     )
-    if not due:
+    if not due or invitation is None:
         return 0
     invitation.status = InvitationStatus.EXPIRED
     invitation.ended_at = invitation.expires_at

@@ -42,14 +42,13 @@ LIST_SECTIONS = (
 )
 
 
-def _shared_section(read):
+def _shared_section(read) -> functools.cached_property:
     """A section of SharedRecord, read by `read(patient)` on first use and kept."""
 
-    @functools.cached_property
     def section(self) -> list:
         return read(self.patient)
 
-    return section
+    return functools.cached_property(section)
 
 
 def _shared_list(model):

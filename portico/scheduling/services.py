@@ -10,6 +10,7 @@ from django.db import transaction
 from portico.audit.services import audit_record
 from portico.charts.record_cache import record_changed
 from portico.charts.validation import has_control_characters
+from portico.core.validation import max_length_of
 from portico.practices import permissions
 from portico.scheduling.models import Appointment, AppointmentStatus
 
@@ -38,7 +39,7 @@ def appointment_create(
     for field, value in (("visit_type", visit_type), ("reason", reason)):
         if has_control_characters(value):
             errors[field] = ["Remove control characters (such as NUL) from this value."]
-        elif len(value) > Appointment._meta.get_field(field).max_length:
+        elif len(value) > (max_length_of(Appointment, field) or 0):
             errors[field] = ["This is too long."]
     if provider is not None:
         membership = permissions.membership_for(provider, patient.practice)

@@ -6,13 +6,14 @@ import json
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 
 from portico.audit import context
 from portico.audit.models import AuditEvent
 from portico.audit.services import audit_record
 from portico.portal import registration, tokens
 from portico.portal import services as portal
-from tests.factories import PASSWORD, enroll, invite
+from tests.factories import PASSWORD, enroll, invite, make_patient, sign_in
 
 
 def events(action: str) -> list[AuditEvent]:
@@ -207,3 +208,96 @@ def test_audit_details_carry_no_names_or_emails(admin, patient, practice):
     for text in details:
         for secret in secrets_of_the_patient:
             assert secret not in text
+
+
+def test_behind_a_trusted_proxy_the_audit_log_records_the_client_not_the_proxy(
+    client, settings, staff, patient
+):
+    settings.PORTICO_TRUSTED_PROXY_HOPS = 1
+    sign_in(client, staff)
+    client.get(
+        reverse("charts:chart", args=[patient.public_id]),
+        REMOTE_ADDR="10.0.0.2",  # the proxy
+        HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.50",  # spoofed, then the client
+    )
+    event = AuditEvent.objects.filter(action="chart.view").latest("id")
+    assert event.ip_address == "203.0.113.50"
+
+
+def test_without_a_trusted_proxy_the_audit_log_records_the_connecting_address(
+    client, settings, staff, patient
+):
+    settings.PORTICO_TRUSTED_PROXY_HOPS = 0
+    sign_in(client, staff)
+    client.get(
+        reverse("charts:chart", args=[patient.public_id]),
+        REMOTE_ADDR="192.0.2.10",
+        HTTP_X_FORWARDED_FOR="203.0.113.50",  # not trusted: anyone can send it
+    )
+    event = AuditEvent.objects.filter(action="chart.view").latest("id")
+    assert event.ip_address == "192.0.2.10"
+
+
+def test_a_forwarded_value_that_is_no_address_is_stored_as_unknown(
+    client, settings, staff, patient
+):
+    settings.PORTICO_TRUSTED_PROXY_HOPS = 1
+    sign_in(client, staff)
+    response = client.get(
+        reverse("charts:chart", args=[patient.public_id]),
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="not-an-address",
+    )
+    assert response.status_code == 200
+    event = AuditEvent.objects.filter(action="chart.view").latest("id")
+    assert event.ip_address is None
+
+
+def test_a_batch_of_events_is_written_with_the_batch_actor_and_each_patients_details(
+    admin, practice, patient
+):
+    from portico.audit.services import EventOf, audit_record_many
+
+    other = make_patient(practice)
+    token = context.set_current(context.RequestContext("203.0.113.9", "Firefox/140"))
+    try:
+        written = audit_record_many(
+            admin,
+            action="portal.invite",
+            practice=practice,
+            events=[EventOf(patient.pk, {"n": 1}), EventOf(other.pk, {"n": 2})],
+        )
+    finally:
+        context.reset(token)
+
+    assert written == 2
+    rows = list(AuditEvent.objects.filter(action="portal.invite").order_by("details__n"))
+    assert [(e.patient, e.details["n"]) for e in rows] == [(patient, 1), (other, 2)]
+    assert {(e.actor, e.actor_label, e.practice, e.ip_address) for e in rows} == {
+        (admin, "Ada Admin", practice, "203.0.113.9")
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reads_event_alone_commits_without_waiting_for_the_disk_on_postgresql(admin, patient):
+    """DESIGN: only the transaction that writes nothing but a read's audit event may skip the
+    wait for the write-ahead log; the event of a change commits with the change, as usual."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from portico.audit.services import audit_read
+
+    with CaptureQueriesContext(connection) as alone:
+        audit_read(admin, action="chart.view", patient=patient, details={"page": "chart"})
+    with CaptureQueriesContext(connection) as inside, transaction.atomic():
+        audit_read(admin, action="chart.view", patient=patient, details={"page": "chart"})
+    with CaptureQueriesContext(connection) as change:
+        audit_record(admin, action="chart.update", practice=patient.practice, patient=patient)
+
+    def relaxed(queries) -> bool:
+        return any("synchronous_commit" in q["sql"] for q in queries.captured_queries)
+
+    assert relaxed(alone) == (connection.vendor == "postgresql")
+    assert not relaxed(inside)
+    assert not relaxed(change)
+    assert AuditEvent.objects.filter(action="chart.view", patient=patient).count() == 2

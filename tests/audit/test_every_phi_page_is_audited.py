@@ -1,0 +1,253 @@
+"""DESIGN "Audit": every URL that shows health information writes an audit event.
+
+The walk covers every URL pattern of the project. Each is either a page that shows health
+information (READS: requested here, and it must write its read event), an action that only
+changes things (ACTIONS: its GET is refused, and the service audits the change), or a page
+that shows none (NO_HEALTH_INFORMATION, with the reason). A new URL fails this test until
+someone decides which it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from portico.accounts.services import api_token_create
+from portico.audit.models import AuditEvent
+from portico.charts import services as chart_services
+from portico.charts.models import CLINICAL_LISTS
+from portico.outreach.models import BulkInviteRun
+from portico.portal import registration
+from portico.portal import tokens as portal_tokens
+from portico.portal.models import PortalAccess
+from portico.records import services as record_services
+from portico.records import tokens as record_tokens
+from tests import factories
+from tests.charts.test_clinical_services import VALID
+from tests.factories import sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Read:
+    """A page showing health information: who opens it, and the audit action it must write."""
+
+    who: str  # "staff", "patient", "nobody" (a link's recipient) or "api"
+    action: str
+    query: dict = field(default_factory=dict)
+
+
+READS = {
+    "charts:patient_list": Read("staff", "chart.list", {"q": "Rivera"}),
+    "charts:patient_edit": Read("staff", "chart.view"),
+    "charts:chart": Read("staff", "chart.view"),
+    "charts:chart_summary": Read("staff", "chart.view"),
+    "charts:item_list": Read("staff", "chart.view"),
+    "charts:item_new": Read("staff", "chart.view"),
+    "charts:item_edit": Read("staff", "chart.view"),
+    "charts:encounter_new": Read("staff", "chart.view"),
+    "charts:encounter": Read("staff", "chart.view"),
+    "outreach:bulk_invite": Read("staff", "chart.list"),
+    "portal:home": Read("patient", "phr.view"),
+    "records:record": Read("patient", "phr.view"),
+    "records:download": Read("patient", "phr.download"),
+    "records:download_fhir": Read("patient", "phr.download"),
+    "records:send": Read("patient", "phr.view"),
+    "records:access_log": Read("patient", "phr.view"),
+    "records:shared": Read("nobody", "phr.link_opened"),
+    "records:shared_fhir": Read("nobody", "phr.link_opened"),
+    "api:list_patients": Read("api", "chart.list"),
+    "api:get_patient": Read("api", "chart.view"),
+    "api:get_portal_status": Read("api", "chart.view"),
+}
+
+# Changes only: a GET is refused; the service audits the change (tests of each service).
+ACTIONS = {
+    "charts:item_share",
+    "charts:encounter_sign",
+    "charts:encounter_amend",
+    "charts:encounter_share",
+    "charts:portal_action",
+    "records:revoke_link",
+    "outreach:run_cancel",
+    "api:create_patient",
+    "api:invite",
+    "api:resend",
+    "api:cancel",
+    "api:revoke",
+}
+
+# Actions whose path also answers a GET that is one of the READS (the same URL, another method).
+GET_IS_A_READ = {"api:create_patient": "api:list_patients"}
+
+NO_HEALTH_INFORMATION = {
+    "home": "redirects each person to their side",
+    "healthz": "answers ok",
+    "accounts:sign_in": "sign-in form",
+    "accounts:sign_out": "signs out",
+    "accounts:password_forgot": "recovery form",
+    "accounts:username_forgot": "recovery form",
+    "accounts:password_reset_link": "recovery form",
+    "accounts:password_reset_new": "recovery form",
+    "accounts:profile": "the account's own settings (email, devices, tokens)",
+    "accounts:password_change": "the account's own password",
+    "accounts:token_revoke": "the account's own API tokens",
+    "accounts:mfa_verify": "second-factor step",
+    "accounts:mfa_enroll": "second-factor set-up",
+    "accounts:mfa_remove": "second-factor set-up",
+    "accounts:recovery_codes_new": "second-factor set-up",
+    "accounts:device_forget": "the account's own remembered devices",
+    "accounts:session_status": "seconds left in the session",
+    "accounts:session_keepalive": "keeps the session",
+    "charts:patient_new": "an empty form",
+    "charts:code_search": "the shipped code lists",
+    "practices:settings": "practice settings",
+    "practices:phr_invite": "practice settings and staff rights",
+    "practices:auto_invite": "practice settings",
+    "practices:users": "the practice's staff",
+    "practices:user_remove": "the practice's staff",
+    "practices:switch_practice": "chooses the practice",
+    "outreach:run": "a run's counts, no chart",
+    "outreach:run_status": "a run's counts, no chart",
+    "portal:register": "the practice's name, before the patient proved who they are",
+    "portal:register_account": "the practice's name and the invitation's email",
+    "portal:register_text": "the practice's name, before the patient proved who they are",
+    "portal:register_text_code": "the practice's name, before the patient proved who they are",
+    "notifications:bounces": "a webhook that takes delivery reports",
+    "api:openapi-json": "the API's description",
+    "api:openapi-view": "the API's description",
+    "api:api-root": "the API's description",
+    "api:get_auto_invite": "a practice setting",
+    "api:put_auto_invite": "a practice setting",
+    "mailbox": "the demo's mailbox: emails hold no health information",
+    "mailbox_message": "the demo's mailbox: emails hold no health information",
+    "mailbox_html": "the demo's mailbox: emails hold no health information",
+    "dev_sms": "the demo's text messages: security codes only",
+    "<unnamed> ^api/v1/.*$": "the API's not-found answer",
+}
+
+
+def url_names() -> list[tuple[str, str]]:
+    """(name, route) of every URL pattern, with its namespace."""
+
+    def walk(patterns, prefix="", namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(
+                    pattern.url_patterns,
+                    prefix + str(pattern.pattern),
+                    pattern.namespace or namespace,
+                )
+            elif isinstance(pattern, URLPattern):
+                route = prefix + str(pattern.pattern)
+                if pattern.name:
+                    name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+                else:
+                    name = f"<unnamed> {route}"
+                yield name, route
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def test_every_url_is_an_audited_read_an_action_or_shows_no_health_information():
+    known = READS.keys() | ACTIONS | NO_HEALTH_INFORMATION.keys()
+    undecided = sorted({name for name, _route in url_names()} - known)
+    assert not undecided, (
+        f"Decide for {undecided}: a page showing health information must write a read "
+        "audit event (add it to READS), or list it with the reason it shows none."
+    )
+    stale = sorted(known - {name for name, _route in url_names()})
+    assert not stale, f"{stale} no longer exist: remove them here"
+
+
+@pytest.fixture
+def world(client, practice, admin, provider):
+    patient = factories.make_patient(practice, legal_first_name="Jordan", legal_last_name="Rivera")
+    account = factories.enroll(admin, patient)
+    access = PortalAccess.objects.get(patient=patient)
+    problems = CLINICAL_LISTS["problems"]
+    item = chart_services.item_create(provider, patient=patient, model=problems,
+                                      **VALID["problems"])  # fmt: skip
+    encounter = chart_services.encounter_create(
+        provider, patient=patient, visit_date=dt.date(2026, 11, 2), note="Seen."
+    )
+    link = record_services.shared_link_send(account, access=access, email="me@example.test")
+    run = BulkInviteRun.objects.create(practice=practice, created_by=admin)
+    _token, api_key = api_token_create(admin, practice=practice, name="audit walk")
+    invitation = factories.invite(admin, factories.make_patient(practice))
+    return {
+        "admin": admin,
+        "account": account,
+        "api_key": api_key,
+        "kwargs": {
+            "patient_id": patient.public_id,
+            "kind": "problems",
+            "item_id": item.public_id,
+            "encounter_id": encounter.public_id,
+            "access_id": access.public_id,
+            "link_id": link.public_id,
+            "run_id": run.public_id,
+            "token": record_tokens.link_token(link.link_nonce),
+            "registration_token": portal_tokens.link_token(invitation.link_nonce),
+            "action": "invite",
+        },
+        "patient": patient,
+    }
+
+
+def _url(name: str, world) -> str:
+    pattern_kwargs = world["kwargs"]
+    for candidate in (
+        {},
+        {"patient_id": pattern_kwargs["patient_id"]},
+        {k: pattern_kwargs[k] for k in ("patient_id", "kind")},
+        {k: pattern_kwargs[k] for k in ("patient_id", "kind", "item_id")},
+        {k: pattern_kwargs[k] for k in ("patient_id", "encounter_id")},
+        {k: pattern_kwargs[k] for k in ("patient_id", "action")},
+        {"access_id": pattern_kwargs["access_id"]},
+        {k: pattern_kwargs[k] for k in ("access_id", "link_id")},
+        {"run_id": pattern_kwargs["run_id"]},
+        {"token": pattern_kwargs["token"]},
+    ):
+        try:
+            return reverse(name, kwargs=candidate)
+        except Exception:  # noqa: BLE001, S112 (try the next set of arguments)
+            continue
+    raise AssertionError(f"no arguments fit {name}")
+
+
+@pytest.mark.parametrize("name", sorted(READS))
+def test_each_page_showing_health_information_writes_its_read_event(name, client, world):
+    read = READS[name]
+    headers = {}
+    if read.who == "staff":
+        sign_in(client, world["admin"])
+    elif read.who == "patient":
+        sign_in(client, world["account"])
+    elif read.who == "api":
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {world['api_key']}"}
+    url = _url(name, world)
+    if name == "portal:home":
+        # With one record the home page goes straight to it; with two it lists them.
+        other = factories.invite(world["admin"], factories.make_patient(world["patient"].practice))
+        registration.registration_link_account(world["account"], invitation_id=str(other.public_id))
+    before = AuditEvent.objects.filter(action=read.action).count()
+
+    response = client.get(url, read.query, **headers)
+
+    assert response.status_code == 200, (name, response.status_code)
+    assert AuditEvent.objects.filter(action=read.action).count() > before, (
+        f"{name} showed health information without a {read.action} audit event"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(ACTIONS - GET_IS_A_READ.keys()))
+def test_each_action_refuses_a_get_so_it_shows_nothing(name, client, world):
+    sign_in(client, world["admin"])
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {world['api_key']}"}
+    response = client.get(_url(name, world), **headers)
+    assert response.status_code == 405, (name, response.status_code)

@@ -7,9 +7,9 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from portico.charts import selectors as chart_selectors
 from portico.charts import services as chart_services
 from portico.charts.validation import format_phone
-from portico.charts.views import scoped_patient
 from portico.core.forms import apply_service_errors
 from portico.portal import services
 from portico.portal.forms import PortalContactForm
@@ -52,7 +52,7 @@ def render_chart(
 
 @staff_required
 def chart(request, patient_id):
-    patient = scoped_patient(request, patient_id)
+    patient = chart_selectors.chart_of(request.practice, patient_id)
     return render_chart(request, patient, portal_open=request.GET.get("portal") == "open")
 
 
@@ -105,7 +105,7 @@ ACTIONS = {
 @staff_required
 def portal_action(request, patient_id, action):
     # The chart is looked up first, so another practice's chart is 404 whatever the method.
-    patient = scoped_patient(request, patient_id)
+    patient = chart_selectors.chart_of(request.practice, patient_id)
     if action not in ACTIONS:
         raise Http404
     if request.method != "POST":

@@ -10,7 +10,10 @@ PORT ?= 8000
 PYTEST_WORKERS ?= 2
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/portico
 
-.PHONY: demo test test-postgres e2e lint bench ci clean chromium
+# The Nu Html Checker the browser tests run (vnu-jar, pinned in package.json/package-lock.json).
+VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
+
+.PHONY: demo test test-postgres e2e lint bench ci clean chromium java
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,14 +39,27 @@ test-postgres: $(STAMP)
 	$(BIN)/python scripts/ensure_postgres_db.py "$(POSTGRES_URL)"
 	DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e"
 
-## e2e: browser tests, Playwright driving Debian's Chromium
-e2e: $(STAMP) chromium
+## e2e: browser tests, Playwright driving Debian's Chromium; the Nu Html Checker on every page
+e2e: $(STAMP) chromium java $(VNU_JAR)
 	$(BIN)/pytest -m e2e tests/e2e tests/outreach
 
+# $(call debian,COMMAND,PACKAGE): install Debian's PACKAGE when COMMAND is missing.
+debian = command -v $(1) >/dev/null 2>&1 || { \
+	echo "Installing Debian's $(2) (for $(1))"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; }
+
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@$(call debian,chromium,chromium)
+
+java:
+	@$(call debian,java,default-jre-headless)
+
+# npm ci when node_modules is missing or the lock file changed. --ignore-scripts: vnu-jar's
+# install script would download a Java of its own; Debian's (above) serves.
+$(VNU_JAR): package.json package-lock.json
+	@$(call debian,npm,npm)
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 ## lint: ruff (checks and format), mypy on every services/selectors module, the import layers
 lint: $(STAMP)
@@ -63,4 +79,4 @@ bench: $(STAMP)
 ci: lint test test-postgres e2e
 
 clean:
-	rm -rf $(VENV) var artifacts .pytest_cache staticfiles
+	rm -rf $(VENV) var artifacts .pytest_cache staticfiles node_modules

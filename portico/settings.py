@@ -145,10 +145,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
-# Sessions are kept in the database and read through the default cache (CACHE_URL). Ending an
-# account's sessions acts at once whatever a cache holds: the session hash changes
-# (accounts.sessions.sessions_end_all).
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "accounts:sign_in"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:sign_in"
@@ -256,11 +252,24 @@ CACHES = {
     # many charts' pages can never push rate-limit counters out of the default one.
     "records": parse_cache_url(env_str("PORTICO_RECORD_CACHE_URL", CACHE_URL)),
 }
+# Several deployments (or test runs) may share one Redis: a prefix keeps their keys apart.
+for _cache in CACHES.values():
+    _cache["KEY_PREFIX"] = env_str("PORTICO_CACHE_KEY_PREFIX", "")
 if CACHES["records"]["BACKEND"].endswith("LocMemCache"):
     CACHES["records"]["LOCATION"] = "records"
     CACHES["records"]["OPTIONS"] = {"MAX_ENTRIES": env_int("PORTICO_RECORD_CACHE_ENTRIES", 1000)}
 # How long a rendering is kept; 0 turns the cache off.
 PORTICO_RECORD_CACHE_SECONDS = env_int("PORTICO_RECORD_CACHE_SECONDS", 600)
+
+# Sessions are rows in the database. With a cache every web process shares (CACHE_URL=redis://)
+# they are read through it (Django's cached_db engine); a per-process cache must not hold them,
+# or one web process would go on reading a session that another has changed since. Ending an
+# account's sessions acts at once whatever a cache holds: the session hash changes
+# (accounts.sessions.sessions_end_all).
+SESSIONS_THROUGH_CACHE = CACHES["default"]["BACKEND"].endswith("RedisCache")
+SESSION_ENGINE = "django.contrib.sessions.backends." + (
+    "cached_db" if SESSIONS_THROUGH_CACHE else "db"
+)
 
 # Sign-in and recovery (SPEC §4.1, §4.2; NIST SP 800-63B, OWASP ASVS L2)
 PORTICO_PASSWORD_MAX_LENGTH = 128

@@ -125,3 +125,27 @@ def test_unknown_api_paths_answer_with_the_json_error_body(client):
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "errors": {}}
+
+
+@pytest.mark.parametrize(
+    ("cache_url", "engine"),
+    [
+        ("redis://127.0.0.1:6379/0", "django.contrib.sessions.backends.cached_db"),
+        ("locmem://", "django.contrib.sessions.backends.db"),
+    ],
+)
+def test_sessions_go_through_the_cache_only_when_every_web_process_shares_it(
+    tmp_path, cache_url, engine
+):
+    """A per-process cache would let one web process keep reading a session another changed."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PORTICO_", "CACHE_URL"))}
+    clean.update(PORTICO_DEMO="1", PORTICO_VAR_DIR=str(tmp_path), CACHE_URL=cache_url)
+    result = subprocess.run(
+        [sys.executable, "-c", "import portico.settings as s; print(s.SESSION_ENGINE)"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == engine

@@ -30,12 +30,15 @@ from urllib.parse import urlsplit
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.e2e.nu_html import PageCollector
+
 # aiosmtpd logs every SMTP command at INFO; a failing test's report needs none of it.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the .venv running pytest
 ARTIFACTS = REPO / "artifacts" / "e2e"
+HTML_ARTIFACTS = REPO / "artifacts" / "html"  # the pages the Nu Html Checker validated
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -162,6 +165,19 @@ def _database(tmp: Path) -> Iterator[str]:
             )
 
 
+def _shared_cache_env() -> dict[str, str]:
+    """Redis as production runs it (sessions read through it by every gunicorn worker, shared
+    rate limits), under a key prefix of this run's own; without a Redis server here, none."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        return {}
+    return {
+        "CACHE_URL": "redis://127.0.0.1:6379/0",
+        "PORTICO_CACHE_KEY_PREFIX": f"e2e-{secrets.token_hex(6)}",
+    }
+
+
 def _server_env(tmp: Path, database_url: str, http_port: int, smtp_port: int) -> dict[str, str]:
     # Start from a clean slate: the pytest process carries test defaults
     # (portico.testing) that must not leak into the "production" servers.
@@ -182,6 +198,7 @@ def _server_env(tmp: Path, database_url: str, http_port: int, smtp_port: int) ->
         DEBUG="0",
         # `portico shell` imports tests.factories for the seed data.
         PYTHONPATH=str(REPO),
+        **_shared_cache_env(),
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -315,13 +332,33 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def html_pages() -> PageCollector:
+    """Every distinct HTML page the browser tests receive, for the Nu Html Checker
+    (test_valid_html.py checks them once the browser tests have run)."""
+    return PageCollector(HTML_ARTIFACTS)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "after_browser_tests: runs after every browser test of the session"
+    )
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The check of every visited page runs after the browser tests that visit them."""
+    last = [item for item in items if item.get_closest_marker("after_browser_tests")]
+    items[:] = [item for item in items if item not in last] + last
+
+
 @pytest.fixture
-def new_page(browser, stack):
+def new_page(browser, stack, html_pages, request):
     """Open a page in a fresh browser context: a separate person with their own cookies.
 
     A stylesheet, script or image that fails to load breaks the page for a person
     even when its text is right, so any such failure fails the test; so does anything the
     Content-Security-Policy blocks (an inline script or style the browser refused to run).
+    Every HTML page the context receives goes to the Nu Html Checker (`html_pages`).
     """
     contexts = []
     broken: list[str] = []
@@ -350,6 +387,7 @@ def new_page(browser, stack):
         context.on("response", watch)
         context.on("requestfailed", lambda request: failed(request))
         context.on("console", console)
+        html_pages.watch(context, request.node.nodeid)
         contexts.append(context)
         return context.new_page()
 

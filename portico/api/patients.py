@@ -6,7 +6,12 @@ handler through its wrapper, where string annotations cannot be resolved.
 
 from uuid import UUID
 
+<<<<<<< HEAD
 from ninja import Field, Query, Schema, Status
+=======
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema, Status
+>>>>>>> h-api
 from ninja.conf import settings as ninja_settings
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -18,12 +23,13 @@ from portico.api.schemas import (
     PatientOut,
     PortalStatusOut,
 )
-from portico.api.urls import api
 from portico.charts import selectors as chart_selectors
 from portico.charts import services as chart_services
 from portico.portal import services as portal_services
 from portico.portal.models import TIMELINE_LABELS
 from portico.portal.selectors import portal_window
+
+router = Router(tags=["patients"])
 
 ERRORS = {
     400: ErrorOut,
@@ -73,7 +79,7 @@ def _portal_out(request, patient) -> dict:
     }
 
 
-@api.get("/patients", response={200: list[PatientOut], **ERRORS}, tags=["patients"])
+@router.get("", response={200: list[PatientOut], **ERRORS})
 @paginate(Pagination)
 def list_patients(request, filters: Query[PatientFilter]):
     """Charts of the token's practice, by name or date of birth (YYYY-MM-DD or MM/DD/YYYY)."""
@@ -81,7 +87,7 @@ def list_patients(request, filters: Query[PatientFilter]):
     return chart_selectors.patient_search(practice=request.practice, query=filters.q)
 
 
-@api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"])
+@router.post("", response={201: PatientOut, **ERRORS})
 def create_patient(request, payload: PatientIn):
     patient = chart_services.patient_create(
         request.user, practice=request.practice, **payload.dict()
@@ -89,23 +95,21 @@ def create_patient(request, payload: PatientIn):
     return Status(201, patient)
 
 
-@api.get("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"])
+@router.get("/{patient_id}", response={200: PatientOut, **ERRORS})
 def get_patient(request, patient_id: UUID):
     patient = _scoped(request, patient_id)
     chart_services.chart_viewed(request.user, patient=patient, what="api demographics")
     return patient
 
 
-@api.get(
-    "/patients/{patient_id}/portal", response={200: PortalStatusOut, **ERRORS}, tags=["portal"]
-)
+@router.get("/{patient_id}/portal", response={200: PortalStatusOut, **ERRORS}, tags=["portal"])
 def get_portal_status(request, patient_id: UUID):
     """Portal status, the live access code, allowed actions and the timeline."""
     return _portal_out(request, _scoped(request, patient_id))
 
 
-@api.post(
-    "/patients/{patient_id}/portal/invite",
+@router.post(
+    "/{patient_id}/portal/invite",
     response={200: PortalStatusOut, **ERRORS},
     tags=["portal"],
 )
@@ -116,8 +120,8 @@ def invite(request, patient_id: UUID, payload: InviteIn | None = None):
     return _portal_out(request, _scoped(request, patient_id))
 
 
-@api.post(
-    "/patients/{patient_id}/portal/resend",
+@router.post(
+    "/{patient_id}/portal/resend",
     response={200: PortalStatusOut, **ERRORS},
     tags=["portal"],
 )
@@ -128,8 +132,8 @@ def resend(request, patient_id: UUID, payload: InviteIn | None = None):
     return _portal_out(request, _scoped(request, patient_id))
 
 
-@api.post(
-    "/patients/{patient_id}/portal/cancel",
+@router.post(
+    "/{patient_id}/portal/cancel",
     response={200: PortalStatusOut, **ERRORS},
     tags=["portal"],
 )
@@ -139,8 +143,8 @@ def cancel(request, patient_id: UUID):
     return _portal_out(request, _scoped(request, patient_id))
 
 
-@api.post(
-    "/patients/{patient_id}/portal/revoke",
+@router.post(
+    "/{patient_id}/portal/revoke",
     response={200: PortalStatusOut, **ERRORS},
     tags=["portal"],
 )

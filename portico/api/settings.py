@@ -1,13 +1,14 @@
 """EHR Settings through the API: the auto-invite switch (SPEC §1.3, §5.1). Administrators only;
 the same service as the "PHR invite" settings page."""
 
-from ninja import Schema
+from ninja import Router, Schema
 from pydantic import ConfigDict
 
 from portico.api.schemas import ErrorOut
-from portico.api.urls import api
 from portico.practices import permissions
 from portico.practices import services as practice_services
+
+router = Router(tags=["settings"])
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
 
@@ -30,14 +31,14 @@ def _require_administrator(request) -> None:
     )
 
 
-@api.get("/settings/auto-invite", response={200: AutoInviteOut, **ERRORS}, tags=["settings"])
+@router.get("/auto-invite", response={200: AutoInviteOut, **ERRORS})
 def get_auto_invite(request):
     """Whether the practice invites eligible patients automatically (administrators only)."""
     _require_administrator(request)
     return {"enabled": request.practice.auto_invite_enabled}
 
 
-@api.put("/settings/auto-invite", response={200: AutoInviteOut, **ERRORS}, tags=["settings"])
+@router.put("/auto-invite", response={200: AutoInviteOut, **ERRORS})
 def put_auto_invite(request, payload: AutoInviteIn):
     """Turn auto-invite on or off; turning it off stops every automatic invitation at once."""
     practice_services.auto_invite_set(

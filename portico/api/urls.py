@@ -10,6 +10,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from portico.accounts.services import api_token_authenticate
+from portico.api import patients
+from portico.api import settings as settings_routes
 from portico.portal.services import InvalidTransition
 
 
@@ -35,6 +37,9 @@ api = NinjaAPI(
     auth=StaffToken(),
     urls_namespace="api",
 )
+# One router per module, mounted at its prefix: /api/v1/patients…, /api/v1/settings/….
+api.add_router("/patients", patients.router)
+api.add_router("/settings", settings_routes.router)
 
 
 def _error(request, status: int, detail: str, errors: dict | None = None):
@@ -103,7 +108,3 @@ def on_http_error(request, exc):
         message = "The request body is not valid JSON."
         return _error(request, 400, message, {"body": [message]})
     return _error(request, exc.status_code, str(exc))
-
-
-from portico.api import patients  # noqa: E402,F401  (registers the routes)
-from portico.api import settings as _settings_routes  # noqa: E402,F401  (registers the routes)

@@ -29,6 +29,7 @@ from django_tasks import task
 from portico.charts.models import Encounter, Patient
 from portico.portal.models import AccessState, PortalAccess
 from portico.practices.models import Practice
+from portico.practices.services import auto_invite_stopped_reason
 
 MIN_AGE = 18
 MAX_AGE = 85
@@ -71,8 +72,11 @@ def ineligible_reason(
     `practice` and `access` may be passed freshly locked by the caller; otherwise they are read.
     """
     practice = practice or patient.practice
-    if not practice.auto_invite_enabled:
-        return "auto_invite_off"
+    # Off, or on but without a text-message backend ("no_sms_backend"): an auto-invited patient
+    # verifies by a texted security code only, so could not register.
+    stopped = auto_invite_stopped_reason(practice)
+    if stopped is not None:
+        return stopped
     born_after, born_by = birth_date_bounds(today or practice_today(practice))
     if patient.date_of_birth > born_by:
         return "younger_than_18"
@@ -152,14 +156,16 @@ def unsigned_due_candidates(practice: Practice, today: dt.date):
 def invite_unsigned_due(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """Periodic job: auto-invite charts whose encounter stayed unsigned 30 days after the visit.
 
-    Runs practice by practice (only those with auto-invite on), in batches of charts, one
-    transaction per chart; safe to run again at any time (an invited chart is no longer a
-    candidate). Returns how many charts were invited.
+    Runs practice by practice (only those with auto-invite on and not paused), in batches of
+    charts, one transaction per chart; safe to run again at any time (an invited chart is no
+    longer a candidate). Returns how many charts were invited.
     """
     from portico.portal.services import invitation_issue_auto
 
     invited = 0
     for practice in Practice.objects.filter(auto_invite_enabled=True).order_by("pk"):
+        if auto_invite_stopped_reason(practice) is not None:
+            continue  # paused (no SMS backend): no chart of it is eligible, none is read
         today = practice_today(practice, now)
         last_pk = 0
         while True:

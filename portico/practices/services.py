@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from portico.audit.services import audit_record
 from portico.core.validation import clean_email
+from portico.notifications import sms
 from portico.practices import permissions
 from portico.practices.models import Membership
 
@@ -37,9 +39,36 @@ def invite_permissions_set(actor, *, practice, allowed_member_ids: set[int]) -> 
     return changed
 
 
+# Auto-invited patients have no printed access code: they verify with their date of birth and a
+# security code sent by text message (SPEC §5.1), so auto-invite needs an SMS backend.
+AUTO_INVITE_OFF = "auto_invite_off"
+NO_SMS_BACKEND = "no_sms_backend"
+AUTO_INVITE_NEEDS_SMS_MESSAGE = (
+    "Auto-invite needs a text-message (SMS) backend, and none is configured: auto-invited "
+    "patients verify with a security code sent by text message, so they could not register. "
+    "Ask the operator of Portico to configure one (the SMS_URL setting) first."
+)
+
+
+def auto_invite_stopped_reason(practice) -> str | None:
+    """Why the practice invites nobody automatically now, or None when it may (per chart, the
+    rest of the rule is `portal.auto_invite.ineligible_reason`, which starts here): auto-invite
+    is off, or it is on but paused because no text-message backend is configured (SMS_URL
+    empty, e.g. removed after auto-invite was turned on)."""
+    if not practice.auto_invite_enabled:
+        return AUTO_INVITE_OFF
+    if not sms.sms_enabled():
+        return NO_SMS_BACKEND
+    return None
+
+
 @transaction.atomic
 def auto_invite_set(actor, *, practice, enabled: bool) -> bool:
     """EHR Settings > PHR invite: turn auto-invite (SPEC §5.1) on or off; True if it changed.
+
+    On needs a text-message backend (see AUTO_INVITE_NEEDS_SMS_MESSAGE): without one, asking
+    for on raises ValidationError and changes nothing (a practice whose backend went away stays
+    on, paused). Turning it off always works.
 
     The practice row is locked, and the auto-invite service reads the setting under the same
     lock, so once turning it off has committed no automatic invitation is issued any more,
@@ -51,6 +80,8 @@ def auto_invite_set(actor, *, practice, enabled: bool) -> bool:
         permissions.can_manage_settings(permissions.membership_for(actor, practice)),
         "Only administrators can change EHR Settings.",
     )
+    if enabled and not sms.sms_enabled():
+        raise ValidationError({"enabled": [AUTO_INVITE_NEEDS_SMS_MESSAGE]})
     locked = Practice.objects.select_for_update().get(pk=practice.pk)
     enabled = bool(enabled)
     if locked.auto_invite_enabled == enabled:

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portico.core.forms import apply_service_errors
+from portico.notifications.sms import sms_enabled
 from portico.practices import services
 from portico.practices.decorators import administrator_required, staff_required
 from portico.practices.forms import StaffAddForm
@@ -16,36 +17,48 @@ def settings_home(request):
     return redirect("practices:phr_invite")
 
 
+def _sms_note(practice) -> str | None:
+    """What the tab says next to the auto-invite switch about the text-message backend:
+    "paused" (on, but no backend: nobody is invited), "needed" (off, and it cannot be turned on
+    without one), or nothing."""
+    if services.auto_invite_stopped_reason(practice) == services.NO_SMS_BACKEND:
+        return "paused"
+    return None if sms_enabled() else "needed"
+
+
+def _phr_invite_page(request, status: int = 200, **context):
+    """The "PHR invite" tab: the auto-invite switch and who may invite patients."""
+    return render(
+        request,
+        "practices/phr_invite.html",
+        {
+            "members": list(practice_members(request.practice)),
+            "auto_invite_choices": AUTO_INVITE_CHOICES,
+            "sms_note": _sms_note(request.practice),
+            **context,
+        },
+        status=status,
+    )
+
+
 @administrator_required
 def phr_invite(request):
     """EHR Settings > Patient communications > PHR invite: who may invite patients."""
-    members = list(practice_members(request.practice))
     if request.method == "POST":
-        known = {str(m.pk): m.pk for m in members}
+        known = {str(m.pk): m.pk for m in practice_members(request.practice)}
         ticked = request.POST.getlist("may_invite")
         # Anything that is not one of this practice's members is refused as a whole:
         # dropping it silently would untick everyone else.
         if not set(ticked) <= known.keys():
-            return render(
-                request,
-                "practices/phr_invite.html",
-                {
-                    "members": members,
-                    "error": "The list of users changed; please try again.",
-                    "auto_invite_choices": AUTO_INVITE_CHOICES,
-                },
-                status=400,
+            return _phr_invite_page(
+                request, status=400, error="The list of users changed; please try again."
             )
         changed = services.invite_permissions_set(
             request.user, practice=request.practice, allowed_member_ids={known[t] for t in ticked}
         )
         messages.success(request, "Saved." if changed else "Nothing changed.")
         return redirect("practices:phr_invite")
-    return render(
-        request,
-        "practices/phr_invite.html",
-        {"members": members, "auto_invite_choices": AUTO_INVITE_CHOICES},
-    )
+    return _phr_invite_page(request)
 
 
 AUTO_INVITE_CHOICES = (("on", True), ("off", False))
@@ -57,17 +70,19 @@ def auto_invite(request):
     """EHR Settings > PHR invite: the auto-invite switch, in its own form."""
     choice = dict(AUTO_INVITE_CHOICES).get(request.POST.get("auto_invite", ""))
     if choice is None:
-        return render(
+        return _phr_invite_page(request, status=400, auto_invite_error="Choose on or off.")
+    try:
+        changed = services.auto_invite_set(request.user, practice=request.practice, enabled=choice)
+    except ValidationError as exc:
+        # Turning it on without a text-message backend: the reason, next to the switch, in
+        # place of the note that says the same (a paused switch keeps its "paused" note).
+        note = _sms_note(request.practice)
+        return _phr_invite_page(
             request,
-            "practices/phr_invite.html",
-            {
-                "members": list(practice_members(request.practice)),
-                "auto_invite_choices": AUTO_INVITE_CHOICES,
-                "auto_invite_error": "Choose on or off.",
-            },
             status=400,
+            auto_invite_error=" ".join(exc.messages),
+            sms_note=note if note == "paused" else None,
         )
-    changed = services.auto_invite_set(request.user, practice=request.practice, enabled=choice)
     if not changed:
         messages.success(request, "Nothing changed.")
     elif choice:

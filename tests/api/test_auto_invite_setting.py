@@ -4,7 +4,8 @@ import pytest
 
 from portico.audit.models import AuditEvent
 from portico.practices.models import Practice
-from tests.api.conftest import assert_error_body
+from portico.practices.services import AUTO_INVITE_NEEDS_SMS_MESSAGE
+from tests.api.conftest import assert_error_body, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +46,28 @@ def test_an_administrator_elsewhere_switches_only_their_own_practice(
 ):
     api_as(outsider, other_practice).call("put", URL, {"enabled": True})
     assert enabled(other_practice) and not enabled(practice)
+
+
+def test_turning_auto_invite_on_without_a_text_message_backend_is_422_with_why(
+    admin_api, practice, settings
+):
+    settings.SMS_URL = ""
+    before = snapshot()
+
+    body = assert_error_body(admin_api.call("put", URL, {"enabled": True}), 422)
+
+    assert body["errors"] == {"enabled": [AUTO_INVITE_NEEDS_SMS_MESSAGE]}
+    assert not enabled(practice) and admin_api.get(URL).json() == {"enabled": False}
+    assert snapshot()["audit"] == before["audit"]
+
+
+def test_turning_auto_invite_off_works_without_a_text_message_backend(
+    admin_api, practice, settings
+):
+    admin_api.call("put", URL, {"enabled": True})
+    settings.SMS_URL = ""
+
+    response = admin_api.call("put", URL, {"enabled": False})
+
+    assert response.status_code == 200 and response.json() == {"enabled": False}
+    assert not enabled(practice)

@@ -1,10 +1,14 @@
 """The OpenAPI document is served, complete, and declares bearer authentication."""
 
+import importlib
+import pkgutil
 import uuid
 
 import pytest
 from django.urls import Resolver404, resolve
 
+import portico.api
+from portico.api.urls import api
 from portico.core.views import api_not_found
 from tests.api.conftest import registered_operations
 
@@ -70,3 +74,31 @@ def test_openapi_describes_patient_input_strictly(schema):
     assert set(patient_in["required"]) == {"legal_first_name", "legal_last_name", "date_of_birth"}
     assert patient_in["properties"]["legal_first_name"]["maxLength"] == 100
     assert patient_in["additionalProperties"] is False
+
+
+# The operations the API has always offered: restructuring must keep every one of them.
+OPERATIONS = [
+    ("get", "/patients"),
+    ("post", "/patients"),
+    ("get", "/patients/{patient_id}"),
+    ("get", "/patients/{patient_id}/portal"),
+    ("post", "/patients/{patient_id}/portal/cancel"),
+    ("post", "/patients/{patient_id}/portal/invite"),
+    ("post", "/patients/{patient_id}/portal/resend"),
+    ("post", "/patients/{patient_id}/portal/revoke"),
+    ("get", "/settings/auto-invite"),
+    ("put", "/settings/auto-invite"),
+]
+
+
+def test_each_api_module_has_its_own_router_mounted_by_the_api(schema):
+    mounted = [router for _prefix, router in api._routers]
+    with_routes = []
+    for info in pkgutil.iter_modules(portico.api.__path__):
+        module = importlib.import_module(f"portico.api.{info.name}")
+        router = getattr(module, "router", None)
+        if router is not None:
+            with_routes.append(info.name)
+            assert mounted.count(router) == 1, info.name
+    assert sorted(with_routes) == ["patients", "settings"]
+    assert documented_operations(schema) == sorted(OPERATIONS)

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from portico.audit.models import AuditEvent
 from portico.practices.models import Practice
+from portico.practices.services import AUTO_INVITE_NEEDS_SMS_MESSAGE, auto_invite_set
 from tests.factories import sign_in
 from tests.pages.html import messages, parse
 
@@ -78,3 +79,87 @@ def test_an_administrator_elsewhere_switches_only_their_own_practice(
 
 def test_the_switch_only_answers_post(admin_client):
     assert admin_client.get(AUTO_INVITE).status_code == 405
+
+
+# -- without a text-message backend (SMS_URL empty) ------------------------------------------
+
+
+def sms_note(page):
+    """The note next to the switch about the text-message backend, or None."""
+    fieldset = page.one("form", action=AUTO_INVITE).one("fieldset")
+    notes = fieldset.find_all(id="auto-invite-sms")
+    if not notes:
+        return None
+    assert "auto-invite-sms" in fieldset["aria-describedby"].split()
+    return notes[0].text
+
+
+def test_with_a_text_message_backend_the_switch_has_no_note(admin_client):
+    assert sms_note(parse(admin_client.get(PHR_INVITE))) is None
+
+
+def test_without_a_text_message_backend_the_switch_says_why_it_cannot_be_turned_on(
+    admin_client, settings
+):
+    settings.SMS_URL = ""
+    note = sms_note(parse(admin_client.get(PHR_INVITE)))
+    assert note.startswith("Auto-invite can't be turned on yet")
+    assert "security code sent by text message" in note and "SMS_URL" in note
+
+
+def test_turning_auto_invite_on_without_a_text_message_backend_is_refused_next_to_the_switch(
+    admin_client, practice, settings
+):
+    settings.SMS_URL = ""
+    response = admin_client.post(AUTO_INVITE, {"auto_invite": "on"})
+
+    assert response.status_code == 400
+    page = parse(response)
+    fieldset = page.one("form", action=AUTO_INVITE).one("fieldset")
+    assert fieldset.one(id="auto-invite-error").text == AUTO_INVITE_NEEDS_SMS_MESSAGE
+    assert fieldset["aria-describedby"] == "auto-invite-error"
+    assert sms_note(page) is None  # the error says it; no second copy
+    assert not enabled(practice)
+    assert not AuditEvent.objects.filter(action="settings.auto_invite").exists()
+
+
+def test_when_the_backend_goes_away_the_tab_says_auto_invite_is_on_but_paused(
+    admin_client, admin, practice, settings
+):
+    auto_invite_set(admin, practice=practice, enabled=True)
+    settings.SMS_URL = ""
+
+    page = parse(admin_client.get(PHR_INVITE))
+
+    assert switch(page)["On: invite eligible patients automatically"] is True
+    note = sms_note(page)
+    assert note.startswith("Auto-invite is on but paused: no patient is invited automatically")
+    assert "The operator of Portico must set SMS_URL" in note
+
+
+def test_turning_a_paused_auto_invite_off_works_without_a_backend(
+    admin_client, admin, practice, settings
+):
+    auto_invite_set(admin, practice=practice, enabled=True)
+    settings.SMS_URL = ""
+
+    page = parse(admin_client.post(AUTO_INVITE, {"auto_invite": "off"}, follow=True))
+
+    assert not enabled(practice)
+    assert messages(page) == ["Auto-invite is off: no more patients are invited automatically."]
+    assert sms_note(page).startswith("Auto-invite can't be turned on yet")
+
+
+def test_saying_on_again_while_paused_keeps_the_paused_note_beside_the_error(
+    admin_client, admin, practice, settings
+):
+    auto_invite_set(admin, practice=practice, enabled=True)
+    settings.SMS_URL = ""
+
+    response = admin_client.post(AUTO_INVITE, {"auto_invite": "on"})
+
+    assert response.status_code == 400
+    fieldset = parse(response).one("form", action=AUTO_INVITE).one("fieldset")
+    assert fieldset["aria-describedby"].split() == ["auto-invite-error", "auto-invite-sms"]
+    assert sms_note(parse(response)).startswith("Auto-invite is on but paused")
+    assert enabled(practice)

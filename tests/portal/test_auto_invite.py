@@ -127,6 +127,44 @@ def test_nobody_is_eligible_while_the_practice_has_auto_invite_off(travel, pract
     assert auto_invite.ineligible_reason(patient) == "auto_invite_off"
 
 
+# -- without a text-message backend (SMS_URL empty) ------------------------------------------
+
+
+@pytest.fixture
+def no_sms_backend(settings):
+    """The operator removed SMS_URL after auto-invite was turned on: it stays on, paused."""
+    settings.SMS_URL = ""
+
+
+def test_nobody_is_eligible_while_no_text_message_backend_is_configured(
+    travel, practice, no_sms_backend
+):
+    """An auto-invited patient verifies only with a texted security code: without a backend
+    they could not register, so nobody is auto-invited."""
+    patient = eligible_patient(practice)
+    assert practice.auto_invite_enabled
+    assert auto_invite.ineligible_reason(patient) == "no_sms_backend"
+    assert portal.invitation_issue_auto(patient=patient, reason="test") is None
+    assert invitations(patient) == [] and mail.outbox == []
+
+
+def test_the_periodic_job_invites_nobody_until_a_text_message_backend_is_configured(
+    travel, settings, practice, commit, django_assert_num_queries
+):
+    patient = make_patient(practice)
+    seen(patient, visit_date=TODAY - dt.timedelta(days=40))
+    settings.SMS_URL = ""
+    # A paused practice is skipped whole: its charts are not even read.
+    with django_assert_num_queries(1), commit():
+        assert auto_invite.invite_unsigned_due() == 0
+    assert invitations(patient) == [] and mail.outbox == []
+
+    settings.SMS_URL = "memory://"  # the operator configures a backend: invitations resume
+    with commit():
+        assert auto_invite.invite_unsigned_due() == 1
+    assert len(invitations(patient)) == 1 and len(mail.outbox) == 1
+
+
 def put_in_state(state, staff, patient):
     if state == "not_invited_row":
         PortalAccess.objects.create(patient=patient, practice=patient.practice)
@@ -188,10 +226,14 @@ def test_signing_an_encounter_invites_the_chart_as_the_system(
     assert OutboundEmail.objects.get(patient=patient).subject_id == invitation.public_id
 
 
-def test_signing_while_auto_invite_is_off_invites_nobody(
-    travel, practice, admin, staff, provider, commit
+@pytest.mark.parametrize("stopped", ["auto_invite_off", "no_sms_backend"])
+def test_signing_while_auto_invite_is_off_or_paused_invites_nobody(
+    travel, settings, practice, admin, staff, provider, commit, stopped
 ):
-    auto_invite_set(admin, practice=practice, enabled=False)
+    if stopped == "auto_invite_off":
+        auto_invite_set(admin, practice=practice, enabled=False)
+    else:  # on, but the operator removed the text-message backend
+        settings.SMS_URL = ""
     patient = make_patient(practice)
     encounter = encounter_create(staff, patient=patient, visit_date=TODAY)
     with commit():

@@ -1,19 +1,9 @@
-"""Patients and their portal access. Each handler calls the same service as the pages.
-
-No `from __future__ import annotations` here: ninja reads the annotations of the paginated
-handler through its wrapper, where string annotations cannot be resolved.
-"""
+"""Patients and their portal access. Each handler calls the same service as the pages."""
 
 from uuid import UUID
 
-<<<<<<< HEAD
-from ninja import Field, Query, Schema, Status
-=======
-from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
->>>>>>> h-api
 from ninja.conf import settings as ninja_settings
-from ninja.pagination import LimitOffsetPagination, paginate
 
 from portico.api.schemas import (
     ErrorOut,
@@ -41,12 +31,16 @@ ERRORS = {
 }
 
 
-class Pagination(LimitOffsetPagination):
-    """ninja's limit/offset, bounded: an unbounded integer overflows the database driver."""
+class PageIn(Schema):
+    """Limit and offset, bounded: an unbounded integer overflows the database driver."""
 
-    class Input(Schema):
-        limit: int = Field(ninja_settings.PAGINATION_PER_PAGE, ge=1, le=200)
-        offset: int = Field(0, ge=0, le=2**31 - 1)
+    limit: int = Field(ninja_settings.PAGINATION_PER_PAGE, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class PagedPatientOut(Schema):
+    items: list[PatientOut]
+    count: int
 
 
 def _scoped(request, patient_id: UUID):
@@ -79,12 +73,20 @@ def _portal_out(request, patient) -> dict:
     }
 
 
-@router.get("", response={200: list[PatientOut], **ERRORS})
-@paginate(Pagination)
-def list_patients(request, filters: Query[PatientFilter]):
-    """Charts of the token's practice, by name or date of birth (YYYY-MM-DD or MM/DD/YYYY)."""
-    # A queryset, so the page is sliced in the database.
-    return chart_selectors.patient_search(practice=request.practice, query=filters.q)
+@router.get("", response={200: PagedPatientOut, **ERRORS})
+def list_patients(request, filters: Query[PatientFilter], page: Query[PageIn]):
+    """Charts of the token's practice, by name or date of birth (YYYY-MM-DD or MM/DD/YYYY).
+    The list is audited as the patient list page is (the charts shown, not the search)."""
+    charts = chart_selectors.patient_search(practice=request.practice, query=filters.q)
+    shown = list(charts[page.offset : page.offset + page.limit])
+    chart_services.charts_listed(
+        request.user,
+        practice=request.practice,
+        charts=shown,
+        what=f"api patient list, offset {page.offset}",
+        search=filters.q,
+    )
+    return {"items": shown, "count": charts.count()}
 
 
 @router.post("", response={201: PatientOut, **ERRORS})

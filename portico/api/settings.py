@@ -1,7 +1,7 @@
 """EHR Settings through the API: the auto-invite switch (SPEC §1.3, §5.1). Administrators only;
 the same service as the "PHR invite" settings page."""
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
 from portico.api.schemas import ErrorOut
@@ -15,6 +15,9 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
 
 class AutoInviteOut(Schema):
     enabled: bool
+    paused: bool = Field(
+        description="On, but inviting nobody: no text-message backend is configured (SMS_URL)."
+    )
 
 
 class AutoInviteIn(Schema):
@@ -22,6 +25,14 @@ class AutoInviteIn(Schema):
 
     # true or false only: "yes", 1 or "off" are refused rather than guessed at.
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _auto_invite_out(practice) -> dict:
+    reason = practice_services.auto_invite_stopped_reason(practice)
+    return {
+        "enabled": practice.auto_invite_enabled,
+        "paused": reason == practice_services.NO_SMS_BACKEND,
+    }
 
 
 def _require_administrator(request) -> None:
@@ -35,7 +46,7 @@ def _require_administrator(request) -> None:
 def get_auto_invite(request):
     """Whether the practice invites eligible patients automatically (administrators only)."""
     _require_administrator(request)
-    return {"enabled": request.practice.auto_invite_enabled}
+    return _auto_invite_out(request.practice)
 
 
 @router.put("/auto-invite", response={200: AutoInviteOut, **ERRORS})
@@ -44,4 +55,4 @@ def put_auto_invite(request, payload: AutoInviteIn):
     practice_services.auto_invite_set(
         request.user, practice=request.practice, enabled=payload.enabled
     )
-    return {"enabled": request.practice.auto_invite_enabled}
+    return _auto_invite_out(request.practice)

@@ -24,9 +24,9 @@ def normalize_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(raw, DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError("Enter a valid phone number, such as (555) 201-3344.") from exc
+        raise ValidationError("Enter a valid phone number, such as (217) 555-0134.") from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError("Enter a valid phone number, such as (555) 201-3344.")
+        raise ValidationError("Enter a valid phone number, such as (217) 555-0134.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

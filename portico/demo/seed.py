@@ -13,6 +13,7 @@ from portico.charts.models import Patient
 from portico.charts.services import encounter_create, encounter_sign, patient_create
 from portico.demo.appointments import give_demo_appointments
 from portico.demo.records import give_demo_record
+from portico.notifications import sms
 from portico.portal import registration
 from portico.portal import services as portal
 from portico.practices import services as practice_services
@@ -217,7 +218,9 @@ def seed_demo() -> Practice:
 def _auto_invite(admin, provider, practice, signed, unsigned) -> None:
     """Auto-invite on (SPEC §5.1): one patient is invited once the seed commits, because their
     encounter is signed; another when the periodic job first runs, their encounter having
-    stayed unsigned for 40 days."""
+    stayed unsigned for 40 days. Skipped when no text-message backend is configured."""
+    if not sms.sms_enabled():
+        return  # auto-invited patients register with a texted code: no texts, no auto-invite
     practice_services.auto_invite_set(admin, practice=practice, enabled=True)
     today = dt.date.today()  # noqa: DTZ011 (a visit date)
     encounter = encounter_create(provider, patient=signed, visit_date=today, provider=provider)

@@ -17,11 +17,12 @@ def enabled(practice) -> bool:
 
 
 def test_an_administrator_reads_and_switches_auto_invite(admin_api, admin, practice):
-    assert admin_api.get(URL).json() == {"enabled": False}
+    assert admin_api.get(URL).json() == {"enabled": False, "paused": False}
 
     response = admin_api.call("put", URL, {"enabled": True})
-    assert response.status_code == 200 and response.json() == {"enabled": True}
-    assert enabled(practice) and admin_api.get(URL).json() == {"enabled": True}
+    assert response.status_code == 200
+    assert response.json() == {"enabled": True, "paused": False}
+    assert enabled(practice) and admin_api.get(URL).json() == {"enabled": True, "paused": False}
     event = AuditEvent.objects.get(action="settings.auto_invite")
     assert event.actor == admin and event.details == {"enabled": True}
 
@@ -57,7 +58,8 @@ def test_turning_auto_invite_on_without_a_text_message_backend_is_422_with_why(
     body = assert_error_body(admin_api.call("put", URL, {"enabled": True}), 422)
 
     assert body["errors"] == {"enabled": [AUTO_INVITE_NEEDS_SMS_MESSAGE]}
-    assert not enabled(practice) and admin_api.get(URL).json() == {"enabled": False}
+    assert not enabled(practice)
+    assert admin_api.get(URL).json() == {"enabled": False, "paused": False}
     assert snapshot()["audit"] == before["audit"]
 
 
@@ -69,5 +71,14 @@ def test_turning_auto_invite_off_works_without_a_text_message_backend(
 
     response = admin_api.call("put", URL, {"enabled": False})
 
-    assert response.status_code == 200 and response.json() == {"enabled": False}
+    assert response.status_code == 200
+    assert response.json() == {"enabled": False, "paused": False}
     assert not enabled(practice)
+
+
+def test_a_practice_whose_text_message_backend_went_away_reads_as_paused(
+    admin_api, practice, settings
+):
+    admin_api.call("put", URL, {"enabled": True})
+    settings.SMS_URL = ""
+    assert admin_api.get(URL).json() == {"enabled": True, "paused": True}

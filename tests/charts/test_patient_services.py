@@ -98,7 +98,7 @@ def test_invalid_phone_is_refused(phone, staff, practice):
         lambda: patient_create(staff, practice=practice, **VALID, mobile_phone=phone)
     )
 
-    assert errors["mobile_phone"] == ["Enter a valid phone number, such as (555) 201-3344."]
+    assert errors["mobile_phone"] == ["Enter a valid phone number, such as (217) 555-0134."]
     assert not Patient.objects.exists()
 
 

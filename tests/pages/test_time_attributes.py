@@ -78,7 +78,7 @@ def test_chart_timeline(admin, patient):
     assert events
 
     with timezone.override("America/Chicago"):
-        html = render_to_string("includes/timeline.html", {"events": events})
+        html = render_to_string("portal/_timeline.html", {"events": events})
 
     assert set(datetimes(html)) == {CHICAGO}
 

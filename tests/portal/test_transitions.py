@@ -220,7 +220,7 @@ def test_invite_with_an_invalid_phone_is_refused_and_nothing_is_created(phone, a
         portal.invitation_issue(admin, patient=patient, phone=phone)
 
     assert caught.value.message_dict["phone"] == [
-        "Enter a valid phone number, such as (555) 201-3344."
+        "Enter a valid phone number, such as (217) 555-0134."
     ]
     assert snapshot(patient) == before
 

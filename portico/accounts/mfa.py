@@ -1,6 +1,7 @@
 """The second factor (SPEC §4.1): authenticator apps (TOTP), email codes, recovery codes and
-remembered devices. Staff must use an authenticator app; patients get a code by email unless
-they switched to an app. Everything a person types is stored only as a keyed hash.
+remembered devices. Staff must use an authenticator app, and set up their first one only after
+a code emailed to them; patients get a code by email unless they switched to an app. Everything
+a person types is stored only as a keyed hash.
 """
 
 from __future__ import annotations
@@ -305,6 +306,17 @@ def second_factor_verify(user: User, *, code: str) -> bool:
         ok = False
     if not ok:
         audit_record(user, action="account.mfa_failed", details={"method": method})
+    return ok
+
+
+@transaction.atomic
+def enroll_email_code_verify(user: User, *, code: str) -> bool:
+    """Before an account without a second factor (staff at their first sign-in) sets up an
+    authenticator app, the newest code emailed to it, as at sign-in: the password alone must
+    not be enough to tie an app to the account. Audited either way."""
+    ok = _email_code_verify(user, code)
+    action = "account.mfa_enroll_email_confirmed" if ok else "account.mfa_failed"
+    audit_record(user, action=action, details={"method": METHOD_EMAIL, "step": "enroll"})
     return ok
 
 

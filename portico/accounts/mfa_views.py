@@ -16,9 +16,10 @@ from django.views.decorators.http import require_POST
 from portico.accounts import mfa, session_timeout
 from portico.accounts.mfa_forms import EmailCodeForm, EnrollForm, SecondFactorForm
 from portico.accounts.models import RememberedDevice
-from portico.core import ratelimit
+from portico.core import crypto, ratelimit
 from portico.core.forms import apply_service_errors
 
+# The secret of the app being set up, encrypted like a stored one (crypto), until confirmed.
 SESSION_ENROLL_SECRET = "mfa_enroll_secret"  # noqa: S105 (a session key name)
 # Which account confirmed the emailed code that comes before its first app (enroll).
 SESSION_ENROLL_EMAIL = "mfa_enroll_email"
@@ -188,10 +189,13 @@ def enroll(request):
 
 def _enroll_secret(request) -> str:
     """The secret of the app being set up: the same until it is confirmed (the page may be
-    reloaded)."""
-    secret = request.session.get(SESSION_ENROLL_SECRET) or mfa.totp_new_secret()
-    request.session[SESSION_ENROLL_SECRET] = secret
-    return secret
+    reloaded), kept in the session only encrypted."""
+    try:
+        return crypto.decrypt(request.session[SESSION_ENROLL_SECRET])
+    except (KeyError, crypto.DecryptionError):
+        secret = mfa.totp_new_secret()
+        request.session[SESSION_ENROLL_SECRET] = crypto.encrypt(secret)
+        return secret
 
 
 def _enroll_email_step(request, user):

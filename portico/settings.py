@@ -329,6 +329,16 @@ NINJA_PAGINATION_PER_PAGE = 50
 PORTICO_MFA_EMAIL_CODE_MINUTES = env_int("PORTICO_MFA_EMAIL_CODE_MINUTES", 10)
 PORTICO_MFA_MAX_CODE_ATTEMPTS = env_int("PORTICO_MFA_MAX_CODE_ATTEMPTS", 5)
 PORTICO_REMEMBER_DEVICE_DAYS = env_int("PORTICO_REMEMBER_DEVICE_DAYS", 30)
+# Keys that encrypt the stored secrets the server must read back (authenticator-app secrets):
+# comma-separated, newest first; the first encrypts, every one decrypts. Each is any secret
+# string of at least 32 characters, from which portico.core.crypto derives a Fernet key with
+# HKDF-SHA256. Unset: derived from SECRET_KEY (then SECRET_KEY_FALLBACKS). README: rotation.
+PORTICO_FIELD_ENCRYPTION_KEYS = env_list("PORTICO_FIELD_ENCRYPTION_KEYS", [])
+if any(len(key) < 32 for key in PORTICO_FIELD_ENCRYPTION_KEYS):
+    raise ImproperlyConfigured(
+        "Each PORTICO_FIELD_ENCRYPTION_KEYS entry must be at least 32 characters long, "
+        'e.g. from: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+    )
 PORTICO_IDLE_TIMEOUT_PATIENT_MINUTES = env_int("PORTICO_IDLE_TIMEOUT_PATIENT_MINUTES", 15)
 PORTICO_IDLE_TIMEOUT_STAFF_MINUTES = env_int("PORTICO_IDLE_TIMEOUT_STAFF_MINUTES", 30)
 PORTICO_SESSION_ABSOLUTE_TIMEOUT_HOURS = env_int("PORTICO_SESSION_ABSOLUTE_TIMEOUT_HOURS", 12)

@@ -1,13 +1,16 @@
 """The second factor (SPEC §4.1): authenticator apps (TOTP), email codes, recovery codes and
-remembered devices. Staff must use an authenticator app; patients get a code by email unless
-they switched to an app. Everything a person types is stored only as a keyed hash.
+remembered devices. Staff must use an authenticator app, and set up their first one only after
+a code emailed to them; patients get a code by email unless they switched to an app. Everything
+a person types is stored only as a keyed hash; an app's secret is stored encrypted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import secrets
+from dataclasses import dataclass, field
 
 import pyotp
 import segno
@@ -25,7 +28,10 @@ from portico.accounts.models import (
     User,
 )
 from portico.audit.services import audit_record
+from portico.core import crypto
 from portico.practices import permissions
+
+logger = logging.getLogger(__name__)
 
 # Session keys: which account passed its second factor, and when the session began.
 SESSION_VERIFIED = "mfa_verified"
@@ -44,6 +50,18 @@ EMAIL_CODE_KIND = "account.mfa_code"
 EMAIL_CODE_RESEND_SECONDS = 30
 
 WRONG_CODE = "That code is not right, or it has expired."
+APP_UNREADABLE = (
+    "Codes from your authenticator app cannot be checked right now. Type one of your recovery "
+    "codes instead, or ask your practice administrator for help."
+)
+
+
+class AuthenticatorUnreadable(ValidationError):
+    """The account's authenticator secret cannot be decrypted (altered, or its key is no longer
+    listed): no app code can pass, only a recovery code."""
+
+    def __init__(self):
+        super().__init__(APP_UNREADABLE, code="authenticator_unreadable")
 
 
 def _keyed_hash(purpose: str, value: str) -> str:
@@ -142,10 +160,16 @@ def authenticator_remove(user: User) -> None:
 
 
 def _totp_verify(user: User, code: str) -> bool:
+    """Raises crypto.DecryptionError when the stored secret cannot be decrypted."""
     authenticator = Authenticator.objects.select_for_update().filter(user=user).first()
     if authenticator is None:
         return False
-    step = _totp_step(authenticator.secret, code, after_step=authenticator.last_step)
+    try:
+        secret = authenticator.secret
+    except crypto.DecryptionError:
+        _log_unreadable(user.public_id)
+        raise
+    step = _totp_step(secret, code, after_step=authenticator.last_step)
     if step is None:
         return False
     authenticator.last_step = step
@@ -292,20 +316,114 @@ def render_email_code(email):
 # The second-factor step -------------------------------------------------------------------
 
 
-@transaction.atomic
 def second_factor_verify(user: User, *, code: str) -> bool:
     """Check a code at the second-factor step: the authenticator app's code or a recovery code
-    for app users, the newest email code for the others. A failure is audited."""
+    for app users, the newest email code for the others. A failure is audited. When the app's
+    stored secret cannot be decrypted, no app code passes (a recovery code still does) and
+    AuthenticatorUnreadable is raised, after the failure was recorded."""
+    ok, unreadable = _second_factor_check(user, code)
+    if unreadable and not ok:
+        raise AuthenticatorUnreadable()
+    return ok
+
+
+@transaction.atomic
+def _second_factor_check(user: User, code: str) -> tuple[bool, bool]:
     method = method_for(user)
+    ok = unreadable = False
     if method == METHOD_TOTP:
-        ok = _totp_verify(user, code) or _recovery_code_use(user, code)
+        try:
+            ok = _totp_verify(user, code)
+        except crypto.DecryptionError:
+            unreadable = True
+        ok = ok or _recovery_code_use(user, code)
     elif method == METHOD_EMAIL:
         ok = _email_code_verify(user, code)
-    else:
-        ok = False
     if not ok:
-        audit_record(user, action="account.mfa_failed", details={"method": method})
+        details = {"method": method, **({"reason": "app_unreadable"} if unreadable else {})}
+        audit_record(user, action="account.mfa_failed", details=details)
+    return ok, unreadable
+
+
+@transaction.atomic
+def enroll_email_code_verify(user: User, *, code: str) -> bool:
+    """Before an account without a second factor (staff at their first sign-in) sets up an
+    authenticator app, the newest code emailed to it, as at sign-in: the password alone must
+    not be enough to tie an app to the account. Audited either way."""
+    ok = _email_code_verify(user, code)
+    action = "account.mfa_enroll_email_confirmed" if ok else "account.mfa_failed"
+    audit_record(user, action=action, details={"method": METHOD_EMAIL, "step": "enroll"})
     return ok
+
+
+# Encryption keys -------------------------------------------------------------------------------
+
+
+@dataclass
+class Reencrypted:
+    """What `authenticator_secrets_reencrypt` did."""
+
+    reencrypted: int = 0
+    current: int = 0
+    # Public ids of the accounts whose secret no listed key opens.
+    unreadable: list[str] = field(default_factory=list)
+    forgotten: bool = False
+
+
+def authenticator_secrets_reencrypt(*, forget_unreadable: bool = False) -> Reencrypted:
+    """Re-encrypt every stored authenticator secret under the newest key (after a new key was
+    put first in PORTICO_FIELD_ENCRYPTION_KEYS). Idempotent: a secret already under the newest
+    key is left as it is; one that no listed key opens is left too and reported, or with
+    `forget_unreadable` removed with its recovery codes, so that the account sets up an app
+    again at its next sign-in (staff after an emailed code) or goes back to email codes. Audited."""
+    done = Reencrypted(forgotten=forget_unreadable)
+    pks = list(Authenticator.objects.order_by("pk").values_list("pk", flat=True))
+    for pk in pks:
+        with transaction.atomic():
+            row = Authenticator.objects.select_for_update().filter(pk=pk).first()
+            if row is None:
+                continue
+            if crypto.is_current(row.secret_encrypted):
+                done.current += 1
+                continue
+            try:
+                row.secret_encrypted = crypto.reencrypt(row.secret_encrypted)
+            except crypto.DecryptionError:
+                account = str(User.objects.values_list("public_id", flat=True).get(pk=row.user_id))
+                _log_unreadable(account)
+                done.unreadable.append(account)
+                if forget_unreadable:
+                    _authenticator_forget_unreadable(row, account)
+                continue
+            row.save(update_fields=["secret_encrypted"])
+            done.reencrypted += 1
+    audit_record(
+        None,
+        action="account.encryption_keys_rotated",
+        actor_label="key rotation",
+        details={
+            "reencrypted": done.reencrypted,
+            "current": done.current,
+            "unreadable": len(done.unreadable),
+        },
+    )
+    return done
+
+
+def _authenticator_forget_unreadable(row: Authenticator, account: str) -> None:
+    RecoveryCode.objects.filter(user_id=row.user_id).delete()
+    row.delete()
+    audit_record(
+        None,
+        action="account.mfa_removed",
+        actor_label="key rotation",
+        details={"account": account, "method": METHOD_TOTP, "reason": "app_unreadable"},
+    )
+
+
+def _log_unreadable(account_public_id) -> None:
+    # The account's opaque id only: an operator can look it up; no secret in the log.
+    logger.error("Authenticator secret of account %s cannot be decrypted", account_public_id)
 
 
 # Remembered devices -------------------------------------------------------------------------

@@ -14,12 +14,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portico.accounts import mfa, session_timeout
-from portico.accounts.mfa_forms import EnrollForm, SecondFactorForm
+from portico.accounts.mfa_forms import EmailCodeForm, EnrollForm, SecondFactorForm
 from portico.accounts.models import RememberedDevice
-from portico.core import ratelimit
+from portico.core import crypto, ratelimit
 from portico.core.forms import apply_service_errors
 
+# The secret of the app being set up, encrypted like a stored one (crypto), until confirmed.
 SESSION_ENROLL_SECRET = "mfa_enroll_secret"  # noqa: S105 (a session key name)
+# Which account confirmed the emailed code that comes before its first app (enroll).
+SESSION_ENROLL_EMAIL = "mfa_enroll_email"
 SESSION_FAILURES = "mfa_failures"
 # Wrong codes in one half-signed-in session before it ends and the password is asked again.
 MAX_FAILURES_PER_SESSION = 10
@@ -82,37 +85,66 @@ def verify(request):
     if method == mfa.METHOD_ENROLL:
         return redirect("accounts:mfa_enroll")
     if request.method == "POST" and "resend" in request.POST and method == mfa.METHOD_EMAIL:
-        mfa.email_code_send(user, force=True)
-        messages.info(request, "We sent a new code. Only the newest code works.")
-        return redirect("accounts:mfa_verify")
+        return _email_code_resend(request, user, "accounts:mfa_verify")
     form = SecondFactorForm(request.POST or None, method=method)
-    address = ratelimit.client_address(request)
     if request.method == "POST" and form.is_valid():
-        try:
-            ratelimit.limit_check("mfa_code", address, rate=CODE_FAILURES_PER_ADDRESS)
-        except ratelimit.RateLimited as exc:
-            form.add_error(None, f"Too many wrong codes. Try again in {exc.minutes} minutes.")
-            return _verify_page(request, form, method, status=429)
-        if mfa.second_factor_verify(user, code=form.cleaned_data["code"]):
-            return _passed(request, user, remember=form.cleaned_data["remember"])
-        ratelimit.limit_record("mfa_code", address, rate=CODE_FAILURES_PER_ADDRESS)
-        failures = request.session.get(SESSION_FAILURES, 0) + 1
-        request.session[SESSION_FAILURES] = failures
-        if failures >= MAX_FAILURES_PER_SESSION:
-            logout(request)
-            messages.error(request, "Too many wrong codes. Please sign in again.")
-            return redirect("accounts:sign_in")
-        form.add_error("code", mfa.WRONG_CODE)
-    elif method == mfa.METHOD_EMAIL:
+        refused = _code_attempt(
+            request,
+            form,
+            check=lambda code: mfa.second_factor_verify(user, code=code),
+            page=lambda status: _verify_page(request, form, method, status=status),
+        )
+        if refused is not None:
+            return refused
+        return _passed(request, user, remember=form.cleaned_data["remember"])
+    if method == mfa.METHOD_EMAIL:
         mfa.email_code_send(user)
     return _verify_page(request, form, method, status=200)
 
 
-def _verify_page(request, form, method, *, status):
+def _email_code_resend(request, user, page: str):
+    mfa.email_code_send(user, force=True)
+    messages.info(request, "We sent a new code. Only the newest code works.")
+    return redirect(page)
+
+
+def _code_attempt(request, form, *, check, page):
+    """Check the form's code with `check`, within the limits on wrong codes (per network
+    address, and per half-signed-in session, which ends after too many). Returns None when
+    the code was right, else the page to answer with (the form now says what was wrong)."""
+    address = ratelimit.client_address(request)
+    try:
+        ratelimit.limit_check("mfa_code", address, rate=CODE_FAILURES_PER_ADDRESS)
+    except ratelimit.RateLimited as exc:
+        form.add_error(None, f"Too many wrong codes. Try again in {exc.minutes} minutes.")
+        return page(status=429)
+    try:
+        if check(form.cleaned_data["code"]):
+            return None
+        problem = mfa.WRONG_CODE
+    except ValidationError as exc:
+        problem = " ".join(exc.messages)
+    ratelimit.limit_record("mfa_code", address, rate=CODE_FAILURES_PER_ADDRESS)
+    failures = request.session.get(SESSION_FAILURES, 0) + 1
+    request.session[SESSION_FAILURES] = failures
+    if failures >= MAX_FAILURES_PER_SESSION:
+        logout(request)
+        messages.error(request, "Too many wrong codes. Please sign in again.")
+        return redirect("accounts:sign_in")
+    form.add_error("code", problem)
+    return page(status=200)
+
+
+def _verify_page(request, form, method, *, status, enrolling=False):
     return render(
         request,
         "accounts/mfa_verify.html",
-        {"form": form, "method": method, "masked_email": _masked(request.user.email)},
+        {
+            "form": form,
+            "method": method,
+            "masked_email": _masked(request.user.email),
+            "enrolling": enrolling,
+        },
         status=status,
     )
 
@@ -125,8 +157,9 @@ def enroll(request):
     verified = mfa.session_is_verified(request)
     if not verified and mfa.method_for(user) != mfa.METHOD_ENROLL:
         return redirect("accounts:mfa_verify")
-    secret = request.session.get(SESSION_ENROLL_SECRET) or mfa.totp_new_secret()
-    request.session[SESSION_ENROLL_SECRET] = secret
+    if not verified and request.session.get(SESSION_ENROLL_EMAIL) != user.pk:
+        return _enroll_email_step(request, user)
+    secret = _enroll_secret(request)
     form = EnrollForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -135,6 +168,7 @@ def enroll(request):
             apply_service_errors(form, exc)
         else:
             request.session.pop(SESSION_ENROLL_SECRET, None)
+            request.session.pop(SESSION_ENROLL_EMAIL, None)
             if not verified:
                 mfa.session_mark_verified(request, user)
                 request.session.cycle_key()
@@ -151,6 +185,40 @@ def enroll(request):
             "first_time": not verified,
         },
     )
+
+
+def _enroll_secret(request) -> str:
+    """The secret of the app being set up: the same until it is confirmed (the page may be
+    reloaded), kept in the session only encrypted."""
+    try:
+        return crypto.decrypt(request.session[SESSION_ENROLL_SECRET])
+    except (KeyError, crypto.DecryptionError):
+        secret = mfa.totp_new_secret()
+        request.session[SESSION_ENROLL_SECRET] = crypto.encrypt(secret)
+        return secret
+
+
+def _enroll_email_step(request, user):
+    """Before the first app of an account is set up (staff at their first sign-in), the code
+    emailed to the account: no QR code or secret is shown to a password alone."""
+    if request.method == "POST" and "resend" in request.POST:
+        return _email_code_resend(request, user, "accounts:mfa_enroll")
+    form = EmailCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        refused = _code_attempt(
+            request,
+            form,
+            check=lambda code: mfa.enroll_email_code_verify(user, code=code),
+            page=lambda status: _verify_page(
+                request, form, mfa.METHOD_EMAIL, status=status, enrolling=True
+            ),
+        )
+        if refused is not None:
+            return refused
+        request.session[SESSION_ENROLL_EMAIL] = user.pk
+        return redirect("accounts:mfa_enroll")
+    mfa.email_code_send(user)
+    return _verify_page(request, form, mfa.METHOD_EMAIL, status=200, enrolling=True)
 
 
 def _show_recovery_codes(request, codes, next_url):

@@ -12,6 +12,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from portico.core import crypto
+
 if TYPE_CHECKING:
     from portico.practices.models import Membership
 
@@ -126,21 +128,32 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
-# Second factor (SPEC §4.1). Secrets people type are stored only as keyed hashes.
+# Second factor (SPEC §4.1). Secrets people type are stored only as keyed hashes; the one secret
+# the server must read back (the authenticator app's) is stored encrypted.
 
 
 class Authenticator(models.Model):
     """A confirmed authenticator app (TOTP, RFC 6238) of one account."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="authenticator")
-    # Base32; the app and the server both need it, so it cannot be a hash.
-    secret = models.CharField(max_length=64)
+    # The base32 secret, encrypted (portico.core.crypto): the app and the server both need it,
+    # so it cannot be a hash. Read and set it through `secret`.
+    secret_encrypted = models.TextField()
     confirmed_at = models.DateTimeField()
     # The newest 30-second step accepted, so a code works once.
     last_step = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"Authenticator of {self.user_id}"
+
+    @property
+    def secret(self) -> str:
+        """The base32 secret; raises crypto.DecryptionError if no listed key opens it."""
+        return crypto.decrypt(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = crypto.encrypt(value)
 
 
 class EmailCode(models.Model):

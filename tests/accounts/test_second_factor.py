@@ -3,9 +3,7 @@ an email code on a new device (or use an app), a device may be remembered for 30
 authenticator users have single-use recovery codes."""
 
 import datetime as dt
-import re
 
-import pyotp
 import pytest
 import time_machine
 from django.conf import settings
@@ -19,14 +17,20 @@ from portico.accounts.models import Authenticator, EmailCode, RecoveryCode
 from portico.accounts.services import api_token_create, password_change
 from portico.audit.models import AuditEvent
 from tests import factories
+from tests.accounts.mfa_steps import (
+    ENROLL,
+    SIGN_IN,
+    VERIFY,
+    older_and_newer_codes,
+    password_step,
+    shown_secret,
+    totp_now,
+)
 from tests.factories import PASSWORD, give_authenticator
 from tests.pages.html import parse
 
 pytestmark = pytest.mark.django_db
 
-SIGN_IN = reverse("accounts:sign_in")
-VERIFY = reverse("accounts:mfa_verify")
-ENROLL = reverse("accounts:mfa_enroll")
 PROFILE = reverse("accounts:profile")
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -37,32 +41,12 @@ def account(admin, patient):
     return factories.enroll(admin, patient)
 
 
-@pytest.fixture
-def emailed(django_capture_on_commit_callbacks):
-    """Run a request and return the sign-in codes emailed during it."""
-
-    def run(request, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = request(*args, **kwargs)
-        codes = [re.search(r"\b(\d{6})\b", m.body).group(1) for m in mail.outbox]
-        mail.outbox.clear()
-        return response, codes
-
-    return run
-
-
-def password_step(client, user, **extra):
-    return client.post(SIGN_IN, {"email": user.email, "password": PASSWORD, **extra})
-
-
-def totp_now(secret: str) -> str:
-    return pyotp.TOTP(secret).now()
-
-
 # Staff: an authenticator app, enrolled before any chart ------------------------------------
 
 
-def test_staff_must_enroll_an_authenticator_before_reaching_any_chart(client, staff, patient):
+def test_staff_must_enroll_an_authenticator_before_reaching_any_chart(
+    client, staff, patient, emailed
+):
     chart = reverse("charts:chart", args=[patient.public_id])
     response = password_step(client, staff, next=chart)
     assert response["Location"] == VERIFY
@@ -72,10 +56,14 @@ def test_staff_must_enroll_an_authenticator_before_reaching_any_chart(client, st
     for url in (chart, reverse("charts:patient_list"), PROFILE, reverse("home")):
         assert client.get(url)["Location"] == VERIFY, url
 
+    # First the code emailed to the account (test_first_authenticator.py).
+    _page, (emailed_code,) = emailed(client.get, ENROLL)
+    assert client.post(ENROLL, {"code": emailed_code})["Location"] == ENROLL
+
     page = parse(client.get(ENROLL))
     assert page.find("svg") is not None  # the QR code, inline
-    secret = client.session["mfa_enroll_secret"]
-    assert "".join(page.one("code", class_="token").text.split()) == secret
+    secret = shown_secret(page)
+    assert shown_secret(parse(client.get(ENROLL))) == secret  # the same on reload
 
     refused = client.post(ENROLL, {"code": "000000"})
     assert "does not match" in refused.content.decode()
@@ -190,9 +178,7 @@ def test_a_code_still_works_just_before_ten_minutes(client, account, emailed):
 def test_only_the_newest_code_works(client, account, emailed):
     with time_machine.travel(T0, tick=False) as traveller:
         password_step(client, account)
-        _page, (older,) = emailed(client.get, VERIFY)
-        traveller.shift(dt.timedelta(seconds=31))
-        _page, (newer,) = emailed(client.post, VERIFY, {"resend": "1"})
+        older, newer = older_and_newer_codes(client, emailed, VERIFY, traveller)
         assert older != newer
         assert mfa.WRONG_CODE in client.post(VERIFY, {"code": older}).content.decode()
         assert client.post(VERIFY, {"code": newer})["Location"] == reverse("home")
@@ -210,8 +196,7 @@ def test_a_code_allows_five_tries(client, account, emailed):
 
 def test_a_patient_may_switch_to_an_authenticator_app(client, account):
     factories.sign_in(client, account)
-    client.get(ENROLL)
-    secret = client.session["mfa_enroll_secret"]
+    secret = shown_secret(parse(client.get(ENROLL)))  # signed in: no emailed code first
     client.post(ENROLL, {"code": totp_now(secret)})
     assert mfa.method_for(account) == mfa.METHOD_TOTP
 

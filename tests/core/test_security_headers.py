@@ -101,6 +101,7 @@ def test_production_settings_pass_the_deployment_checklist(tmp_path):
     env.update(
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(60),
+        PORTICO_FIELD_ENCRYPTION_KEYS=secrets.token_urlsafe(32),
         ALLOWED_HOSTS="portal.example.org",
         PORTICO_BASE_URL="https://portal.example.org",
         PORTICO_VAR_DIR=str(tmp_path),

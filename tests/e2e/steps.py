@@ -168,6 +168,15 @@ def patient_sign_in(page: Page, inbox, chart: Chart, password: str, *, remember=
     return email_code_step(page, inbox, chart.email, before + 1, remember=remember)
 
 
+def first_app_email_code_step(page: Page, inbox, address: str, count: int):
+    """A staff member's first sign-in: before any QR code or key, the code emailed to them
+    (the `count`-th code email to `address`). Returns the code email."""
+    expect(page.get_by_text("Before you set up yours")).to_be_visible()
+    expect(page.locator("figure.qr")).to_have_count(0)
+    expect(page.locator("code.token")).to_have_count(0)
+    return email_code_step(page, inbox, address, count)
+
+
 def email_code_step(page: Page, inbox, address: str, count: int, *, remember=False):
     """The second step for a patient: type the code from the `count`-th code email."""
     expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()

@@ -88,6 +88,8 @@ def _acceptable(email: str, password: str, again: str) -> bool:
     email = email.strip().lower()
     if not email or password != again or not password:
         return False
+    if "\x00" in email + password:  # Django's form fields refuse null characters
+        return False
     try:
         validate_email(email)
         forms.EmailField(max_length=254).clean(email)

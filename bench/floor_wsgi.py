@@ -18,14 +18,14 @@ from django.urls import clear_url_caches, path
 from portico.wsgi import application  # noqa: F401 (sets Django up; gunicorn serves it)
 
 import portico.urls  # isort: skip
-from portico.portal import services as portal  # isort: skip
+from portico.records import services as records  # isort: skip
 from portico.records.views import patient_record_view  # isort: skip
 
 
 @patient_record_view
 def record_floor(request, access, _accesses):
     """The record pages' own access check (patient_record_view), their audit row, no page."""
-    portal.record_viewed(request.user, access=access, page="home")
+    records.record_viewed(request.user, access=access, page="home")
     return HttpResponse("ok", content_type="text/plain")
 
 

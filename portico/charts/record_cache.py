@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,7 +50,8 @@ PORTICO_DIR = Path(__file__).resolve().parents[1]
 
 def _templates_digest() -> str:
     digest = hashlib.sha256()
-    for path in sorted(PORTICO_DIR.glob("**/templates/**/*.html")):
+    paths = [*PORTICO_DIR.glob("**/templates/**/*.html"), *PORTICO_DIR.glob("**/jinja2/**/*.html")]
+    for path in sorted(paths):
         digest.update(str(path.relative_to(PORTICO_DIR)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -73,14 +75,15 @@ def chart_rendering(
     *,
     true_until: Callable[[], dt.datetime | None] | None = None,
 ) -> SafeString:
-    """The rendering of `template_name` for this chart, from the cache when it is current.
+    """The rendering of `template_name` (a Jinja2 template) for this chart, in `time_zone`,
+    from the cache when it is current.
 
     `context` is only rendered on a miss, so it may hold lazy reads. `true_until()` is called
     after a render and returns when that rendering stops being true by itself (or None).
     """
     lifetime = settings.PORTICO_RECORD_CACHE_SECONDS
     if lifetime <= 0:
-        return mark_safe(render_to_string(template_name, context))  # noqa: S308 (our template)
+        return _render(template_name, context, time_zone)
     cache = caches["records"]
     key = ":".join(
         (
@@ -95,13 +98,20 @@ def chart_rendering(
     )
     html = cache.get(key)
     if html is None:
-        html = render_to_string(template_name, context)
+        html = _render(template_name, context, time_zone)
         seconds = lifetime
         ends = true_until() if true_until is not None else None
         if ends is not None:
             seconds = min(seconds, _seconds_until(ends))
         if seconds > 0:
             cache.set(key, html, seconds)
+    return mark_safe(html)  # noqa: S308 (rendered by our own template, autoescaped)
+
+
+def _render(template_name: str, context: dict, time_zone: str) -> SafeString:
+    """A Jinja2 template (an app's jinja2/ folder), its dates and times in `time_zone`."""
+    with timezone.override(zoneinfo.ZoneInfo(time_zone)):
+        html = render_to_string(template_name, context, using="jinja2")
     return mark_safe(html)  # noqa: S308 (rendered by our own template, autoescaped)
 
 

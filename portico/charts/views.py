@@ -123,7 +123,7 @@ def chart_summary(request, patient_id):
         "staff-summary",
         patient,
         request.practice.time_zone,
-        "charts/_summary_body.html",
+        "charts/summary_body.html",
         {
             "patient": patient,
             # Read only when the cached rendering is missing or stale.

@@ -64,7 +64,7 @@ def sections_rendering(record, practice):
         "phr-sections",
         record.patient,
         practice.time_zone,
-        "records/_sections.html",
+        "records/sections.html",
         {"record": record, "practice": practice},
         true_until=record.true_until,
     )

@@ -558,7 +558,7 @@ def test_cancel_racing_a_registration_waits_instead_of_deadlocking(practice, adm
         finish.wait(timeout=10)
         return enroll_now(invitation, account)
 
-    monkeypatch.setattr(portal, "_enroll", enroll_slowly)
+    monkeypatch.setattr(registration, "_enroll", enroll_slowly)
 
     def register():
         registration.registration_link_account(account, invitation_id=str(invitation.public_id))

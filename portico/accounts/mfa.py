@@ -29,7 +29,7 @@ from portico.accounts.models import (
 )
 from portico.audit.services import audit_record
 from portico.core import crypto
-from portico.practices import permissions
+from portico.practices import selectors as practice_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def _keyed_hash(purpose: str, value: str) -> str:
 
 def is_staff_account(user) -> bool:
     """Staff are people with a practice membership; they must use an authenticator app."""
-    return permissions.active_memberships(user).exists()
+    return practice_selectors.active_memberships(user).exists()
 
 
 def method_for(user) -> str:

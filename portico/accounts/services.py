@@ -26,6 +26,7 @@ from portico.core import ratelimit
 from portico.core.validation import clean_email
 from portico.notifications.services import email_enqueue
 from portico.practices import permissions
+from portico.practices import selectors as practice_selectors
 
 User = get_user_model()
 
@@ -88,7 +89,7 @@ def api_token_authenticate(key: str) -> ApiToken | None:
     if token is None:
         return None
     # Kept on the token so the API knows the caller's role and rights without asking again.
-    token.membership = permissions.membership_for(token.user, token.practice)
+    token.membership = practice_selectors.membership_for(token.user, token.practice)
     if token.membership is None:
         return None
     # One write per minute at most, so busy integrations do not hammer the row.

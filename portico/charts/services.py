@@ -23,6 +23,7 @@ from portico.charts.selectors import parse_date_query
 from portico.charts.validation import has_control_characters, normalize_phone
 from portico.core.validation import clean_email, max_length_of
 from portico.practices import permissions
+from portico.practices import selectors as practice_selectors
 
 DEMOGRAPHIC_FIELDS = (
     "legal_first_name",
@@ -157,7 +158,7 @@ def encounter_create(
     if has_control_characters(note):
         raise ValidationError({"note": ["Remove control characters (such as NUL) from the note."]})
     if provider is not None:
-        membership = permissions.membership_for(provider, patient.practice)
+        membership = practice_selectors.membership_for(provider, patient.practice)
         if not permissions.can_sign_encounters(membership):
             raise ValidationError({"provider": ["Choose a provider of this practice."]})
     encounter = Encounter.objects.create(
@@ -182,7 +183,7 @@ def encounter_create(
 @transaction.atomic
 def encounter_sign(actor, *, encounter: Encounter) -> Encounter:
     """A provider signs an encounter; from then on it can only be amended, never edited."""
-    membership = permissions.membership_for(actor, encounter.practice)
+    membership = practice_selectors.membership_for(actor, encounter.practice)
     permissions.require(
         permissions.can_sign_encounters(membership), "Only a provider can sign an encounter."
     )
@@ -267,7 +268,7 @@ def encounter_update(
         else:
             changes["note"] = note.strip()
     if provider is not None:
-        membership = permissions.membership_for(provider, encounter.practice)
+        membership = practice_selectors.membership_for(provider, encounter.practice)
         if not permissions.can_sign_encounters(membership):
             errors["provider"] = ["Choose a provider of this practice."]
         else:
@@ -310,7 +311,7 @@ def encounter_share(actor, *, encounter: Encounter, note_shared: bool) -> Encoun
     """A provider chooses whether the patient's record shows this visit's summary (note and
     amendments). The patient sees it only once the encounter is also signed; items attached
     to the encounter keep their own flags (see `item_share`)."""
-    membership = permissions.membership_for(actor, encounter.practice)
+    membership = practice_selectors.membership_for(actor, encounter.practice)
     permissions.require(
         permissions.can_sign_encounters(membership),
         "Only a provider chooses what of an encounter is shared.",

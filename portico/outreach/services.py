@@ -25,6 +25,7 @@ from portico.outreach.models import BulkInviteRun, RunState
 from portico.portal.models import InvitationOrigin
 from portico.portal.services import SKIP_REASONS, invitation_issue_batch
 from portico.practices import permissions
+from portico.practices import selectors as practice_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ NO_PERMISSION = "You do not have permission to invite patients to the portal."
 
 
 def _require_inviter(actor, practice) -> None:
-    membership = permissions.membership_for(actor, practice)
+    membership = practice_selectors.membership_for(actor, practice)
     permissions.require(permissions.can_invite_patients(membership), NO_PERMISSION)
 
 

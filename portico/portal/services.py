@@ -38,6 +38,7 @@ from portico.portal.models import (
     PortalAccess,
 )
 from portico.practices import permissions
+from portico.practices import selectors as practice_selectors
 
 ENROLLMENT_EMAIL = "portal.enrollment"
 
@@ -82,7 +83,7 @@ def _require_inviter(actor, patient: Patient) -> None:
 
 
 def _require_inviter_at(actor, practice) -> None:
-    membership = permissions.membership_for(actor, practice)
+    membership = practice_selectors.membership_for(actor, practice)
     permissions.require(
         permissions.can_invite_patients(membership),
         "You do not have permission to invite patients to the portal.",

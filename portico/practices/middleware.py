@@ -2,7 +2,7 @@ import zoneinfo
 
 from django.utils import timezone
 
-from portico.practices import permissions
+from portico.practices import selectors as practice_selectors
 
 SESSION_KEY = "current_practice_id"
 
@@ -22,7 +22,7 @@ class CurrentPracticeMiddleware:
         request.membership = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            memberships = permissions.active_memberships_list(user)
+            memberships = practice_selectors.active_memberships_list(user)
             chosen = request.session.get(SESSION_KEY)
             membership = next((m for m in memberships if m.practice_id == chosen), None)
             if membership is None and memberships:

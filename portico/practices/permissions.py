@@ -8,34 +8,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 
 from portico.practices.models import Membership, Role
-
-
-def membership_for(user, practice) -> Membership | None:
-    """The user's active membership at the practice, or None."""
-    if user is None or not user.is_authenticated or practice is None:
-        return None
-    return (
-        Membership.objects.select_related("practice", "user")
-        .filter(user=user, practice=practice, is_active=True)
-        .first()
-    )
-
-
-def active_memberships(user):
-    if user is None or not user.is_authenticated:
-        return Membership.objects.none()
-    # Ordered, so a person at several practices starts in the same one every time.
-    return (
-        Membership.objects.select_related("practice")
-        .filter(user=user, is_active=True)
-        .order_by("practice__name", "pk")
-    )
-
-
-def active_memberships_list(user) -> list[Membership]:
-    """`active_memberships(user)` as a list, each with its practice (every signed-in request
-    asks: CurrentPracticeMiddleware)."""
-    return list(active_memberships(user))
+from portico.practices.selectors import membership_for
 
 
 def can_work_in_charts(membership: Membership | None) -> bool:

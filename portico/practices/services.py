@@ -9,6 +9,7 @@ from portico.audit.services import audit_record
 from portico.core.validation import clean_email
 from portico.notifications import sms
 from portico.practices import permissions
+from portico.practices import selectors as practice_selectors
 from portico.practices.models import Membership
 
 
@@ -19,7 +20,7 @@ def invite_permissions_set(actor, *, practice, allowed_member_ids: set[int]) -> 
     Returns the memberships whose right changed; each change is audited.
     """
     permissions.require(
-        permissions.can_manage_settings(permissions.membership_for(actor, practice)),
+        permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
         "Only administrators can change EHR Settings.",
     )
     changed = []
@@ -77,7 +78,7 @@ def auto_invite_set(actor, *, practice, enabled: bool) -> bool:
     from portico.practices.models import Practice
 
     permissions.require(
-        permissions.can_manage_settings(permissions.membership_for(actor, practice)),
+        permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
         "Only administrators can change EHR Settings.",
     )
     if enabled and not sms.sms_enabled():
@@ -103,7 +104,9 @@ def practice_switch(actor, *, session, practice_public_id) -> Membership | None:
     from portico.practices.middleware import SESSION_KEY
 
     membership = (
-        permissions.active_memberships(actor).filter(practice__public_id=practice_public_id).first()
+        practice_selectors.active_memberships(actor)
+        .filter(practice__public_id=practice_public_id)
+        .first()
     )
     if membership is not None:
         session[SESSION_KEY] = membership.practice_id
@@ -182,7 +185,7 @@ def staff_add(
 
     if actor is not None:
         permissions.require(
-            permissions.can_manage_settings(permissions.membership_for(actor, practice)),
+            permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
             "Only administrators can add users.",
         )
     errors: dict[str, list[str]] = {}
@@ -233,7 +236,7 @@ def membership_deactivate(actor, *, membership: Membership) -> Membership:
 
     practice = membership.practice
     permissions.require(
-        permissions.can_manage_settings(permissions.membership_for(actor, practice)),
+        permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
         "Only administrators can remove users.",
     )
     if membership.user_id == actor.pk:

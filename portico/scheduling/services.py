@@ -12,6 +12,7 @@ from portico.charts.record_cache import record_changed
 from portico.charts.validation import has_control_characters
 from portico.core.validation import max_length_of
 from portico.practices import permissions
+from portico.practices import selectors as practice_selectors
 from portico.scheduling.models import Appointment, AppointmentStatus
 
 
@@ -42,7 +43,7 @@ def appointment_create(
         elif len(value) > (max_length_of(Appointment, field) or 0):
             errors[field] = ["This is too long."]
     if provider is not None:
-        membership = permissions.membership_for(provider, patient.practice)
+        membership = practice_selectors.membership_for(provider, patient.practice)
         if not permissions.can_sign_encounters(membership):
             errors["provider"] = ["Choose a provider of this practice."]
     if errors:

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portico.accounts.models import User
 from portico.accounts.services import api_token_create
-from portico.practices import permissions
+from portico.practices import selectors as practice_selectors
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             raise CommandError(f"No user with the email {email}.")
         if not user.is_active:
             raise CommandError(f"The user {user.email} is deactivated.")
-        memberships = permissions.active_memberships(user)
+        memberships = practice_selectors.active_memberships(user)
         if practice:
             memberships = memberships.filter(practice__slug=practice)
         memberships = list(memberships)

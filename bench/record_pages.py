@@ -742,6 +742,7 @@ class Result:
     repeats: int = 0  # of which drawn a second time (the run outlasted the permutation)
     loadavg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     cpu_ms: float = float("nan")  # CPU time of the server (and database) per request
+    db_cpu_ms: float = float("nan")  # of which PostgreSQL's backends
 
     @property
     def throughput(self) -> float:
@@ -766,37 +767,52 @@ class Result:
             "repeated_charts": self.repeats,
             "loadavg": self.loadavg,
             "server_cpu_ms_per_request": round(self.cpu_ms, 3),
+            "database_cpu_ms_per_request": round(self.db_cpu_ms, 3),
         }
 
 
 class ServerCpu:
-    """CPU time (user + system) used by the server's processes: gunicorn's (its process
-    group) and, on PostgreSQL, the backends of the bench database (autovacuum included), read
-    from /proc. Per request it hardly depends on what else the machine runs, unlike
-    throughput; the bench's own client is not counted."""
+    """CPU time (user + system) used by the server's processes: gunicorn's (its process group)
+    and, on PostgreSQL, the client backends of the bench database (not autovacuum, whose
+    timing is its own), read from /proc. Per request it depends much less on what else the
+    machine runs than throughput does; the bench's own client is not counted."""
 
     def __init__(self, group: int, database: str | None) -> None:
         self.group = group
         self.database = database
         self.tick = os.sysconf("SC_CLK_TCK")
 
-    def seconds(self) -> float:
-        total = 0
+    def snapshot(self) -> dict[int, tuple[str, int]]:
+        """pid -> ("server" or "database", CPU ticks so far)."""
+        found = {}
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
             try:
                 stat = Path(entry.path, "stat").read_text()
                 fields = stat[stat.rindex(")") + 2 :].split()
-                ours = int(fields[2]) == self.group
-                if not ours and self.database and "(postgres)" in stat:
+                kind = "server" if int(fields[2]) == self.group else None
+                if kind is None and self.database and "(postgres)" in stat:
                     command = Path(entry.path, "cmdline").read_bytes().decode(errors="replace")
-                    ours = f" {self.database} " in command.replace("\0", " ")
+                    if f" {self.database} " in command and "autovacuum" not in command:
+                        kind = "database"
             except (OSError, ValueError, IndexError):
                 continue
-            if ours:
-                total += int(fields[11]) + int(fields[12])
-        return total / self.tick
+            if kind:
+                found[int(entry.name)] = (kind, int(fields[11]) + int(fields[12]))
+        return found
+
+    def used(self, before: dict, requests: int) -> tuple[float, float]:
+        """(total, database part) in ms per request since `before`; a process that ended in
+        between is left out, one that began counts from zero."""
+        if not requests:
+            return float("nan"), float("nan")
+        total = {"server": 0, "database": 0}
+        for pid, (kind, ticks) in self.snapshot().items():
+            total[kind] += ticks - before.get(pid, (kind, 0))[1]
+        scale = 1000 / self.tick / requests
+        database = total["database"] * scale if self.database else float("nan")
+        return (total["server"] + total["database"]) * scale, database
 
 
 def raw_request(path: str, cookies: str | None) -> bytes:
@@ -961,25 +977,26 @@ class Run:
     # Measurements -----------------------------------------------------------------------
 
     def closed(self, mode, name, source, seconds) -> Result:
-        cpu = self.cpu.seconds()
+        cpu = self.cpu.snapshot()
         latencies, errors, took = asyncio.run(
             closed_loop(self.port, source, self.args.concurrency, seconds)
         )
-        return Result(
+        result = Result(
             name, mode, f"closed loop, {self.args.concurrency} at a time", took, latencies, errors,
-            loadavg=os.getloadavg(), cpu_ms=self.cpu_ms(cpu, len(latencies) + errors),
+            loadavg=os.getloadavg(),
         )  # fmt: skip
+        result.cpu_ms, result.db_cpu_ms = self.cpu.used(cpu, len(latencies) + errors)
+        return result
 
     def open(self, mode, name, requests, rate) -> Result:
-        cpu = self.cpu.seconds()
+        cpu = self.cpu.snapshot()
         latencies, errors, took = asyncio.run(open_loop(self.port, requests, rate))
-        return Result(
+        result = Result(
             name, mode, f"open loop, {rate:.0f} req/s", took, latencies, errors,
-            loadavg=os.getloadavg(), cpu_ms=self.cpu_ms(cpu, len(latencies) + errors),
+            loadavg=os.getloadavg(),
         )  # fmt: skip
-
-    def cpu_ms(self, before: float, requests: int) -> float:
-        return (self.cpu.seconds() - before) * 1000 / requests if requests else float("nan")
+        result.cpu_ms, result.db_cpu_ms = self.cpu.used(cpu, len(latencies) + errors)
+        return result
 
     def keep(self, mode: str, page: str, full: Result, half: Result | None) -> None:
         self.results.setdefault((mode, page), []).append((full, half))
@@ -1162,6 +1179,7 @@ def tabulate(runs, counts, args) -> tuple[list[str], list[dict], list[dict]]:
             p50_half = median([h.pct(50) for _f, h in rounds if h]) if half else float("nan")
             p99_half = median([h.pct(99) for _f, h in rounds if h]) if half else float("nan")
             cpu = median([f.cpu_ms for f, _h in rounds])
+            db_cpu = median([f.db_cpu_ms for f, _h in rounds])
 
             def spread(values):
                 ok = [v for v in values if v == v]
@@ -1180,9 +1198,11 @@ def tabulate(runs, counts, args) -> tuple[list[str], list[dict], list[dict]]:
             half_cols = (
                 f"{half.throughput:.0f} | {p50_half:.1f} / {p99_half:.1f}" if half else "— | —"
             )
-            cpu_col = f"{cpu:.2f}"
+            cpu_col = f"{cpu:.2f}" + (
+                f" ({db_cpu:.2f} in the database)" if db_cpu == db_cpu else ""
+            )
             if cpu_rounds:
-                cpu_col += f" (floor = {median(cpu_rounds):.0f}%)"
+                cpu_col += f"; floor/page {median(cpu_rounds):.0f}%"
             lines.append(
                 f"| {label} | {mode} | {name} | {full.throughput:.0f} | "
                 + (f"**{of_floor:.0f}%**{spread(of_floor_rounds)}" if of_floor is not None else "—")
@@ -1200,6 +1220,7 @@ def tabulate(runs, counts, args) -> tuple[list[str], list[dict], list[dict]]:
                     "p50_half_ms": None if half is None else round(p50_half, 2),
                     "p99_half_ms": None if half is None else round(p99_half, 2),
                     "server_cpu_ms_per_request": round(cpu, 3),
+                    "database_cpu_ms_per_request": round(db_cpu, 3),
                     "floor_cpu_pct_of_page": round(median(cpu_rounds), 1) if cpu_rounds else None,
                     "full": full.summary(),
                     "half": half.summary() if half else None,

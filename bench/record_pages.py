@@ -25,9 +25,11 @@ What it does, in one run:
      population (a new permutation only if the run outlasts the charts, reported); the staff
      chart summary is requested by one provider session, each chart once; the rules floor
      (`/bench-floor/`: middleware, access check, audit row, no page) likewise over the same
-     accounts. All cold measurements draw from one permutation, so no chart is requested twice
-     in a run (the floor's charts are not the pages' charts). Warm-up requests go to the
-     warm-up charts only.
+     accounts. The two pages draw from one permutation, so neither page is ever asked for a
+     chart a page was asked for before in the run (until the charts run out: then a new
+     permutation, reported); the floor draws from its own (it is fast enough to go through
+     10,000 charts in seconds). Warm-up requests go to the warm-up charts only, and each
+     measurement's sessions are written just before it (signed in and seen "now").
    * **repeat mode**: the 12 sample charts requested in turn (the floor over their accounts).
    Each page: closed loop at a fixed concurrency (throughput), then open loop at half its own
    throughput of that mode (p50/p99 counted from each request's planned start).
@@ -1004,12 +1006,14 @@ def report(result: Result) -> Result:
 class Run:
     """One server: the bare view, then cold mode, then repeat mode."""
 
-    def __init__(self, args, port, population, sessions, cold_order, cpu: ServerCpu):
+    def __init__(self, args, port, population, sessions, orders, cpu: ServerCpu):
         self.args = args
         self.port = port
         self.population = population
         self.sessions = sessions
-        self.cold_order: Permutation = cold_order  # shared by every server of the run
+        # The cold charts in random orders, kept across servers: one for the rules floor, one
+        # shared by the two pages (so neither page draws a chart a page drew before).
+        self.orders: dict[str, Permutation] = orders
         self.warm_order = Permutation(len(population.warm), seed=11)
         self.cpu = cpu
         # (mode, page) -> [(closed loop, open loop at half of it)], one per round
@@ -1087,34 +1091,35 @@ class Run:
             min(3.0, args.seconds),
         )
         # Closed loop: no page can outrun the bare view, so that many sessions are enough.
+        order = self.orders[FLOOR if page == FLOOR else "pages"]
         budget = int(self.bare * args.seconds * 1.3) + 4 * args.concurrency
         self.stamp(
-            [] if staff else [population.cold[i] for i in self.cold_order.peek(budget)],
+            [] if staff else [population.cold[i] for i in order.peek(budget)],
             key if staff else None,
         )
-        before = self.cold_order.position
+        before = order.position
         full = self.closed(
-            "cold", page, lambda: request(population.cold[self.cold_order.draw()]), args.seconds
+            "cold", page, lambda: request(population.cold[order.draw()]), args.seconds
         )
-        self.drawn(full, before)
+        self.drawn(full, order, before)
         report(full)
         half = None
         if page != FLOOR:
             rate = max(1.0, full.throughput / 2)
             count = max(1, int(rate * args.seconds))
-            charts = [population.cold[i] for i in self.cold_order.peek(count)]
+            charts = [population.cold[i] for i in order.peek(count)]
             self.stamp([] if staff else charts, key if staff else None)
-            before = self.cold_order.position
-            self.cold_order.position += count
+            before = order.position
+            order.position += count
             half = self.open("cold", page, [request(chart) for chart in charts], rate)
-            self.drawn(half, before)
+            self.drawn(half, order, before)
             report(half)
         self.keep("cold", page, full, half)
 
-    def drawn(self, result: Result, before: int) -> None:
-        size, after = self.cold_order.size, self.cold_order.position
-        result.charts = after - before
-        result.repeats = max(0, after - max(before, size))
+    @staticmethod
+    def drawn(result: Result, order: Permutation, before: int) -> None:
+        result.charts = order.position - before
+        result.repeats = max(0, order.position - max(before, order.size))
 
     def repeat_page(self, page: str) -> None:
         population = self.population
@@ -1468,7 +1473,11 @@ def main() -> int:
 
     connections.close_all()
 
-    cold_order = Permutation(len(population.cold), seed=int(time.time()))
+    seed = int(time.time())
+    orders = {
+        FLOOR: Permutation(len(population.cold), seed=seed),
+        "pages": Permutation(len(population.cold), seed=seed + 1),
+    }
     runs = []
     for label, extra_env in CONFIGS[: 2 if args.cache_off else 1]:
         print(f"-- server {label}", flush=True)
@@ -1481,7 +1490,7 @@ def main() -> int:
             extra_env,
         )
         database = args.database_url.rsplit("/", 1)[-1] if postgres else None
-        run = Run(args, port, population, sessions, cold_order, ServerCpu(server.pid, database))
+        run = Run(args, port, population, sessions, orders, ServerCpu(server.pid, database))
         try:
             run.measure()
         finally:
@@ -1499,8 +1508,10 @@ def main() -> int:
         f"{platform.processor() or platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}); code {code}; database {database}, "
         f"{args.patients:,} charts x {args.items_per_patient} items; cold mode over "
-        f"{len(population.cold):,} charts ({cold_order.permutations} permutation(s), "
-        f"{cold_order.position:,} drawn); gunicorn {args.workers} sync workers, client "
+        f"{len(population.cold):,} charts (pages: {orders['pages'].position:,} drawn, "
+        f"{orders['pages'].permutations} permutation(s); floor: {orders[FLOOR].position:,} "
+        f"drawn, {orders[FLOOR].permutations} permutation(s)); gunicorn {args.workers} sync "
+        f"workers, client "
         f"concurrency {args.concurrency}, {args.seconds:g} s per measurement; load average "
         f"{' '.join(f'{x:.2f}' for x in loadavg_start)} at the start, "
         f"{' '.join(f'{x:.2f}' for x in loadavg_end)} at the end"
@@ -1525,8 +1536,11 @@ def main() -> int:
             "patients": args.patients,
             "items_per_patient": args.items_per_patient,
             "cold_charts": len(population.cold),
-            "cold_drawn": cold_order.position,
-            "cold_permutations": cold_order.permutations,
+            "cold_drawn": {"pages": orders["pages"].position, "floor": orders[FLOOR].position},
+            "cold_permutations": {
+                "pages": orders["pages"].permutations,
+                "floor": orders[FLOOR].permutations,
+            },
             "warmup_charts": len(population.warm),
             "workers": args.workers,
             "concurrency": args.concurrency,

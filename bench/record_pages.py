@@ -53,6 +53,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -839,12 +840,31 @@ class ServerCpu:
     """CPU time (user + system) used by the server's processes: gunicorn's (its process group)
     and, on PostgreSQL, the client backends of the bench database (not autovacuum, whose
     timing is its own), read from /proc. Per request it depends much less on what else the
-    machine runs than throughput does; the bench's own client is not counted."""
+    machine runs than throughput does; the bench's own client is not counted.
+
+    The processes are looked at twice a second during a measurement (about 1 ms each time), so
+    one that ends in between (a database connection past CONN_MAX_AGE is replaced) keeps the
+    CPU it had when last seen instead of vanishing from the sum."""
 
     def __init__(self, group: int, database: str | None) -> None:
         self.group = group
         self.database = database
         self.tick = os.sysconf("SC_CLK_TCK")
+        self.kinds: dict[int, str | None] = {}  # pid -> "server", "database" or None
+        self.seen: dict[int, tuple[str, int]] = {}
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def kind(self, pid: int, stat: str) -> str | None:
+        if pid not in self.kinds:
+            fields = stat[stat.rindex(")") + 2 :].split()
+            kind = "server" if int(fields[2]) == self.group else None
+            if kind is None and self.database and "(postgres)" in stat:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                if f" {self.database} " in command and "autovacuum" not in command:
+                    kind = "database"
+            self.kinds[pid] = kind
+        return self.kinds[pid]
 
     def snapshot(self) -> dict[int, tuple[str, int]]:
         """pid -> ("server" or "database", CPU ticks so far)."""
@@ -852,27 +872,40 @@ class ServerCpu:
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
+            pid = int(entry.name)
             try:
                 stat = Path(entry.path, "stat").read_text()
-                fields = stat[stat.rindex(")") + 2 :].split()
-                kind = "server" if int(fields[2]) == self.group else None
-                if kind is None and self.database and "(postgres)" in stat:
-                    command = Path(entry.path, "cmdline").read_bytes().decode(errors="replace")
-                    if f" {self.database} " in command and "autovacuum" not in command:
-                        kind = "database"
+                kind = self.kind(pid, stat)
+                if kind:
+                    fields = stat[stat.rindex(")") + 2 :].split()
+                    found[pid] = (kind, int(fields[11]) + int(fields[12]))
             except (OSError, ValueError, IndexError):
                 continue
-            if kind:
-                found[int(entry.name)] = (kind, int(fields[11]) + int(fields[12]))
         return found
 
+    def start(self) -> dict[int, tuple[str, int]]:
+        before = self.snapshot()
+        self.seen = dict(before)
+        self.stop.clear()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.thread.start()
+        return before
+
+    def watch(self) -> None:
+        while not self.stop.wait(0.5):
+            self.seen.update(self.snapshot())
+
     def used(self, before: dict, requests: int) -> tuple[float, float]:
-        """(total, database part) in ms per request since `before`; a process that ended in
-        between is left out, one that began counts from zero."""
+        """(total, database part) in ms per request since `before` (from start()); a process
+        that began in between counts from zero."""
+        self.stop.set()
+        if self.thread:
+            self.thread.join()
+        self.seen.update(self.snapshot())
         if not requests:
             return float("nan"), float("nan")
         total = {"server": 0, "database": 0}
-        for pid, (kind, ticks) in self.snapshot().items():
+        for pid, (kind, ticks) in self.seen.items():
             total[kind] += ticks - before.get(pid, (kind, 0))[1]
         scale = 1000 / self.tick / requests
         database = total["database"] * scale if self.database else float("nan")
@@ -1043,7 +1076,7 @@ class Run:
     # Measurements -----------------------------------------------------------------------
 
     def closed(self, mode, name, source, seconds) -> Result:
-        cpu = self.cpu.snapshot()
+        cpu = self.cpu.start()
         latencies, errors, took = asyncio.run(
             closed_loop(self.port, source, self.args.concurrency, seconds)
         )
@@ -1055,7 +1088,7 @@ class Run:
         return result
 
     def open(self, mode, name, requests, rate) -> Result:
-        cpu = self.cpu.snapshot()
+        cpu = self.cpu.start()
         latencies, errors, took = asyncio.run(open_loop(self.port, requests, rate))
         result = Result(
             name, mode, f"open loop, {rate:.0f} req/s", took, latencies, errors,

@@ -1,5 +1,5 @@
-"""Portico's WSGI application plus one page for bench/record_pages.py: the least a patient's
-record page can do under the rules, and nothing else.
+"""Portico's WSGI application plus two routes for bench/record_pages.py: the least a patient's
+record page can do under the rules, and which code the server runs.
 
 `/bench-floor/<access id>/` is answered through the same middleware as every page (session,
 account, staff memberships, session timeout, second factor) and the same access check as every
@@ -8,26 +8,44 @@ revoke takes effect on the next request), writes the read's audit event, and ans
 no template. Its throughput is the ceiling for any record page on the same server: what a page
 shows can only cost more.
 
+`/bench-code/` answers the folder the server's `portico` package was imported from, so the
+bench can check that `--code-dir` serves the code it names.
+
 Loaded by gunicorn only for the benchmark (`--pythonpath bench floor_wsgi:application`); the
-route is appended after Portico's own, so no other page resolves differently.
+routes are appended after Portico's own, so no other page resolves differently. The names that
+moved between Portico versions come through bench/compat.py.
 """
+
+from pathlib import Path
 
 from django.http import HttpResponse
 from django.urls import clear_url_caches, path
 
 from portico.wsgi import application  # noqa: F401 (sets Django up; gunicorn serves it)
 
+import compat  # isort: skip
+import portico  # isort: skip
 import portico.urls  # isort: skip
-from portico.records import services as records  # isort: skip
-from portico.records.views import patient_record_view  # isort: skip
+
+record_viewed = compat.record_viewed()
+patient_record_view = compat.patient_record_view()
 
 
 @patient_record_view
 def record_floor(request, access, _accesses):
     """The record pages' own access check (patient_record_view), their audit row, no page."""
-    records.record_viewed(request.user, access=access, page="home")
+    record_viewed(request.user, access=access, page="home")
     return HttpResponse("ok", content_type="text/plain")
 
 
-portico.urls.urlpatterns.append(path("bench-floor/<uuid:access_id>/", record_floor))
+def code_location(_request):
+    return HttpResponse(
+        str(Path(portico.__file__).resolve().parent.parent), content_type="text/plain"
+    )
+
+
+portico.urls.urlpatterns += [
+    path("bench-floor/<uuid:access_id>/", record_floor),
+    path("bench-code/", code_location),
+]
 clear_url_caches()

@@ -145,7 +145,9 @@ def item_list(request, patient_id, kind):
     patient = scoped_patient(request, patient_id)
     model = list_model(kind)
     services.chart_viewed(request.user, patient=patient, what=f"list {kind}")
-    section = selectors.RecordSection(kind, model, list(selectors.items_of(patient, model)), False)
+    section = selectors.RecordSection(
+        kind, model, list(selectors.item_rows_of(patient, model)), False
+    )
     return render(request, "charts/item_list.html", {"patient": patient, "section": section})
 
 

@@ -167,6 +167,30 @@ def test_an_entry_of_a_signed_visit_has_no_edit_form(client, staff, provider, pa
     assert item.code == "I10"
 
 
+def test_in_the_tables_a_signed_visits_entry_links_to_the_visit_and_others_to_their_form(
+    client, staff, provider, patient
+):
+    encounter = services.encounter_create(staff, patient=patient, visit_date=dt.date(2026, 1, 5))
+    signed = services.item_create(
+        staff, patient=patient, model=Problem, encounter=encounter, code="I10",
+        recorded_on=dt.date(2026, 1, 5),
+    )  # fmt: skip
+    loose = services.item_create(
+        staff, patient=patient, model=Problem, code="E11.9", recorded_on=dt.date(2026, 1, 6)
+    )
+    services.encounter_sign(provider, encounter=encounter)
+    sign_in(client, staff)
+    visit = reverse("charts:encounter", args=[patient.public_id, encounter.public_id])
+    edit = reverse("charts:item_edit", args=[patient.public_id, "problems", loose.public_id])
+    for url in (
+        reverse("charts:chart_summary", args=[patient.public_id]),
+        reverse("charts:item_list", args=[patient.public_id, "problems"]),
+    ):
+        links = [a.attrs.get("href") for a in parse(client.get(url)).find_all("a")]
+        assert visit in links and edit in links, url
+        assert str(signed.public_id) not in " ".join(links), url
+
+
 def test_a_provider_records_signs_amends_and_shares_a_visit(client, provider, patient):
     sign_in(client, provider)
     response = client.post(

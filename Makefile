@@ -74,9 +74,9 @@ BENCH_ARGS_bulk_invite ?= --patients 100000 --deliver 20000
 # The benchmarks themselves (bench/floor_wsgi.py and bench/compat.py are their helpers).
 BENCHES := bench/record_pages.py bench/bulk_invite.py bench/email_drain.py
 bench: $(STAMP)
-	@for b in $(BENCHES); do \
+	@status=0; for b in $(BENCHES); do \
 		case $$b in bench/bulk_invite.py) args="$(BENCH_ARGS_bulk_invite)";; *) args="";; esac; \
-		$(BIN)/python $$b $$args || exit 1; done
+		$(BIN)/python $$b $$args || status=1; done; exit $$status
 
 ci: lint test test-postgres e2e
 

@@ -45,13 +45,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, F, Field, Value, When
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from portico.notifications import rendering
@@ -307,35 +306,20 @@ def _send_one(email: OutboundEmail, connection, pace) -> Outcome:
     return Outcome(EmailState.SENT)
 
 
-def _record_sent(email: OutboundEmail, token) -> bool:
-    """The common case, once per message at full speed: one plain UPDATE, no ORM compiling."""
-    meta = OutboundEmail._meta
-    prep = {
-        name: cast(Field, meta.get_field(name)).get_db_prep_value(value, db_connection)
-        for name, value in (("sent_at", timezone.now()), ("claim_token", token))
-    }
-    sql = (
-        f"UPDATE {meta.db_table} SET state = %s, last_error = '', next_attempt_at = NULL,"  # noqa: S608
-        " claim_token = NULL, sent_at = %s, bounced_at = NULL WHERE id = %s AND claim_token = %s"
-    )
-    params = [EmailState.SENT.value, prep["sent_at"], email.pk, prep["claim_token"]]
-    if db_connection.vendor != "postgresql":
-        with db_connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.rowcount == 1
-    with transaction.atomic(), db_connection.cursor() as cursor:
-        # Don't wait for the disk on every message: a killed worker loses nothing by it; only
-        # a database crash could forget the last moment's results, and those messages are then
-        # sent again with the same Message-ID (the trade-off described above).
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
-
-
 def _record(email: OutboundEmail, token, outcome: Outcome) -> bool:
     """Store one result; only the sender that holds the claim may. Returns whether it did."""
-    if outcome.state == EmailState.SENT:
-        return _record_sent(email, token)
+    if outcome.state == EmailState.SENT and db_connection.vendor == "postgresql":
+        # The common case, once per message: don't wait for the disk. A killed worker loses
+        # nothing by it; only a database crash could forget the last moment's results, and
+        # those messages are then sent again with the same Message-ID (the trade-off above).
+        with transaction.atomic():
+            with db_connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            return _store_outcome(email, token, outcome)
+    return _store_outcome(email, token, outcome)
+
+
+def _store_outcome(email: OutboundEmail, token, outcome: Outcome) -> bool:
     now = timezone.now()
     changed = OutboundEmail.objects.filter(pk=email.pk, claim_token=token).update(
         state=outcome.state,

@@ -69,6 +69,12 @@ def invitation_for_link(token: str) -> Invitation:
         .filter(token_hash=tokens.hash_token(token or ""))
         .first()
     )
+    return _usable(invitation)
+
+
+def _usable(invitation: Invitation | None) -> Invitation:
+    """The invitation, if its link still works: else the answer the patient gets (the link
+    has expired — used, cancelled, replaced or past its time — or it is locked)."""
     if invitation is None or invitation.status != InvitationStatus.PENDING or invitation.is_expired:
         raise RegistrationError("expired_link", EXPIRED_LINK_MESSAGE)
     if invitation.is_locked:
@@ -328,11 +334,7 @@ def _locked_usable_invitation(invitation_public_id: str) -> Invitation:
         .filter(pk=found.pk)
         .first()
     )
-    if invitation is None or invitation.status != InvitationStatus.PENDING or invitation.is_expired:
-        raise RegistrationError("expired_link", EXPIRED_LINK_MESSAGE)
-    if invitation.is_locked:
-        raise RegistrationError("locked", LOCKED_MESSAGE)
-    return invitation
+    return _usable(invitation)
 
 
 def _enroll(invitation: Invitation, account) -> PortalAccess:

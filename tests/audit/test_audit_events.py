@@ -210,47 +210,31 @@ def test_audit_details_carry_no_names_or_emails(admin, patient, practice):
             assert secret not in text
 
 
-def test_behind_a_trusted_proxy_the_audit_log_records_the_client_not_the_proxy(
-    client, settings, staff, patient
+@pytest.mark.parametrize(
+    ("hops", "remote_addr", "forwarded_for", "recorded"),
+    [
+        # Behind one trusted proxy: the address it saw (the left entry can be spoofed).
+        (1, "10.0.0.2", "198.51.100.7, 203.0.113.50", "203.0.113.50"),
+        # No trusted proxy: the connecting address; anyone can send X-Forwarded-For.
+        (0, "192.0.2.10", "203.0.113.50", "192.0.2.10"),
+        # A forwarded value that is no address is stored as unknown, and the page still works.
+        (1, "10.0.0.2", "not-an-address", None),
+    ],
+    ids=["trusted-proxy", "no-proxy", "not-an-address"],
+)
+def test_the_audit_log_records_the_clients_address_by_the_rate_limits_rule(
+    client, settings, staff, patient, hops, remote_addr, forwarded_for, recorded
 ):
-    settings.PORTICO_TRUSTED_PROXY_HOPS = 1
-    sign_in(client, staff)
-    client.get(
-        reverse("charts:chart", args=[patient.public_id]),
-        REMOTE_ADDR="10.0.0.2",  # the proxy
-        HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.50",  # spoofed, then the client
-    )
-    event = AuditEvent.objects.filter(action="chart.view").latest("id")
-    assert event.ip_address == "203.0.113.50"
-
-
-def test_without_a_trusted_proxy_the_audit_log_records_the_connecting_address(
-    client, settings, staff, patient
-):
-    settings.PORTICO_TRUSTED_PROXY_HOPS = 0
-    sign_in(client, staff)
-    client.get(
-        reverse("charts:chart", args=[patient.public_id]),
-        REMOTE_ADDR="192.0.2.10",
-        HTTP_X_FORWARDED_FOR="203.0.113.50",  # not trusted: anyone can send it
-    )
-    event = AuditEvent.objects.filter(action="chart.view").latest("id")
-    assert event.ip_address == "192.0.2.10"
-
-
-def test_a_forwarded_value_that_is_no_address_is_stored_as_unknown(
-    client, settings, staff, patient
-):
-    settings.PORTICO_TRUSTED_PROXY_HOPS = 1
+    settings.PORTICO_TRUSTED_PROXY_HOPS = hops
     sign_in(client, staff)
     response = client.get(
         reverse("charts:chart", args=[patient.public_id]),
-        REMOTE_ADDR="10.0.0.2",
-        HTTP_X_FORWARDED_FOR="not-an-address",
+        REMOTE_ADDR=remote_addr,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
     )
     assert response.status_code == 200
     event = AuditEvent.objects.filter(action="chart.view").latest("id")
-    assert event.ip_address is None
+    assert event.ip_address == recorded
 
 
 def test_a_batch_of_events_is_written_with_the_batch_actor_and_each_patients_details(

@@ -13,7 +13,11 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/portico
 # The Nu Html Checker the browser tests run (vnu-jar, pinned in package.json/package-lock.json).
 VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
 
-.PHONY: demo test test-postgres e2e lint bench ci clean chromium java
+# The Spanish catalogue: makemessages writes the .po (kept in git), Babel compiles the .mo.
+LOCALE_PO := locale/es/LC_MESSAGES/django.po
+LOCALE_MO := $(LOCALE_PO:.po=.mo)
+
+.PHONY: demo test test-postgres e2e lint bench ci clean chromium java messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,25 +27,37 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## demo: set up and start Portico on SQLite with demo data (PORT, DATABASE_URL, EMAIL_URL honoured)
-demo: $(STAMP)
+demo: $(STAMP) $(LOCALE_MO)
 	@case "$${DATABASE_URL:-}" in postgres*) $(BIN)/python scripts/ensure_postgres_db.py "$$DATABASE_URL";; esac
 	PORTICO_DEMO=1 PORT=$(PORT) PORTICO_BASE_URL=$${PORTICO_BASE_URL:-http://127.0.0.1:$(PORT)} \
 		$(BIN)/portico demo --port $(PORT)
 
 ## test: the whole test suite on SQLite (browser tests: make e2e)
-test: $(STAMP)
+test: $(STAMP) $(LOCALE_MO)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e"
 
 ## test-postgres: the same suite on PostgreSQL (creates the database if needed)
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(LOCALE_MO)
 	$(BIN)/python scripts/ensure_postgres_db.py "$(POSTGRES_URL)"
 	DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e"
 
 ## e2e: browser tests, Playwright driving Debian's Chromium; the Nu Html Checker on every page
-e2e: $(STAMP) chromium java $(VNU_JAR)
+e2e: $(STAMP) $(LOCALE_MO) chromium java $(VNU_JAR)
 	$(BIN)/pytest -m e2e tests/e2e tests/outreach
+
+## messages: gather every marked string into $(LOCALE_PO) (then translate the new ones)
+messages: $(STAMP)
+	@$(call debian,xgettext,gettext)
+	$(BIN)/portico makemessages --locale es --no-obsolete --add-location file \
+		--ignore '.venv/*' --ignore 'node_modules/*' --ignore 'tests/*' --ignore 'bench/*' \
+		--ignore 'artifacts/*' --ignore 'staticfiles/*' --ignore 'var/*' --ignore 'build/*' \
+		--ignore 'scripts/*' --ignore 'docs/*'
+
+# Compiled whenever the catalogue changed; Babel, so no system package is needed.
+$(LOCALE_MO): $(LOCALE_PO) $(STAMP)
+	$(BIN)/pybabel compile --domain django --directory locale --locale es --statistics
 
 # $(call debian,COMMAND,PACKAGE): install Debian's PACKAGE when COMMAND is missing.
 debian = command -v $(1) >/dev/null 2>&1 || { \

@@ -207,7 +207,16 @@ PORTICO_CONTENT_SECURITY_POLICY = {
 }
 PORTICO_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
-LANGUAGE_CODE = "en-us"
+# Languages (issue 13): the portal, the public pages, sign-in and the emails in English and
+# Spanish; one catalogue, locale/es/LC_MESSAGES/django.po, compiled by `make` (Babel).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "portico_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

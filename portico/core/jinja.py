@@ -4,6 +4,7 @@ Jinja2 renders the record renderings (the patient's shared sections, the staff c
 and its tables), which show many rows; every other page is a Django template. The filters
 here write values the way the Django templates do: dates with Django's `date` formats in the
 active time zone, line breaks as Django's `linebreaks`, `default` for any empty value.
+Strings are translated with Django's gettext (the active language), like the Django templates.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from django.template import defaultfilters
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import translation
 from django.utils.timezone import template_localtime
 from jinja2 import Environment
 
@@ -33,7 +35,13 @@ def default(value, fallback):
 
 
 def environment(**options) -> Environment:
+    # Strings are marked `{{ _("…") }}` (or `{{ _("… %(name)s") % {"name": …} }}`): the one
+    # form Django's makemessages reads in these files too, so one catalogue holds them all.
+    options.setdefault("extensions", []).append("jinja2.ext.i18n")
     env = Environment(**options)  # noqa: S701 (Django's backend turns autoescape on)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        translation.gettext, translation.ngettext, newstyle=False
+    )
     env.globals.update(url=url, static=static)
     env.filters.update(
         date=date,

@@ -212,6 +212,7 @@ PORTICO_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["portico.formats"]
 LANGUAGE_COOKIE_NAME = "portico_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE

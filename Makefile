@@ -10,8 +10,10 @@ PORT ?= 8000
 PYTEST_WORKERS ?= 2
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/portico
 
-# The Nu Html Checker the browser tests run (vnu-jar, pinned in package.json/package-lock.json).
+# The Nu Html Checker and axe-core the browser tests run (vnu-jar and axe-core, pinned in
+# package.json/package-lock.json).
 VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
+AXE_JS := node_modules/axe-core/axe.min.js
 
 # The Spanish catalogue: makemessages writes the .po (kept in git), Babel compiles the .mo.
 LOCALE_PO := locale/es/LC_MESSAGES/django.po
@@ -43,8 +45,9 @@ test-postgres: $(STAMP) $(LOCALE_MO)
 	$(BIN)/python scripts/ensure_postgres_db.py "$(POSTGRES_URL)"
 	DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e"
 
-## e2e: browser tests, Playwright driving Debian's Chromium; the Nu Html Checker on every page
-e2e: $(STAMP) $(LOCALE_MO) chromium java $(VNU_JAR)
+## e2e: browser tests, Playwright driving Debian's Chromium; the Nu Html Checker and axe-core
+## on every page
+e2e: $(STAMP) $(LOCALE_MO) chromium java $(VNU_JAR) $(AXE_JS)
 	$(BIN)/pytest -m e2e tests/e2e tests/outreach
 
 ## messages: gather every marked string into $(LOCALE_PO) (then translate the new ones)
@@ -70,12 +73,13 @@ chromium:
 java:
 	@$(call debian,java,default-jre-headless)
 
-# npm ci when node_modules is missing or the lock file changed. --ignore-scripts: vnu-jar's
-# install script would download a Java of its own; Debian's (above) serves.
-$(VNU_JAR): package.json package-lock.json
+# npm ci when node_modules is missing or the lock file changed (one run installs both files:
+# a grouped target). --ignore-scripts: vnu-jar's install script would download a Java of its
+# own; Debian's (above) serves.
+$(VNU_JAR) $(AXE_JS) &: package.json package-lock.json
 	@$(call debian,npm,npm)
 	npm ci --ignore-scripts --no-audit --no-fund
-	touch $@
+	touch $(VNU_JAR) $(AXE_JS)
 
 ## lint: ruff (checks and format), mypy on every services/selectors module, the import layers
 lint: $(STAMP)

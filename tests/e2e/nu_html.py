@@ -32,6 +32,13 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_.~:-]{20,}$")
 # What differs between two renderings of the same page (CSRF tokens, CSP nonces): left out
 # when deciding whether a page was seen before.
 _RANDOM = re.compile(rb"[A-Za-z0-9_+/=-]{20,}")
+_HTML_LANG = re.compile(rb"<html\b[^>]*?\blang=[\"']?([A-Za-z-]*)", re.IGNORECASE)
+
+
+def html_language(body: bytes) -> str:
+    """The document's `<html lang>`, "" when it has none."""
+    match = _HTML_LANG.search(body[:4096])
+    return match.group(1).decode() if match else ""
 
 
 def redact(url: str) -> str:
@@ -144,6 +151,10 @@ class Page:
     url: str  # redacted
     status: int
     tests: list[str] = field(default_factory=list)
+    # The URL as the browser asked for it, link tokens included: to open the page again (axe)
+    # and resolve its URL name. Never written to a report or a file.
+    source_url: str = field(default="", repr=False)
+    language: str = ""  # its <html lang>
 
 
 @dataclass
@@ -208,7 +219,9 @@ class PageCollector:
             slug = re.sub(r"[^a-z0-9]+", "-", urlsplit(shown).path.lower()).strip("-") or "root"
             path = self.folder / f"{len(self._seen) + 1:03d}-{slug[:60]}.html"
             path.write_bytes(body)
-            page = self._seen[key] = Page(path=path, url=shown, status=status)
+            page = self._seen[key] = Page(
+                path=path, url=shown, status=status, source_url=url, language=html_language(body)
+            )
         if test not in page.tests:
             page.tests.append(test)
 

@@ -29,7 +29,7 @@
         var reasons = status.skipped_by_reason.length ? status.skipped_by_reason : [null];
         reasons.forEach(function (s) {
           var li = document.createElement("li");
-          li.textContent = s ? s.label + ": " + s.count : "None";
+          li.textContent = s ? s.label + ": " + s.count : (box.getAttribute("data-none-text") || "None");
           list.appendChild(li);
         });
       }

@@ -6,6 +6,9 @@ document.addEventListener("DOMContentLoaded", () => {
     dialog.removeAttribute("open");
     dialog.showModal();
   }
+  // A form that failed: its error summary gets the focus, so it is read out first.
+  const summary = document.querySelector("[data-error-summary]");
+  if (summary) summary.focus();
   document.addEventListener("click", (event) => {
     const opener = event.target.closest("[data-open-dialog]");
     if (opener) {
@@ -36,6 +39,17 @@ document.addEventListener("DOMContentLoaded", () => {
       url.searchParams.delete("portal");
       history.replaceState(null, "", url);
     });
+  }
+});
+
+// An error summary's link moves the focus to its field (the browser only scrolls to it).
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("[data-error-summary] a[href^='#']");
+  const field = link && document.getElementById(link.getAttribute("href").slice(1));
+  if (field) {
+    event.preventDefault();
+    field.focus();
+    field.scrollIntoView({ block: "center" });
   }
 });
 

@@ -25,7 +25,11 @@
     } else if (left > 0) {
       box.hidden = false;
       const seconds = Math.ceil(left / 1000);
-      countdown.textContent = seconds > 1 ? `${seconds} seconds` : "1 second";
+      // The words come translated from the page (base.html): "{n} seconds", "1 second".
+      countdown.textContent =
+        seconds > 1
+          ? (box.dataset.countdownOther || "{n} seconds").replace("{n}", seconds)
+          : box.dataset.countdownOne || "1 second";
       timer = setTimeout(schedule, 1000);
     } else {
       signedOut();

@@ -64,6 +64,13 @@ HARPER = Chart(
     "Harper", "Labwell", dt.date(1968, 10, 30), "harper.labwell@example.test", "+12175550144"
 )
 
+# Registers and signs in with the keyboard alone (test_keyboard.py).
+KAI = Chart("Kai", "Keyboard", dt.date(1988, 5, 17), "kai.keyboard@example.test", "+12175550133")
+# Registers and reads a full record on a 320 px wide screen (test_small_screens.py).
+WREN = Chart(
+    "Wren", "Widthwell", dt.date(1958, 9, 12), "wren.widthwell@example.test", "+12175550122"
+)
+
 
 # Charts only the bulk invite test touches: born on BULK_BIRTH_DATE, which no other chart is.
 BULK_BIRTH_DATE = dt.date(1931, 1, 2)
@@ -87,7 +94,7 @@ def seed() -> None:
     admin = factories.make_admin(practice, email=STAFF_EMAIL, full_name="Ada Admin")
     factories.give_authenticator(admin, STAFF_TOTP_SECRET)
     factories.make_staff(practice, email=NEW_STAFF_EMAIL, full_name="Nia Newcomer")
-    for chart in (ROBIN, LEE, BLAIR):
+    for chart in (ROBIN, LEE, BLAIR, KAI):
         factories.make_patient(
             practice,
             legal_first_name=chart.first_name,
@@ -144,3 +151,29 @@ def seed() -> None:
     harper_account = factories.enroll(admin, harper)
     harper_account.set_password(PATIENT_PASSWORD)
     harper_account.save(update_fields=["password"])
+    _seed_full_record(practice, admin, provider)
+
+
+def _seed_full_record(practice, admin, provider) -> None:
+    """WREN, not invited yet, with years of care shared (every section of the record filled)."""
+    import random
+
+    from portico.demo.appointments import give_demo_appointments
+    from portico.demo.records import give_demo_record
+    from tests import factories
+
+    wren = factories.make_patient(
+        practice,
+        legal_first_name=WREN.first_name,
+        legal_last_name=WREN.last_name,
+        date_of_birth=WREN.date_of_birth,
+        email=WREN.email,
+        mobile_phone=WREN.mobile_phone,
+        address_line1="4021 Long Meadow Crossing Road, Apartment 12B",
+        city="Springfield",
+        state="IL",
+        postal_code="62704",
+    )
+    rng = random.Random(38)  # diabetes, hypertension, hypothyroidism: many labs
+    give_demo_record(wren, provider=provider, staff=admin, rng=rng)
+    give_demo_appointments(admin, patient=wren, provider=provider, rng=rng)

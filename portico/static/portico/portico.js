@@ -42,6 +42,16 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
+// A form without an action posts to this page's URL, fragment included: after the skip link
+// that is "#main", and the page that comes back would move the focus to <main>, away from its
+// error summary. Post to the URL without it.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (window.location.hash && !form.getAttribute("action")) {
+    form.action = window.location.pathname + window.location.search;
+  }
+});
+
 // An error summary's link moves the focus to its field (the browser only scrolls to it).
 document.addEventListener("click", (event) => {
   const link = event.target.closest("[data-error-summary] a[href^='#']");

@@ -22,7 +22,7 @@ from django.utils import timezone
 from portico.accounts.services import sign_in_throttle_clear
 from portico.accounts.sessions import sessions_end_all
 from portico.audit.services import EventOf, audit_read, audit_record, audit_record_many
-from portico.charts.models import Patient
+from portico.charts.models import Patient, portal_language_of
 from portico.charts.selectors import patients_of
 from portico.charts.services import patient_update
 from portico.charts.validation import normalize_phone
@@ -497,12 +497,16 @@ def invitation_issue_batch(
     # The address as it is now that the rows are locked (staff edits lock the same row first);
     # a chart of another practice is not found here, so nothing crosses practices.
     contacts = (
-        patients_of(practice).filter(pk__in=candidates).values_list("pk", "email", "mobile_phone")
+        patients_of(practice)
+        .filter(pk__in=candidates)
+        .values_list("pk", "email", "mobile_phone", "preferred_language")
     )
     now = timezone.now()
     actor_id = actor.pk if actor is not None else None
     rows = []
-    for pk, raw_email, phone in contacts:
+    languages = {}
+    for pk, raw_email, phone, preferred_language in contacts:
+        languages[pk] = portal_language_of(preferred_language) or settings.LANGUAGE_CODE
         errors: dict[str, list[str]] = {}
         email = clean_email(raw_email, errors) if raw_email.strip() else ""
         if not email or errors:
@@ -560,6 +564,7 @@ def invitation_issue_batch(
                 "to_address": row["email"],
                 "practice_id": practice.pk,
                 "patient_id": row["patient_id"],
+                "language": languages[row["patient_id"]],
             }
             for row in rows
         ],

@@ -8,6 +8,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 
 from portico.accounts import mfa, session_timeout
@@ -29,9 +30,15 @@ SESSION_KEY = "portal_registration"
 SMS_SESSION_KEY = "portal_registration_sms"
 
 
-TOO_MANY_TRIES = (
-    "Too many tries from your network. Please wait {when} and try again, or call your practice."
-)
+def too_many_tries_message(minutes: int) -> str:
+    """What a client over the registration pages' limit reads: wait, then try again."""
+    return ngettext(
+        "Too many tries from your network. Please wait a minute and try again, or call your "
+        "practice.",
+        "Too many tries from your network. Please wait %(minutes)s minutes and try again, or "
+        "call your practice.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def _over_limit(request, scope: str, form) -> bool:
@@ -39,8 +46,7 @@ def _over_limit(request, scope: str, form) -> bool:
     try:
         ratelimit.limit_hit(scope, ratelimit.client_address(request))
     except ratelimit.RateLimited as exc:
-        when = "a minute" if exc.minutes == 1 else f"{exc.minutes} minutes"
-        form.add_error(None, TOO_MANY_TRIES.format(when=when))
+        form.add_error(None, too_many_tries_message(exc.minutes))
         return True
     return False
 
@@ -229,7 +235,7 @@ def _finish(request, account):
         session_timeout.session_started(request)
         mfa.session_mark_verified(request, account)
     request.session.pop(SESSION_KEY, None)
-    messages.success(request, "You are registered. Welcome to your patient portal.")
+    messages.success(request, gettext("You are registered. Welcome to your patient portal."))
     return redirect("portal:home")
 
 

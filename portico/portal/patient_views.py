@@ -23,6 +23,7 @@ from portico.portal.forms import (
     SecurityCodeForm,
     VerifyIdentityForm,
 )
+from portico.portal.language import use_chart_language
 from portico.portal.models import AccessState, InvitationOrigin
 
 SESSION_KEY = "portal_registration"
@@ -51,6 +52,14 @@ def _over_limit(request, scope: str, form) -> bool:
     return False
 
 
+def _link_invitation(request, token):
+    """The invitation behind a registration link; its pages speak the invited chart's
+    preferred language unless the person chose one (portal.language)."""
+    invitation = registration.invitation_for_link(token)
+    use_chart_language(request, invitation.patient)
+    return invitation
+
+
 def _link_error(request, error: registration.RegistrationError, status: int = 410):
     return render(request, "portal/register_error.html", {"error": error}, status=status)
 
@@ -59,7 +68,7 @@ def _link_error(request, error: registration.RegistrationError, status: int = 41
 def register(request, token):
     """Step 1: "Access your records" — date of birth and access code."""
     try:
-        invitation = registration.invitation_for_link(token)
+        invitation = _link_invitation(request, token)
     except registration.RegistrationError as exc:
         return _link_error(request, exc)
     form = VerifyIdentityForm(request.POST or None)
@@ -101,7 +110,7 @@ def _phone_route(invitation) -> dict:
 def register_text(request, token):
     """The phone route, step 1: date of birth and the phone on file; a code is texted."""
     try:
-        invitation = registration.invitation_for_link(token)
+        invitation = _link_invitation(request, token)
     except registration.RegistrationError as exc:
         return _link_error(request, exc)
     route = _phone_route(invitation)
@@ -135,7 +144,7 @@ def register_text(request, token):
 def register_text_code(request, token):
     """The phone route, step 2: the texted security code."""
     try:
-        invitation = registration.invitation_for_link(token)
+        invitation = _link_invitation(request, token)
     except registration.RegistrationError as exc:
         return _link_error(request, exc)
     if request.session.get(SMS_SESSION_KEY) != str(invitation.public_id):
@@ -172,7 +181,7 @@ def register_text_code(request, token):
 def register_account(request, token):
     """Step 2: create an account, or sign in to an existing one, to hold this record."""
     try:
-        invitation = registration.invitation_for_link(token)
+        invitation = _link_invitation(request, token)
     except registration.RegistrationError as exc:
         return _link_error(request, exc)
     verified = request.session.get(SESSION_KEY, {})

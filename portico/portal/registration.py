@@ -19,7 +19,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -242,7 +242,10 @@ def security_code_request(*, token: str, date_of_birth: dt.date | None, phone: s
         # Whether it matched helps staff help the patient; the answers stay out of the record.
         _audit_registration(invitation, "portal.security_code_requested", matched=matched)
         if matched:
-            transaction.on_commit(lambda: text_security_code.enqueue(code_id=code.pk))
+            language = translation.get_language()
+            transaction.on_commit(
+                lambda: text_security_code.enqueue(code_id=code.pk, language=language)
+            )
     return code
 
 
@@ -268,8 +271,7 @@ def security_code_deliver(*, code_id: int) -> str:
     )
     if not claimed:
         return "skipped"
-    # The text is in the language active here (the task worker's default). The patient's
-    # language (the chart's preferred language) is chosen around this call, not here.
+    # The text is in the language active here: the task activates the page's language.
     text = str(SECURITY_CODE_TEXT) % {
         "code": tokens.security_code(code.nonce),
         "practice": invitation.practice.name,

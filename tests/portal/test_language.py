@@ -147,3 +147,47 @@ def test_staff_must_pick_a_preferred_language_from_the_list(client, admin, patie
     }
     patient.refresh_from_db()
     assert patient.preferred_language == "en"
+
+
+def _registration_path(invitation) -> str:
+    from urllib.parse import urlsplit
+
+    from portico.portal.emails import registration_url
+
+    return urlsplit(registration_url(invitation)).path
+
+
+def test_registration_page_speaks_the_invited_chart_language(client, admin, practice):
+    patient = factories.make_patient(practice, preferred_language="es", email="ana@example.test")
+    path = _registration_path(factories.invite(admin, patient))
+
+    page = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert page["Content-Language"] == "es"
+    assert "Fecha de nacimiento" in page.content.decode()
+
+
+def test_a_chosen_language_beats_the_invited_chart_language(client, admin, practice):
+    patient = factories.make_patient(practice, preferred_language="es", email="ana@example.test")
+    path = _registration_path(factories.invite(admin, patient))
+
+    choose(client, "en", back=path)
+    page = client.get(path)
+
+    assert page["Content-Language"] == "en"
+    assert "Date of birth" in page.content.decode()
+
+
+def test_enrollment_email_is_sent_in_spanish_for_a_spanish_chart(admin, practice):
+    from django.core import mail
+
+    from portico.notifications.services import outbox_drain
+
+    patient = factories.make_patient(practice, preferred_language="es", email="ana@example.test")
+    factories.invite(admin, patient)
+    outbox_drain()
+
+    (message,) = mail.outbox
+    assert message.extra_headers["Content-Language"] == "es"
+    assert "portal del paciente" in message.subject
+    assert "Patient" not in message.body

@@ -76,7 +76,7 @@ def test_access_your_records_page_in_spanish(client, invitation):
     assert page.one("title").text.startswith("Acceda a sus expedientes")
     assert label(page, "id_date_of_birth") == "Fecha de nacimiento"
     assert label(page, "id_access_code") == "Código de acceso"
-    assert page.one("button", type="submit").text == "Continuar"
+    assert page.one("main").one("button", type="submit").text == "Continuar"
     section = page.one("section").text
     assert "Riverside Clinic le invitó a su portal del paciente." in section
     assert "¿No tiene código de acceso? Llame a Riverside Clinic al (217) 555-0100" in section
@@ -227,6 +227,9 @@ def test_no_access_message_in_spanish_keeps_the_english_text():
 def test_portal_home_in_spanish(client, admin, patient, practice):
     from tests.factories import make_patient
 
+    # A signed-in patient's pages follow the chart's preferred language (not the browser's).
+    patient.preferred_language = "es"
+    patient.save()
     account = enroll(admin, patient)
     other = make_patient(practice)
     invitation = invite(admin, other)

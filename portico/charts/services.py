@@ -16,6 +16,7 @@ from portico.charts.models import (
     ClinicalItem,
     Encounter,
     EncounterAmendment,
+    Language,
     Patient,
     Sex,
 )
@@ -70,6 +71,11 @@ def _clean_demographics(values: dict) -> dict:
             )
     if "sex" in cleaned and cleaned["sex"] not in Sex.values:
         errors.setdefault("sex", []).append(gettext("Choose one of the listed values."))
+    language = cleaned.get("preferred_language")
+    if language and language not in Language.values:
+        errors.setdefault("preferred_language", []).append(
+            gettext("Choose one of the listed languages.")
+        )
     if cleaned.get("email"):
         cleaned["email"] = clean_email(cleaned["email"], errors)
     if "mobile_phone" in cleaned:

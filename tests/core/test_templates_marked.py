@@ -55,8 +55,6 @@ BEING_MARKED_ELSEWHERE: frozenset[str] = frozenset(
         "templates/base.html",
         "templates/base_patient.html",
         "templates/base_staff.html",
-        "templates/includes/field.html",
-        "templates/includes/form_errors.html",
     }
 )
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portico.audit.models import AuditEvent
-from portico.practices.models import Membership
+from portico.practices.models import Membership, Role
 
 # Staff reads of a chart. Writes are not "opening" the record and are left out.
 STAFF_READ_ACTIONS = ("chart.view",)
 PAGE_SIZE = 25
+# The roles as the patient reads them, in the patient's language.
+ROLE_LABELS = {
+    Role.ADMINISTRATOR: _("Administrator"),
+    Role.PROVIDER: _("Provider"),
+    Role.STAFF: _("Staff"),
+}
 
 
 @dataclass(frozen=True)
@@ -25,8 +33,8 @@ class AccessEntry:
 def _what(details: dict) -> str:
     page = (details or {}).get("page") or "chart"
     if page.startswith("api"):
-        return "Through the practice's software (API)"
-    return "Opened your chart"
+        return gettext("Through the practice's software (API)")
+    return gettext("Opened your chart")
 
 
 def access_log_page(patient, page_number=None):
@@ -54,9 +62,9 @@ def access_log_page(patient, page_number=None):
     for event in page.object_list:
         membership = roles.get(event.actor_id)
         if membership is None:
-            role = "Former practice member"
+            role = gettext("Former practice member")
         else:
-            role = membership.get_role_display()
+            role = str(ROLE_LABELS.get(membership.role, membership.get_role_display()))
             if membership.credential:
                 role = f"{role} ({membership.credential})"
         entries.append(

@@ -1,16 +1,21 @@
-"""The email that carries a record link a patient sent: no health data, no patient name."""
+"""The email that carries a record link a patient sent: no health data, no patient name.
+
+It is written in the language the patient used when sending the link (`SharedLink.language`).
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from portico.notifications.rendering import RenderedEmail
 from portico.records import tokens
 from portico.records.models import SharedLink
 
-SUBJECT = "A health record was shared with you"
+SUBJECT = _("A health record was shared with you")
 
 
 def shared_link_url(link: SharedLink) -> str:
@@ -25,9 +30,10 @@ def render_shared_link(email) -> RenderedEmail | None:
     if link is None or not link.is_usable:
         return None
     context = {"url": shared_link_url(link), "expires": link.expires_at}
-    return RenderedEmail(
-        subject=SUBJECT,
-        text=render_to_string("records/email/shared_link.txt", context),
-        html=render_to_string("records/email/shared_link.html", context),
-        from_email=settings.PORTICO_NOTIFICATIONS_FROM,
-    )
+    with translation.override(link.language or settings.LANGUAGE_CODE):
+        return RenderedEmail(
+            subject=str(SUBJECT),
+            text=render_to_string("records/email/shared_link.txt", context),
+            html=render_to_string("records/email/shared_link.html", context),
+            from_email=settings.PORTICO_NOTIFICATIONS_FROM,
+        )

@@ -12,6 +12,7 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 
 class SharedLink(models.Model):
@@ -31,6 +32,8 @@ class SharedLink(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     opened_count = models.PositiveIntegerField(default=0)
     last_opened_at = models.DateTimeField(null=True, blank=True)
+    # The language the patient used the portal in when sending: the email goes out in it.
+    language = models.CharField(max_length=8, default="en")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -54,7 +57,7 @@ class SharedLink(models.Model):
     @property
     def state_label(self) -> str:
         if self.is_revoked:
-            return "Revoked"
+            return _("Revoked")
         if self.is_expired:
-            return "Expired"
-        return "Active"
+            return _("Expired")
+        return _("Active")

@@ -13,6 +13,8 @@ ALLOWED_VIEWS = {
     "accounts:sign_out",
     "accounts:mfa_verify",
     "accounts:mfa_enroll",
+    "accounts:language",
+    "system_requirements",
     "accounts:session_status",
     "accounts:session_keepalive",
     "healthz",

@@ -1,6 +1,7 @@
 """The email that carries a record link a patient sent: no health data, no patient name.
 
-It is written in the language the patient used when sending the link (`SharedLink.language`).
+It is written in the language of the page the patient sent the link from (the outbox renders
+it in the language it was queued in, see notifications.services.email_enqueue).
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from portico.notifications.rendering import RenderedEmail
@@ -30,10 +30,9 @@ def render_shared_link(email) -> RenderedEmail | None:
     if link is None or not link.is_usable:
         return None
     context = {"url": shared_link_url(link), "expires": link.expires_at}
-    with translation.override(link.language or settings.LANGUAGE_CODE):
-        return RenderedEmail(
-            subject=str(SUBJECT),
-            text=render_to_string("records/email/shared_link.txt", context),
-            html=render_to_string("records/email/shared_link.html", context),
-            from_email=settings.PORTICO_NOTIFICATIONS_FROM,
-        )
+    return RenderedEmail(
+        subject=str(SUBJECT),
+        text=render_to_string("records/email/shared_link.txt", context),
+        html=render_to_string("records/email/shared_link.html", context),
+        from_email=settings.PORTICO_NOTIFICATIONS_FROM,
+    )

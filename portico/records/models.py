@@ -32,8 +32,6 @@ class SharedLink(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     opened_count = models.PositiveIntegerField(default=0)
     last_opened_at = models.DateTimeField(null=True, blank=True)
-    # The language the patient used the portal in when sending: the email goes out in it.
-    language = models.CharField(max_length=8, default="en")
 
     class Meta:
         ordering = ["-created_at", "-id"]

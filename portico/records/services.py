@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -87,7 +86,6 @@ def shared_link_send(account, *, access: PortalAccess, email: str) -> SharedLink
         token_hash=tokens.hash_token(tokens.link_token(nonce)),
         created_at=now,
         expires_at=now + LINK_LIFETIME,
-        language=get_language() or settings.LANGUAGE_CODE,
     )
     audit_record(
         account,
@@ -102,6 +100,7 @@ def shared_link_send(account, *, access: PortalAccess, email: str) -> SharedLink
         to_address=address,
         practice=access.practice,
         patient=access.patient,
+        language=get_language(),
     )
     return link
 

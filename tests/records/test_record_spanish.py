@@ -19,6 +19,9 @@ from django.utils import translation
 
 from portico.charts.models import AllergySeverity, EncounterAmendment
 from portico.charts.services import chart_viewed
+from portico.practices.models import Role
+from tests import factories
+from tests.core.test_spanish_catalogue import english_words
 from tests.pages.html import parse
 from tests.records import builders
 from tests.records.conftest import record_url
@@ -38,6 +41,9 @@ SPANISH_HEADINGS = {
     "careplans-heading": "Planes de atención",
     "assessments-heading": "Pruebas de detección, intervenciones y evaluaciones",
 }
+RECORD_PAGES = ("records:record", "records:download", "records:send", "records:access_log")
+# English words of the finder's list that are Spanish too ("Normal", "Rango normal").
+SPANISH_TOO = frozenset({"normal"})
 ENGLISH_HEADINGS = {
     "appointments-heading": "Appointments",
     "visits-heading": "Visit summaries",
@@ -248,3 +254,35 @@ def test_the_chart_vocabulary_follows_the_language():
         assert str(AllergySeverity.SEVERE.label) == "Grave"
         assert str(AllergySeverity.UNKNOWN.label) == "Desconocida"
     assert str(AllergySeverity.SEVERE.label) == "Severe"
+
+
+def test_no_english_is_left_on_the_spanish_record_pages(
+    patient_client, patient, practice, send_email
+):
+    """Text never marked for translation shows up as English words on a Spanish page. The
+    chart's own data here has none, so every English word found would be the portal's."""
+    doctor = factories.make_staff(
+        practice, role=Role.PROVIDER, credential="MD", full_name="Dra. Ana Ruiz"
+    )
+    for key, (build, _text) in builders.SECTIONS.items():
+        if key == "care_plans":
+            build(patient, title="Control de glucosa", text="Caminar 30 minutos al día.")
+        else:
+            build(patient)
+    builders.lab(patient, flag="L", display="Ferritin", value="8", value_number=8)
+    builders.lab(patient, flag="N", display="Sodium", value="140", value_number=140)
+    builders.problem(patient, display="Asthma", status="resolved", resolved_on=dt.date(2025, 1, 2))
+    visit = builders.encounter(patient, doctor, note="Bien.")
+    EncounterAmendment.objects.create(encounter=visit, text="Dosis corregida.", author=doctor)
+    builders.appointment(patient, doctor, days_from_now=5, visit_type="Control", reason="Tos")
+    builders.appointment(patient, doctor, days_from_now=-5, visit_type="Control")
+    chart_viewed(doctor, patient=patient)
+    with spanish(patient_client), send_email:
+        patient_client.post(record_url(patient, "records:send"), {"email": "dr@example.org"})
+    shared = re.search(r"https?://[^/\s]+(/shared/[^/\s]+/)", mail.outbox[0].body).group(1)
+
+    pages = [record_url(patient, name) for name in RECORD_PAGES] + [shared, "/shared/gone/"]
+    for url in pages:
+        html = spanish_get(patient_client, url).content.decode()
+        main = html[html.index("<main") : html.index("</main>")]  # the header is not ours
+        assert english_words(main, allowed=SPANISH_TOO) == [], url

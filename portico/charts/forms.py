@@ -1,6 +1,8 @@
 from django import forms
 from django.db import models as dj_models
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portico.charts.clinical_rules import EDITABLE
 from portico.charts.models import (
@@ -18,10 +20,10 @@ from portico.core.forms import DateInput, TelInput
 
 class PatientSearchForm(forms.Form):
     q = forms.CharField(
-        label="Search by name or date of birth",
+        label=_("Search by name or date of birth"),
         required=False,
         max_length=100,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, or 04/21/1980"}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, or 04/21/1980")}),
     )
 
 
@@ -32,13 +34,13 @@ class DemographicsForm(forms.ModelForm):
         model = Patient
         fields = list(DEMOGRAPHIC_FIELDS)
         labels = {
-            "legal_first_name": "Legal first name",
-            "legal_last_name": "Legal last name",
-            "date_of_birth": "Date of birth",
-            "mobile_phone": "Mobile phone",
-            "address_line1": "Address",
-            "address_line2": "Address line 2",
-            "postal_code": "ZIP code",
+            "legal_first_name": _("Legal first name"),
+            "legal_last_name": _("Legal last name"),
+            "date_of_birth": _("Date of birth"),
+            "mobile_phone": _("Mobile phone"),
+            "address_line1": _("Address"),
+            "address_line2": _("Address line 2"),
+            "postal_code": _("ZIP code"),
         }
         widgets = {
             "date_of_birth": DateInput(),
@@ -56,42 +58,43 @@ class DemographicsForm(forms.ModelForm):
 # ---------------------------------------------------------------------------------------------
 
 ITEM_LABELS = {
-    "code": "Code",
-    "display": "Description",
-    "code_system": "Code system",
-    "instructions": "Dose and instructions",
-    "stop_date": "Stop date",
-    "resolved_on": "Resolved on",
-    "lot_number": "Lot number",
-    "end_date": "End date",
-    "value": "Value",
-    "reference_low": "Reference range, low",
-    "reference_high": "Reference range, high",
-    "reference_text": "Reference range (in words)",
-    "flag": "Abnormal flag",
-    "shared_with_patient": "Share with patient",
+    "code": _("Code"),
+    "display": _("Description"),
+    "code_system": _("Code system"),
+    "instructions": _("Dose and instructions"),
+    "stop_date": _("Stop date"),
+    "resolved_on": _("Resolved on"),
+    "lot_number": _("Lot number"),
+    "end_date": _("End date"),
+    "value": _("Value"),
+    "reference_low": _("Reference range, low"),
+    "reference_high": _("Reference range, high"),
+    "reference_text": _("Reference range (in words)"),
+    "flag": _("Abnormal flag"),
+    "shared_with_patient": _("Share with patient"),
 }
-DISPLAY_LABELS = {Medication: "Medication", Allergy: "Substance", CarePlan: "Title"}
-CODE_HELP = "Type to search the list, or leave empty and describe it in words."
+DISPLAY_LABELS = {Medication: _("Medication"), Allergy: _("Substance"), CarePlan: _("Title")}
+CODE_HELP = _("Type to search the list, or leave empty and describe it in words.")
 
 
 class ItemForm(forms.ModelForm):
     """Add or edit one item of a clinical list; `encounters` are the chart's unsigned visits
     the item may be attached to."""
 
-    encounter = forms.ChoiceField(label="Encounter", required=False)
+    encounter = forms.ChoiceField(label=_("Encounter"), required=False)
 
     def __init__(self, *args, encounters=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.encounters = {str(e.public_id): e for e in encounters}
-        choices = [("", "None")] + [
-            (key, f"Visit of {e.visit_date:%m/%d/%Y}") for key, e in self.encounters.items()
+        choices = [("", gettext("None"))] + [
+            (key, gettext("Visit of %(date)s") % {"date": e.visit_date.strftime("%m/%d/%Y")})
+            for key, e in self.encounters.items()
         ]
         self.fields["encounter"].choices = choices
         model = self._meta.model
         self.fields["recorded_on"].label = model.RECORDED_ON_LABEL
         if "display" in self.fields:
-            self.fields["display"].label = DISPLAY_LABELS.get(model, "Description")
+            self.fields["display"].label = DISPLAY_LABELS.get(model, _("Description"))
             self.fields["display"].required = "code" not in self.fields
         if "code" in self.fields:
             self.fields["code"].help_text = CODE_HELP
@@ -104,13 +107,15 @@ class ItemForm(forms.ModelForm):
                 }
             )
             self.fields["code"].label = (
-                f"{CodeSystem(system).label} code" if "code_system" not in self.fields else "Code"
+                gettext("%(system)s code") % {"system": CodeSystem(system).label}
+                if "code_system" not in self.fields
+                else gettext("Code")
             )
         if "flag" in self.fields:
             self.fields["flag"] = forms.ChoiceField(
-                label="Abnormal flag",
+                label=_("Abnormal flag"),
                 required=False,
-                choices=[("", "Work it out from the range")] + list(AbnormalFlag.choices),
+                choices=[("", gettext("Work it out from the range"))] + list(AbnormalFlag.choices),
             )
         if "code_system" in self.fields:
             self.fields["code_system"].required = False
@@ -142,7 +147,7 @@ class EncounterForm(forms.ModelForm):
     class Meta:
         model = Encounter
         fields = ["visit_date", "note"]
-        labels = {"visit_date": "Visit date", "note": "Note"}
+        labels = {"visit_date": _("Visit date"), "note": _("Note")}
         widgets = {"visit_date": DateInput(), "note": forms.Textarea(attrs={"rows": 10})}
 
     def _post_clean(self):
@@ -151,7 +156,7 @@ class EncounterForm(forms.ModelForm):
 
 class AmendmentForm(forms.Form):
     text = forms.CharField(
-        label="Amendment", max_length=10_000, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Amendment"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 4})
     )
 
 
@@ -160,7 +165,7 @@ class EncounterShareForm(forms.Form):
     attached to it (one check box an item, named item-<public id>)."""
 
     note_shared_with_patient = forms.BooleanField(
-        label="Share the visit note (and its amendments) with the patient", required=False
+        label=_("Share the visit note (and its amendments) with the patient"), required=False
     )
 
     def __init__(self, *args, items=(), **kwargs):

@@ -7,6 +7,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from portico.audit.services import audit_read, audit_record
 from portico.charts import clinical_rules, signals
@@ -54,25 +55,27 @@ def _clean_demographics(values: dict) -> dict:
             value = value.strip()
             if has_control_characters(value):
                 errors.setdefault(field, []).append(
-                    "Remove control characters (such as NUL) from this value."
+                    gettext("Remove control characters (such as NUL) from this value.")
                 )
         cleaned[field] = value
     for field in ("legal_first_name", "legal_last_name"):
         if field in cleaned and not cleaned[field]:
-            errors.setdefault(field, []).append("This field is required.")
+            errors.setdefault(field, []).append(gettext("This field is required."))
     if "date_of_birth" in cleaned:
         dob = cleaned["date_of_birth"]
         if not isinstance(dob, dt.date):
-            errors.setdefault("date_of_birth", []).append("Enter a valid date.")
+            errors.setdefault("date_of_birth", []).append(gettext("Enter a valid date."))
         elif dob > timezone.localdate() or dob.year < 1900:
             errors.setdefault("date_of_birth", []).append(
-                "Enter a date of birth between 1900 and today."
+                gettext("Enter a date of birth between 1900 and today.")
             )
     if "sex" in cleaned and cleaned["sex"] not in Sex.values:
-        errors.setdefault("sex", []).append("Choose one of the listed values.")
+        errors.setdefault("sex", []).append(gettext("Choose one of the listed values."))
     language = cleaned.get("preferred_language")
     if language and language not in Language.values:
-        errors.setdefault("preferred_language", []).append("Choose one of the listed languages.")
+        errors.setdefault("preferred_language", []).append(
+            gettext("Choose one of the listed languages.")
+        )
     if cleaned.get("email"):
         cleaned["email"] = clean_email(cleaned["email"], errors)
     if "mobile_phone" in cleaned:
@@ -83,7 +86,9 @@ def _clean_demographics(values: dict) -> dict:
     for field in DEMOGRAPHIC_FIELDS:
         limit = max_length_of(Patient, field)
         if limit and isinstance(cleaned.get(field), str) and len(cleaned[field]) > limit:
-            errors.setdefault(field, []).append(f"Use at most {limit} characters.")
+            errors.setdefault(field, []).append(
+                gettext("Use at most %(limit)s characters.") % {"limit": limit}
+            )
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -94,7 +99,7 @@ def patient_create(actor, *, practice, **values) -> Patient:
     """Create a chart at the actor's practice; first and last name and date of birth required."""
     permissions.require_member(actor, practice)
     missing = {
-        f: ["This field is required."]
+        f: [gettext("This field is required.")]
         for f in ("legal_first_name", "legal_last_name", "date_of_birth")
         if not values.get(f)
     }
@@ -158,13 +163,15 @@ def encounter_create(
     """Open an unsigned encounter on a chart of the actor's practice."""
     permissions.require_member(actor, patient.practice)
     if not isinstance(visit_date, dt.date):
-        raise ValidationError({"visit_date": ["Enter a valid date."]})
+        raise ValidationError({"visit_date": [gettext("Enter a valid date.")]})
     if has_control_characters(note):
-        raise ValidationError({"note": ["Remove control characters (such as NUL) from the note."]})
+        raise ValidationError(
+            {"note": [gettext("Remove control characters (such as NUL) from the note.")]}
+        )
     if provider is not None:
         membership = practice_selectors.membership_for(provider, patient.practice)
         if not permissions.can_sign_encounters(membership):
-            raise ValidationError({"provider": ["Choose a provider of this practice."]})
+            raise ValidationError({"provider": [gettext("Choose a provider of this practice.")]})
     encounter = Encounter.objects.create(
         practice=patient.practice,
         patient=patient,
@@ -189,11 +196,12 @@ def encounter_sign(actor, *, encounter: Encounter) -> Encounter:
     """A provider signs an encounter; from then on it can only be amended, never edited."""
     membership = practice_selectors.membership_for(actor, encounter.practice)
     permissions.require(
-        permissions.can_sign_encounters(membership), "Only a provider can sign an encounter."
+        permissions.can_sign_encounters(membership),
+        gettext("Only a provider can sign an encounter."),
     )
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if encounter.is_signed:
-        raise ValidationError("This encounter is already signed.")
+        raise ValidationError(gettext("This encounter is already signed."))
     encounter.signed_at = timezone.now()
     encounter.signed_by = actor
     if encounter.provider_id is None:
@@ -216,8 +224,8 @@ def encounter_sign(actor, *, encounter: Encounter) -> Encounter:
 # Encounters: edit while unsigned, amend once signed, share the note (SPEC §2.2)
 # ---------------------------------------------------------------------------------------------
 
-REQUIRED = "This field is required."
-SIGNED_MESSAGE = "This encounter is signed: it cannot be edited, only amended."
+REQUIRED = gettext_lazy("This field is required.")
+SIGNED_MESSAGE = gettext_lazy("This encounter is signed: it cannot be edited, only amended.")
 AMENDMENT_MAX = 10_000
 
 
@@ -263,18 +271,18 @@ def encounter_update(
     changes = {}
     if visit_date is not None:
         if not isinstance(visit_date, dt.date) or isinstance(visit_date, dt.datetime):
-            errors["visit_date"] = ["Enter a valid date."]
+            errors["visit_date"] = [gettext("Enter a valid date.")]
         else:
             changes["visit_date"] = visit_date
     if note is not None:
         if has_control_characters(note):
-            errors["note"] = ["Remove control characters (such as NUL) from the note."]
+            errors["note"] = [gettext("Remove control characters (such as NUL) from the note.")]
         else:
             changes["note"] = note.strip()
     if provider is not None:
         membership = practice_selectors.membership_for(provider, encounter.practice)
         if not permissions.can_sign_encounters(membership):
-            errors["provider"] = ["Choose a provider of this practice."]
+            errors["provider"] = [gettext("Choose a provider of this practice.")]
         else:
             changes["provider"] = provider
     if errors:
@@ -290,14 +298,18 @@ def encounter_amend(actor, *, encounter: Encounter, text: str) -> EncounterAmend
     permissions.require_member(actor, encounter.practice)
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if not encounter.is_signed:
-        raise ValidationError("Edit the note instead: this encounter is not signed yet.")
+        raise ValidationError(gettext("Edit the note instead: this encounter is not signed yet."))
     text = (text or "").strip() if isinstance(text, str) else None
     if text is None or not text:
         raise ValidationError({"text": [REQUIRED]})
     if has_control_characters(text):
-        raise ValidationError({"text": ["Remove control characters (such as NUL) from the text."]})
+        raise ValidationError(
+            {"text": [gettext("Remove control characters (such as NUL) from the text.")]}
+        )
     if len(text) > AMENDMENT_MAX:
-        raise ValidationError({"text": [f"Use at most {AMENDMENT_MAX} characters."]})
+        raise ValidationError(
+            {"text": [gettext("Use at most %(limit)s characters.") % {"limit": AMENDMENT_MAX}]}
+        )
     amendment = EncounterAmendment.objects.create(encounter=encounter, text=text, author=actor)
     record_changed(encounter.patient_id)
     audit_record(
@@ -318,10 +330,10 @@ def encounter_share(actor, *, encounter: Encounter, note_shared: bool) -> Encoun
     membership = practice_selectors.membership_for(actor, encounter.practice)
     permissions.require(
         permissions.can_sign_encounters(membership),
-        "Only a provider chooses what of an encounter is shared.",
+        gettext("Only a provider chooses what of an encounter is shared."),
     )
     if not isinstance(note_shared, bool):
-        raise ValidationError({"note_shared_with_patient": ["Choose yes or no."]})
+        raise ValidationError({"note_shared_with_patient": [gettext("Choose yes or no.")]})
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if encounter.note_shared_with_patient == note_shared:
         return encounter
@@ -358,7 +370,7 @@ def _check_encounter(encounter, patient: Patient) -> None:
     if encounter is None:
         return
     if not isinstance(encounter, Encounter) or encounter.patient_id != patient.pk:
-        raise ValidationError({"encounter": ["Choose an encounter of this chart."]})
+        raise ValidationError({"encounter": [gettext("Choose an encounter of this chart.")]})
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if encounter.is_signed:
         raise ValidationError({"encounter": [SIGNED_MESSAGE]})
@@ -367,8 +379,10 @@ def _check_encounter(encounter, patient: Patient) -> None:
 def _refuse_if_signed(item: ClinicalItem) -> None:
     if item.encounter is not None and item.encounter.is_signed:
         raise ValidationError(
-            "This item belongs to a signed encounter: it cannot be edited; amend the "
-            "encounter instead."
+            gettext(
+                "This item belongs to a signed encounter: it cannot be edited; amend the "
+                "encounter instead."
+            )
         )
 
 
@@ -438,10 +452,10 @@ def item_share(actor, *, item: ClinicalItem, shared: bool) -> ClinicalItem:
     if item.encounter is not None and item.encounter.is_signed:
         permissions.require(
             permissions.can_sign_encounters(membership),
-            "Only a provider chooses what of a signed encounter is shared.",
+            gettext("Only a provider chooses what of a signed encounter is shared."),
         )
     if not isinstance(shared, bool):
-        raise ValidationError({clinical_rules.SHARED: ["Choose yes or no."]})
+        raise ValidationError({clinical_rules.SHARED: [gettext("Choose yes or no.")]})
     if item.shared_with_patient == shared:
         return item
     item.shared_with_patient = shared

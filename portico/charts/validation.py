@@ -6,6 +6,7 @@ import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 DEFAULT_REGION = "US"
 
@@ -24,9 +25,11 @@ def normalize_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(raw, DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError("Enter a valid phone number, such as (217) 555-0134.") from exc
+        raise ValidationError(
+            gettext("Enter a valid phone number, such as (217) 555-0134.")
+        ) from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError("Enter a valid phone number, such as (217) 555-0134.")
+        raise ValidationError(gettext("Enter a valid phone number, such as (217) 555-0134."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext
 
 from portico.charts import record_cache, selectors, services
 from portico.charts.codes import code_list
@@ -56,7 +57,7 @@ def patient_new(request):
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, "The chart was created.")
+            messages.success(request, gettext("The chart was created."))
             return redirect("charts:chart", patient_id=patient.public_id)
     return render(request, "charts/patient_form.html", {"form": form, "patient": None})
 
@@ -76,7 +77,7 @@ def patient_edit(request, patient_id):
             patient.refresh_from_db()
             apply_service_errors(form, exc)
         else:
-            messages.success(request, "Demographics saved.")
+            messages.success(request, gettext("Demographics saved."))
             return redirect("charts:chart", patient_id=patient.public_id)
     else:
         services.chart_viewed(request.user, patient=patient, what="demographics form")
@@ -111,7 +112,7 @@ def _post_only(request):
 
 
 def _refused(request, exc: Exception) -> None:
-    for message in getattr(exc, "messages", None) or [str(exc) or "That is not allowed."]:
+    for message in getattr(exc, "messages", None) or [str(exc) or gettext("That is not allowed.")]:
         messages.error(request, message)
 
 
@@ -168,7 +169,7 @@ def _item_form_page(request, patient, model, kind, *, item=None):
                     item.refresh_from_db()
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, "Saved.")
+                messages.success(request, gettext("Saved."))
                 return redirect("charts:item_list", patient_id=patient.public_id, kind=kind)
     else:
         initial = {}
@@ -225,7 +226,10 @@ def item_share(request, patient_id, kind, item_id):
         _refused(request, exc)
     else:
         messages.success(
-            request, "Shared with the patient." if shared else "No longer shared with the patient."
+            request,
+            gettext("Shared with the patient.")
+            if shared
+            else gettext("No longer shared with the patient."),
         )
     if request.POST.get("next") == "encounter" and item.encounter_id:
         return redirect(
@@ -251,7 +255,7 @@ def encounter_new(request, patient_id):
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, "Encounter started.")
+            messages.success(request, gettext("Encounter started."))
             return redirect(
                 "charts:encounter", patient_id=patient.public_id, encounter_id=encounter.public_id
             )
@@ -273,7 +277,7 @@ def encounter(request, patient_id, encounter_id):
                 visit.refresh_from_db()
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, "Note saved.")
+                messages.success(request, gettext("Note saved."))
                 return redirect(request.path)
         visit.refresh_from_db()
     else:
@@ -321,7 +325,7 @@ def encounter_sign(request, patient_id, encounter_id):
     except (ValidationError, PermissionDenied) as exc:
         _refused(request, exc)
     else:
-        messages.success(request, "Encounter signed.")
+        messages.success(request, gettext("Encounter signed."))
     return redirect("charts:encounter", patient_id=patient.public_id, encounter_id=visit.public_id)
 
 
@@ -337,7 +341,7 @@ def encounter_amend(request, patient_id, encounter_id):
         except ValidationError as exc:
             apply_service_errors(amend_form, exc)
         else:
-            messages.success(request, "Amendment added.")
+            messages.success(request, gettext("Amendment added."))
             return redirect(
                 "charts:encounter", patient_id=patient.public_id, encounter_id=visit.public_id
             )
@@ -367,7 +371,7 @@ def encounter_share(request, patient_id, encounter_id):
     except (ValidationError, PermissionDenied) as exc:
         _refused(request, exc)
     else:
-        messages.success(request, "Share choices saved.")
+        messages.success(request, gettext("Share choices saved."))
     return redirect("charts:encounter", patient_id=patient.public_id, encounter_id=visit.public_id)
 
 

@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portico.core.forms import DateInput
 from portico.outreach.selectors import BulkFilter
@@ -9,19 +11,23 @@ class BulkFilterForm(forms.Form):
 
     # Present in every submitted form, so unticked boxes can be told from a first visit.
     filtered = forms.CharField(widget=forms.HiddenInput, required=False, initial="1")
-    not_invited = forms.BooleanField(label="Not invited to the portal", required=False)
-    has_email = forms.BooleanField(label="Has an email address", required=False)
+    not_invited = forms.BooleanField(label=_("Not invited to the portal"), required=False)
+    has_email = forms.BooleanField(label=_("Has an email address"), required=False)
     age_min = forms.IntegerField(
-        label="Age from", required=False, min_value=0, max_value=130, help_text="Years."
+        label=_("Age from"), required=False, min_value=0, max_value=130, help_text=_("Years.")
     )
     age_max = forms.IntegerField(
-        label="Age to", required=False, min_value=0, max_value=130, help_text="Years, inclusive."
+        label=_("Age to"),
+        required=False,
+        min_value=0,
+        max_value=130,
+        help_text=_("Years, inclusive."),
     )
     seen_since = forms.DateField(
-        label="Seen since",
+        label=_("Seen since"),
         required=False,
         widget=DateInput(),
-        help_text="Only charts with an encounter on or after this date.",
+        help_text=_("Only charts with an encounter on or after this date."),
         input_formats=["%Y-%m-%d", "%m/%d/%Y"],
     )
 
@@ -34,14 +40,14 @@ class BulkFilterForm(forms.Form):
     def clean_seen_since(self):
         seen = self.cleaned_data.get("seen_since")
         if seen is not None and self.today is not None and seen > self.today:
-            raise forms.ValidationError("Choose a date that is not in the future.")
+            raise forms.ValidationError(gettext("Choose a date that is not in the future."))
         return seen
 
     def clean(self):
         data = super().clean()
         low, high = data.get("age_min"), data.get("age_max")
         if low is not None and high is not None and low > high:
-            self.add_error("age_max", "The upper age must not be below the lower age.")
+            self.add_error("age_max", gettext("The upper age must not be below the lower age."))
         return data
 
     def criteria(self) -> BulkFilter:

@@ -6,13 +6,14 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RunState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    CANCELLED = "cancelled", "Cancelled"
-    FINISHED = "finished", "Finished"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    CANCELLED = "cancelled", _("Cancelled")
+    FINISHED = "finished", _("Finished")
 
 
 class BulkInviteRun(models.Model):

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from portico.audit.services import audit_record
 from portico.outreach import selectors
@@ -32,9 +33,9 @@ logger = logging.getLogger(__name__)
 SKIP_NO_LONGER_MATCHING = "no_longer_matching"
 SKIP_LABELS = {
     **SKIP_REASONS,
-    SKIP_NO_LONGER_MATCHING: "No longer matched the filters when its turn came",
+    SKIP_NO_LONGER_MATCHING: gettext_lazy("No longer matched the filters when its turn came"),
 }
-NO_PERMISSION = "You do not have permission to invite patients to the portal."
+NO_PERMISSION = gettext_lazy("You do not have permission to invite patients to the portal.")
 
 
 def _require_inviter(actor, practice) -> None:
@@ -51,7 +52,9 @@ def bulk_invite_start(actor, *, practice, criteria: selectors.BulkFilter) -> Bul
     found = charts.aggregate(total=Max("pk"))  # the last id; the count below
     total = charts.count()
     if not total:
-        raise ValidationError("No chart matches these filters, so there is no one to invite.")
+        raise ValidationError(
+            gettext("No chart matches these filters, so there is no one to invite.")
+        )
     run = BulkInviteRun.objects.create(
         practice=practice,
         created_by=actor,
@@ -82,7 +85,7 @@ def bulk_invite_cancel(actor, *, run: BulkInviteRun) -> BulkInviteRun:
     _require_inviter(actor, run.practice)
     run = BulkInviteRun.objects.select_for_update().get(pk=run.pk)
     if not run.is_active:
-        raise ValidationError("This bulk invite has already ended.")
+        raise ValidationError(gettext("This bulk invite has already ended."))
     run.state = RunState.CANCELLED
     run.stop_reason = f"Cancelled by {actor.display_name}"
     run.finished_at = timezone.now()

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from portico.charts import services as chart_services
@@ -46,7 +47,11 @@ def bulk_invite(request):
         chart_services.charts_listed(
             request.user, practice=request.practice, charts=preview, what="bulk invite preview"
         )
-        shown = f"The first {len(preview)} of {count}" if count > len(preview) else "All of them"
+        shown = (
+            gettext("The first %(shown)s of %(count)s") % {"shown": len(preview), "count": count}
+            if count > len(preview)
+            else gettext("All of them")
+        )
         context.update(
             count=count,
             preview=preview,
@@ -108,5 +113,7 @@ def run_cancel(request, run_id):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "The bulk invite was cancelled. No further charts are invited.")
+        messages.success(
+            request, gettext("The bulk invite was cancelled. No further charts are invited.")
+        )
     return redirect("outreach:run", run_id=run.public_id)

@@ -6,6 +6,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 
 from portico.practices import permissions
 
@@ -17,7 +18,7 @@ def staff_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.membership is None:
-            raise PermissionDenied("This page is for practice staff.")
+            raise PermissionDenied(gettext("This page is for practice staff."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -29,7 +30,7 @@ def administrator_required(view):
     def wrapper(request, *args, **kwargs):
         permissions.require(
             permissions.can_manage_settings(request.membership),
-            "Only administrators can change EHR Settings.",
+            gettext("Only administrators can change EHR Settings."),
         )
         return view(request, *args, **kwargs)
 

@@ -8,6 +8,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 def validate_time_zone(value: str) -> None:
@@ -51,9 +52,9 @@ class Practice(models.Model):
 
 
 class Role(models.TextChoices):
-    ADMINISTRATOR = "admin", "Administrator"
-    PROVIDER = "provider", "Provider"
-    STAFF = "staff", "Staff"
+    ADMINISTRATOR = "admin", _("Administrator")
+    PROVIDER = "provider", _("Provider")
+    STAFF = "staff", _("Staff")
 
 
 class ProviderCredential(models.TextChoices):

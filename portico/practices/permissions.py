@@ -6,6 +6,8 @@ Pages, the JSON API and services all ask here; nothing else decides.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.utils.functional import Promise
+from django.utils.translation import gettext
 
 from portico.practices.models import Membership, Role
 from portico.practices.selectors import membership_for
@@ -30,13 +32,14 @@ def can_manage_settings(membership: Membership | None) -> bool:
     return can_work_in_charts(membership) and membership.is_administrator
 
 
-def require(allowed: bool, message: str = "You do not have permission to do that.") -> None:
+def require(allowed: bool, message: str | Promise | None = None) -> None:
+    """Raise PermissionDenied with `message` (translated text) unless `allowed`."""
     if not allowed:
-        raise PermissionDenied(message)
+        raise PermissionDenied(message or gettext("You do not have permission to do that."))
 
 
 def require_member(user, practice) -> Membership:
     """The acting user's membership, or PermissionDenied."""
     membership = membership_for(user, practice)
-    require(can_work_in_charts(membership), "You are not a member of this practice.")
+    require(can_work_in_charts(membership), gettext("You are not a member of this practice."))
     return membership

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 
 from portico.audit.services import audit_record
 from portico.core.validation import clean_email
@@ -21,7 +22,7 @@ def invite_permissions_set(actor, *, practice, allowed_member_ids: set[int]) -> 
     """
     permissions.require(
         permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
-        "Only administrators can change EHR Settings.",
+        gettext("Only administrators can change EHR Settings."),
     )
     changed = []
     members = Membership.objects.select_for_update().filter(practice=practice, is_active=True)
@@ -44,7 +45,7 @@ def invite_permissions_set(actor, *, practice, allowed_member_ids: set[int]) -> 
 # security code sent by text message (SPEC §5.1), so auto-invite needs an SMS backend.
 AUTO_INVITE_OFF = "auto_invite_off"
 NO_SMS_BACKEND = "no_sms_backend"
-AUTO_INVITE_NEEDS_SMS_MESSAGE = (
+AUTO_INVITE_NEEDS_SMS_MESSAGE = gettext_lazy(
     "Auto-invite needs a text-message (SMS) backend, and none is configured: auto-invited "
     "patients verify with a security code sent by text message, so they could not register. "
     "Ask the operator of Portico to configure one (the SMS_URL setting) first."
@@ -79,7 +80,7 @@ def auto_invite_set(actor, *, practice, enabled: bool) -> bool:
 
     permissions.require(
         permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
-        "Only administrators can change EHR Settings.",
+        gettext("Only administrators can change EHR Settings."),
     )
     if enabled and not sms.sms_enabled():
         raise ValidationError({"enabled": [AUTO_INVITE_NEEDS_SMS_MESSAGE]})
@@ -121,13 +122,13 @@ def _validate_new_practice(name: str, slug: str, time_zone: str) -> dict[str, li
 
     errors: dict[str, list[str]] = {}
     if not name.strip():
-        errors["name"] = ["Give the practice a name."]
+        errors["name"] = [gettext("Give the practice a name.")]
     try:
         validate_slug(slug)
     except ValidationError:
-        errors["slug"] = ["Use letters, numbers, hyphens or underscores only."]
+        errors["slug"] = [gettext("Use letters, numbers, hyphens or underscores only.")]
     if "slug" not in errors and Practice.objects.filter(slug=slug).exists():
-        errors["slug"] = ["Another practice already uses this slug."]
+        errors["slug"] = [gettext("Another practice already uses this slug.")]
     try:
         validate_time_zone(time_zone)
     except ValidationError as exc:
@@ -186,16 +187,16 @@ def staff_add(
     if actor is not None:
         permissions.require(
             permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
-            "Only administrators can add users.",
+            gettext("Only administrators can add users."),
         )
     errors: dict[str, list[str]] = {}
     email = clean_email(email, errors)
     if role not in Role.values:
-        errors["role"] = [f"Choose one of: {', '.join(Role.values)}."]
+        errors["role"] = [gettext("Choose one of: %(roles)s.") % {"roles": ", ".join(Role.values)}]
     if credential not in ProviderCredential.values:
-        errors["credential"] = ["Choose MD, DO, NP or PA, or leave it empty."]
+        errors["credential"] = [gettext("Choose MD, DO, NP or PA, or leave it empty.")]
     if len(full_name or "") > 200:
-        errors["full_name"] = ["Use at most 200 characters."]
+        errors["full_name"] = [gettext("Use at most %(limit)s characters.") % {"limit": 200}]
     if errors:
         raise ValidationError(errors)
     User = get_user_model()  # noqa: N806
@@ -206,7 +207,7 @@ def staff_add(
         user = User.objects.create_user(email=email, password=password, full_name=full_name.strip())
     membership = Membership.objects.filter(user=user, practice=practice).first()
     if membership is not None and membership.is_active:
-        raise ValidationError({"email": ["This person already works at the practice."]})
+        raise ValidationError({"email": [gettext("This person already works at the practice.")]})
     if membership is not None:
         # Someone who left and comes back: same membership, new role, default rights.
         membership.role, membership.credential = role, credential
@@ -237,10 +238,10 @@ def membership_deactivate(actor, *, membership: Membership) -> Membership:
     practice = membership.practice
     permissions.require(
         permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
-        "Only administrators can remove users.",
+        gettext("Only administrators can remove users."),
     )
     if membership.user_id == actor.pk:
-        raise ValidationError("You cannot remove yourself; ask another administrator.")
+        raise ValidationError(gettext("You cannot remove yourself; ask another administrator."))
     if membership.is_active:
         membership.is_active = False
         membership.save(update_fields=["is_active"])

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from portico.core.forms import apply_service_errors
@@ -51,12 +52,12 @@ def phr_invite(request):
         # dropping it silently would untick everyone else.
         if not set(ticked) <= known.keys():
             return _phr_invite_page(
-                request, status=400, error="The list of users changed; please try again."
+                request, status=400, error=gettext("The list of users changed; please try again.")
             )
         changed = services.invite_permissions_set(
             request.user, practice=request.practice, allowed_member_ids={known[t] for t in ticked}
         )
-        messages.success(request, "Saved." if changed else "Nothing changed.")
+        messages.success(request, gettext("Saved.") if changed else gettext("Nothing changed."))
         return redirect("practices:phr_invite")
     return _phr_invite_page(request)
 
@@ -70,7 +71,7 @@ def auto_invite(request):
     """EHR Settings > PHR invite: the auto-invite switch, in its own form."""
     choice = dict(AUTO_INVITE_CHOICES).get(request.POST.get("auto_invite", ""))
     if choice is None:
-        return _phr_invite_page(request, status=400, auto_invite_error="Choose on or off.")
+        return _phr_invite_page(request, status=400, auto_invite_error=gettext("Choose on or off."))
     try:
         changed = services.auto_invite_set(request.user, practice=request.practice, enabled=choice)
     except ValidationError as exc:
@@ -84,11 +85,13 @@ def auto_invite(request):
             sms_note=note if note == "paused" else None,
         )
     if not changed:
-        messages.success(request, "Nothing changed.")
+        messages.success(request, gettext("Nothing changed."))
     elif choice:
-        messages.success(request, "Auto-invite is on.")
+        messages.success(request, gettext("Auto-invite is on."))
     else:
-        messages.success(request, "Auto-invite is off: no more patients are invited automatically.")
+        messages.success(
+            request, gettext("Auto-invite is off: no more patients are invited automatically.")
+        )
     return redirect("practices:phr_invite")
 
 
@@ -102,7 +105,7 @@ def switch_practice(request):
     except ValidationError:
         membership = None
     if membership is None:
-        messages.error(request, "You are not a member of that practice.")
+        messages.error(request, gettext("You are not a member of that practice."))
     return redirect("charts:patient_list")
 
 
@@ -119,7 +122,9 @@ def users(request):
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"{membership.user.display_name} was added.")
+            messages.success(
+                request, gettext("%(name)s was added.") % {"name": membership.user.display_name}
+            )
             if new_password is None:
                 return redirect("practices:users")
             new_user_email = membership.user.email
@@ -151,5 +156,8 @@ def user_remove(request, user_id):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"{membership.user.display_name} no longer works here.")
+        messages.success(
+            request,
+            gettext("%(name)s no longer works here.") % {"name": membership.user.display_name},
+        )
     return redirect("practices:users")

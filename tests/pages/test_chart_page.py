@@ -126,6 +126,17 @@ def test_chart_without_portal_parameter_keeps_the_window_closed(staff_client, pa
     assert window(page).get("open") is None
 
 
+def test_chart_names_the_preferred_language_not_its_code(staff_client, practice):
+    patient = factories.make_patient(practice, preferred_language="es")
+    page = parse(staff_client.get(chart_url(patient)))
+
+    assert page.one("p", class_="chart-facts").find_all("span")[-1].text == "Spanish"
+    facts = page.one("dl", class_="facts")
+    names = [term.text for term in facts.find_all("dt")]
+    values = [value.text for value in facts.find_all("dd")]
+    assert dict(zip(names, values, strict=True))["Preferred language"] == "Spanish"
+
+
 # -- the window ----------------------------------------------------------------------------
 
 

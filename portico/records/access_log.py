@@ -6,20 +6,13 @@ from dataclasses import dataclass
 
 from django.core.paginator import Paginator
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from portico.audit.models import AuditEvent
-from portico.practices.models import Membership, Role
+from portico.practices.models import Membership
 
 # Staff reads of a chart. Writes are not "opening" the record and are left out.
 STAFF_READ_ACTIONS = ("chart.view",)
 PAGE_SIZE = 25
-# The roles as the patient reads them, in the patient's language.
-ROLE_LABELS = {
-    Role.ADMINISTRATOR: _("Administrator"),
-    Role.PROVIDER: _("Provider"),
-    Role.STAFF: _("Staff"),
-}
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,7 @@ def access_log_page(patient, page_number=None):
         if membership is None:
             role = gettext("Former practice member")
         else:
-            role = str(ROLE_LABELS.get(membership.role, membership.get_role_display()))
+            role = membership.get_role_display()  # in the reader's language
             if membership.credential:
                 role = f"{role} ({membership.credential})"
         entries.append(

@@ -7,8 +7,10 @@ from django.shortcuts import redirect
 
 from portico.accounts import mfa
 
-# Pages a half-signed-in person may see: the second-factor step itself and the way out.
+# Pages a half-signed-in person may see: the second-factor step itself, the way out, and the
+# public System requirements page (it is linked from the second step's "no email?" help).
 ALLOWED_VIEWS = {
+    "system_requirements",
     "accounts:sign_in",
     "accounts:sign_out",
     "accounts:mfa_verify",

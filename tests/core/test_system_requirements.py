@@ -106,3 +106,17 @@ def test_signed_in_patient_and_half_signed_in_person_can_read_it(client, staff, 
     password_step(client, staff)
     assert client.get(PAGE).status_code == 200
 
+
+def test_sign_in_page_links_to_system_requirements(client):
+    page = parse(client.get(reverse("accounts:sign_in")))
+
+    assert page.one("a", text="System requirements")["href"] == PAGE
+
+
+def test_second_step_and_recovery_pages_link_to_the_email_advice(client, staff, patient_account):
+    sent = parse(client.post(reverse("accounts:password_forgot"), {"email": "a@example.test"}))
+    assert sent.one("a", text="If an email does not arrive")["href"] == PAGE + "#email"
+
+    password_step(client, patient_account)
+    step = parse(client.get(reverse("accounts:mfa_verify")))
+    assert step.one("a", text="If an email does not arrive")["href"] == PAGE + "#email"

@@ -5,6 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from portico.portal import services as portal
+from portico.portal.models import PortalAccess
 from tests import factories
 from tests.accounts.mfa_steps import password_step
 from tests.factories import sign_in
@@ -120,3 +122,22 @@ def test_second_step_and_recovery_pages_link_to_the_email_advice(client, staff, 
     password_step(client, patient_account)
     step = parse(client.get(reverse("accounts:mfa_verify")))
     assert step.one("a", text="If an email does not arrive")["href"] == PAGE + "#email"
+
+
+def test_dead_registration_link_page_links_to_system_requirements(client):
+    response = client.get(reverse("portal:register", args=["not-a-real-token"]))
+
+    assert response.status_code == 410
+    assert parse(response).one("a", text="System requirements")["href"] == PAGE
+
+
+def test_no_access_page_links_to_system_requirements(client, admin, patient, patient_account):
+    access = PortalAccess.objects.get(patient=patient)
+    portal.access_revoke(admin, patient=patient)
+    patient_account.refresh_from_db()  # revoking ended its sessions
+    sign_in(client, patient_account)
+
+    response = client.get(reverse("records:record", args=[access.public_id]))
+
+    assert response.status_code == 403
+    assert parse(response).one("main").find("a", text="System requirements")["href"] == PAGE

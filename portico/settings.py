@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portico.audit.middleware.RequestContextMiddleware",
     "portico.practices.middleware.CurrentPracticeMiddleware",
+    "portico.portal.language.LanguageMiddleware",
     "portico.accounts.session_timeout.SessionTimeoutMiddleware",
     "portico.accounts.mfa_middleware.SecondFactorMiddleware",
 ]

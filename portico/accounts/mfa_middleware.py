@@ -7,14 +7,15 @@ from django.shortcuts import redirect
 
 from portico.accounts import mfa
 
-# Pages a half-signed-in person may see: the second-factor step itself, the way out, and the
-# public System requirements page (it is linked from the second step's "no email?" help).
+# Pages a half-signed-in person may see: the second-factor step itself, the way out, the
+# language switch, and the public System requirements page (linked from the second step).
 ALLOWED_VIEWS = {
-    "system_requirements",
     "accounts:sign_in",
     "accounts:sign_out",
     "accounts:mfa_verify",
     "accounts:mfa_enroll",
+    "accounts:language",
+    "system_requirements",
     "accounts:session_status",
     "accounts:session_keepalive",
     "healthz",

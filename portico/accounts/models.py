@@ -54,6 +54,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     locked_at = models.DateTimeField(null=True, blank=True)
     # Raising it ends every session of the account (accounts.sessions.sessions_end_all).
     session_generation = models.PositiveIntegerField(default=0)
+    # The language the person chose for their pages and emails ("" = not chosen: the chart's
+    # preferred language or the browser's decides; see portal.language).
+    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
 
     objects = UserManager()
 

@@ -398,3 +398,15 @@ def password_reset_complete(*, key: str, new_password: str):
     # Remembered devices ("remember this device" at the second-factor step) end with a reset.
     devices_forget_all(user)
     return user
+
+
+def account_language_set(actor, language: str) -> None:
+    """Remember the language the account chose with the switcher (pages and emails); audited.
+    A language the portal does not speak is refused and changes nothing."""
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        raise ValidationError({"language": ["That language is not available."]})
+    if actor.language == language:
+        return
+    actor.language = language
+    actor.save(update_fields=["language"])
+    audit_record(actor, action="account.language", details={"language": language})

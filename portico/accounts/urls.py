@@ -1,11 +1,12 @@
 from django.urls import path
 
-from portico.accounts import mfa_views, views
+from portico.accounts import language_views, mfa_views, views
 
 app_name = "accounts"
 urlpatterns = [
     path("sign-in/", views.sign_in, name="sign_in"),
     path("sign-out/", views.sign_out, name="sign_out"),
+    path("language/", language_views.choose_language, name="language"),
     path("password/forgot/", views.password_forgot, name="password_forgot"),
     path("username/forgot/", views.username_forgot, name="username_forgot"),
     # The key is secret: portico.core.logging redacts it from log lines.

@@ -64,7 +64,7 @@ def _portal_out(request, patient) -> dict:
         "timeline": [
             {
                 "action": e.action,
-                "label": TIMELINE_LABELS.get(e.action, e.action),
+                "label": str(TIMELINE_LABELS.get(e.action, e.action)),
                 "at": e.created_at,
                 "by": e.actor_label,
             }

@@ -26,7 +26,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, WithJsonSchema
 
-from portico.charts.models import Patient, Sex
+from portico.charts.models import Language, Patient, Sex
 from portico.charts.validation import DEFAULT_REGION, has_control_characters
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -211,7 +211,13 @@ class PatientIn(InputSchema):
     city: CleanStr = _text("", field="city")
     state: CleanStr = _text("", field="state")
     postal_code: CleanStr = _text("", field="postal_code")
-    preferred_language: CleanStr = _text("English", field="preferred_language")
+    preferred_language: CleanStr = Field(
+        "en",
+        max_length=Patient._meta.get_field("preferred_language").max_length,
+        description="The language the patient prefers, as a BCP 47 code from the chart's list "
+        f"({', '.join(Language.values)}), or empty. When Portico speaks it (en, es), the "
+        "patient's portal pages and emails use it until the patient chooses a language.",
+    )
 
 
 class PatientFilter(InputSchema):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Sex(models.TextChoices):
@@ -12,6 +14,38 @@ class Sex(models.TextChoices):
     MALE = "male", "Male"
     OTHER = "other", "Other"
     UNKNOWN = "unknown", "Unknown"
+
+
+PORTAL_LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
+
+
+def portal_language_of(preferred_language: str) -> str:
+    """A chart's preferred language when the portal speaks it (settings.LANGUAGES), else ""."""
+    return preferred_language if preferred_language in PORTAL_LANGUAGES else ""
+
+
+class Language(models.TextChoices):
+    """Languages a US practice's patients commonly prefer, by their BCP 47 code."""
+
+    ENGLISH = "en", _("English")
+    SPANISH = "es", _("Spanish")
+    CHINESE = "zh", _("Chinese")
+    VIETNAMESE = "vi", _("Vietnamese")
+    TAGALOG = "tl", _("Tagalog")
+    ARABIC = "ar", _("Arabic")
+    FRENCH = "fr", _("French")
+    HAITIAN_CREOLE = "ht", _("Haitian Creole")
+    KOREAN = "ko", _("Korean")
+    RUSSIAN = "ru", _("Russian")
+    PORTUGUESE = "pt", _("Portuguese")
+    GERMAN = "de", _("German")
+    POLISH = "pl", _("Polish")
+    ITALIAN = "it", _("Italian")
+    HINDI = "hi", _("Hindi")
+    JAPANESE = "ja", _("Japanese")
+    PERSIAN = "fa", _("Persian")
+    URDU = "ur", _("Urdu")
+    SOMALI = "so", _("Somali")
 
 
 class Patient(models.Model):
@@ -32,7 +66,11 @@ class Patient(models.Model):
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=50, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
-    preferred_language = models.CharField(max_length=50, blank=True, default="English")
+    # A BCP 47 code. When the portal speaks it (settings.LANGUAGES), the patient's portal pages
+    # and emails use it until the patient chooses a language themselves (portal.language).
+    preferred_language = models.CharField(
+        "Preferred language", max_length=16, blank=True, default="en", choices=Language.choices
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Raised by every change to the chart's clinical record (services call
@@ -61,6 +99,11 @@ class Patient(models.Model):
                 if not f.primary_key and f.name != "record_version"
             ]
         super().save(*args, **kwargs)
+
+    @property
+    def portal_language(self) -> str:
+        """The preferred language when the portal speaks it (settings.LANGUAGES), else ""."""
+        return portal_language_of(self.preferred_language)
 
     @property
     def full_name(self) -> str:

@@ -15,6 +15,7 @@ from portico.charts.models import (
     ClinicalItem,
     Encounter,
     EncounterAmendment,
+    Language,
     Patient,
     Sex,
 )
@@ -69,6 +70,9 @@ def _clean_demographics(values: dict) -> dict:
             )
     if "sex" in cleaned and cleaned["sex"] not in Sex.values:
         errors.setdefault("sex", []).append("Choose one of the listed values.")
+    language = cleaned.get("preferred_language")
+    if language and language not in Language.values:
+        errors.setdefault("preferred_language", []).append("Choose one of the listed languages.")
     if cleaned.get("email"):
         cleaned["email"] = clean_email(cleaned["email"], errors)
     if "mobile_phone" in cleaned:

@@ -124,7 +124,7 @@ def _patient_values(rng: random.Random, i: int, first: str, last: str) -> dict:
         "city": "Springfield",
         "state": "IL",
         "postal_code": f"627{rng.randint(10, 99)}",
-        "preferred_language": rng.choice(["English", "English", "English", "Spanish"]),
+        "preferred_language": rng.choice(["en", "en", "en", "es"]),
     }
 
 
@@ -181,7 +181,7 @@ def seed_demo() -> Practice:
         city="Springfield",
         state="IL",
         postal_code="62704",
-        preferred_language="English",
+        preferred_language="en",
     )
     _enroll(admin, jordan, _user(PATIENT_EMAIL, "Jordan Rivera"))
 

@@ -48,6 +48,8 @@ class OutboundEmail(models.Model):
         related_name="outbound_emails",
     )
     to_address = models.EmailField()
+    # The language the message is written in (settings.LANGUAGES), chosen when it was queued.
+    language = models.CharField(max_length=8, default="en")
     message_id = models.CharField(max_length=200, unique=True)
     state = models.CharField(max_length=10, choices=EmailState.choices, default=EmailState.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -51,7 +51,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Case, F, Value, When
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portico.notifications import rendering
 from portico.notifications.models import PENDING_STATES, EmailState, OutboundEmail
@@ -76,12 +76,14 @@ def new_message_id() -> str:
 
 
 def email_enqueue(
-    *, kind: str, subject_id, to_address: str, practice=None, patient=None
+    *, kind: str, subject_id, to_address: str, practice=None, patient=None, language: str = ""
 ) -> OutboundEmail:
     """Store an email to send; once the transaction commits, the task worker sends it.
 
     Never talks to a mail server, so a burst of invitations never slows a web request.
-    Nothing is sent when the surrounding transaction rolls back.
+    Nothing is sent when the surrounding transaction rolls back. It is written in `language`,
+    else in the preferred language of the chart it is about (when the portal speaks it), else
+    in the language of the page that queued it.
     """
     email = OutboundEmail.objects.create(
         kind=kind,
@@ -89,6 +91,9 @@ def email_enqueue(
         to_address=to_address,
         practice=practice,
         patient=patient,
+        language=language
+        or (patient.portal_language if patient is not None else "")
+        or translation.get_language(),
         message_id=new_message_id(),
         next_attempt_at=timezone.now(),
     )
@@ -98,15 +103,21 @@ def email_enqueue(
 
 def email_enqueue_batch(*, kind: str, items: list[dict]) -> int:
     """Store many emails with one statement (bulk invitations); like email_enqueue for each
-    item (`subject_id`, `to_address`, `practice_id`, `patient_id`), with one drain request
-    after commit. Returns how many were stored."""
+    item (`subject_id`, `to_address`, `practice_id`, `patient_id`, `language`), with one
+    drain request after commit. Returns how many were stored."""
     from portico.core.bulk import insert_rows
 
     now = timezone.now()
     count = insert_rows(
         OutboundEmail,
         (
-            {"kind": kind, "message_id": new_message_id(), "next_attempt_at": now, **item}
+            {
+                "kind": kind,
+                "message_id": new_message_id(),
+                "next_attempt_at": now,
+                "language": translation.get_language(),
+                **item,
+            }
             for item in items
         ),
     )
@@ -278,7 +289,11 @@ def _message(email: OutboundEmail, rendered, connection) -> EmailMultiAlternativ
         body=rendered.text,
         from_email=rendered.from_email,
         to=[email.to_address],
-        headers={"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
+        headers={
+            "Message-ID": email.message_id,
+            "Auto-Submitted": "auto-generated",
+            "Content-Language": email.language,
+        },
         connection=connection,
     )
     message.attach_alternative(rendered.html, "text/html")
@@ -287,7 +302,8 @@ def _message(email: OutboundEmail, rendered, connection) -> EmailMultiAlternativ
 
 def _send_one(email: OutboundEmail, connection, pace) -> Outcome:
     try:
-        rendered = renderer_for(email.kind)(email)
+        with translation.override(email.language):
+            rendered = renderer_for(email.kind)(email)
     except Exception as exc:  # a renderer bug must not stop the other messages
         logger.error("email %s could not be rendered: %s", email.public_id, type(exc).__name__)
         return Outcome(EmailState.FAILED, f"not rendered: {type(exc).__name__}")

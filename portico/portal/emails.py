@@ -8,6 +8,7 @@ from email.utils import formataddr
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from portico.notifications.rendering import RenderedEmail
 from portico.portal import tokens
@@ -38,6 +39,8 @@ def render_enrollment(email) -> RenderedEmail | None:
         )
     if invitation is None or not invitation.is_usable:
         return None
+    # LANGUAGE: everything below (subject, both bodies, the expiry date's format) is written in
+    # the language active here; the chart's preferred language is to be activated at this spot.
     practice = invitation.practice
     expires = invitation.expires_at.astimezone(zoneinfo.ZoneInfo(practice.time_zone))
     context = {
@@ -46,7 +49,8 @@ def render_enrollment(email) -> RenderedEmail | None:
         "expires": expires,
     }
     return RenderedEmail(
-        subject=f"{practice.name} invites you to your patient portal",
+        subject=gettext("%(practice)s invites you to your patient portal")
+        % {"practice": practice.name},
         text=render_to_string("portal/email/enrollment.txt", context),
         html=render_to_string("portal/email/enrollment.html", context),
         from_email=formataddr((practice.name, settings.PORTICO_ENROLLMENT_FROM)),

@@ -7,15 +7,16 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AccessState(models.TextChoices):
-    NOT_INVITED = "not_invited", "Not invited"
-    INVITED = "invited", "Invite pending"
-    ACTIVE = "active", "Enrolled"
-    CANCELLED = "cancelled", "Invite cancelled"
-    EXPIRED = "expired", "Invite expired"
-    REVOKED = "revoked", "Access revoked"
+    NOT_INVITED = "not_invited", _("Not invited")
+    INVITED = "invited", _("Invite pending")
+    ACTIVE = "active", _("Enrolled")
+    CANCELLED = "cancelled", _("Invite cancelled")
+    EXPIRED = "expired", _("Invite expired")
+    REVOKED = "revoked", _("Access revoked")
 
 
 # Which staff actions each state allows (SPEC §3.2). Expired is derived from time.
@@ -38,20 +39,20 @@ def allowed_actions(access: PortalAccess | None) -> tuple[str, ...]:
 # The portal window's timeline (SPEC §3.9): what each audited action of a chart's portal access
 # is called there.
 TIMELINE_LABELS = {
-    "portal.invite": "Invited to the patient portal",
-    "portal.resend": "Invite resent (new access code)",
-    "portal.cancel": "Invite cancelled",
-    "portal.revoke": "Access revoked",
-    "portal.register": "Patient registered",
-    "portal.verified": "Patient verified date of birth and access code",
-    "portal.verify_failed": "Wrong date of birth or access code entered",
-    "portal.invitation_locked": "Invitation locked after too many wrong codes",
-    "portal.expired": "Invite expired",
-    "portal.security_code_requested": "Patient asked for a security code by text message",
-    "portal.security_code_sent": "Security code texted",
-    "portal.security_code_failed": "The security code text message could not be sent",
-    "portal.reset": "Portal account reset: a new invitation replaces the old access",
-    "account.unlocked": "Account unlocked",
+    "portal.invite": _("Invited to the patient portal"),
+    "portal.resend": _("Invite resent (new access code)"),
+    "portal.cancel": _("Invite cancelled"),
+    "portal.revoke": _("Access revoked"),
+    "portal.register": _("Patient registered"),
+    "portal.verified": _("Patient verified date of birth and access code"),
+    "portal.verify_failed": _("Wrong date of birth or access code entered"),
+    "portal.invitation_locked": _("Invitation locked after too many wrong codes"),
+    "portal.expired": _("Invite expired"),
+    "portal.security_code_requested": _("Patient asked for a security code by text message"),
+    "portal.security_code_sent": _("Security code texted"),
+    "portal.security_code_failed": _("The security code text message could not be sent"),
+    "portal.reset": _("Portal account reset: a new invitation replaces the old access"),
+    "account.unlocked": _("Account unlocked"),
 }
 
 
@@ -102,18 +103,18 @@ class PortalAccess(models.Model):
 
 
 class InvitationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    USED = "used", "Used"
-    CANCELLED = "cancelled", "Cancelled"
-    SUPERSEDED = "superseded", "Replaced by a newer invitation"
-    REVOKED = "revoked", "Access revoked"
-    EXPIRED = "expired", "Expired"
+    PENDING = "pending", _("Pending")
+    USED = "used", _("Used")
+    CANCELLED = "cancelled", _("Cancelled")
+    SUPERSEDED = "superseded", _("Replaced by a newer invitation")
+    REVOKED = "revoked", _("Access revoked")
+    EXPIRED = "expired", _("Expired")
 
 
 class InvitationOrigin(models.TextChoices):
-    STAFF = "staff", "Invited by staff"
-    AUTO = "auto", "Auto-invite"
-    BULK = "bulk", "Bulk invite"
+    STAFF = "staff", _("Invited by staff")
+    AUTO = "auto", _("Auto-invite")
+    BULK = "bulk", _("Bulk invite")
 
 
 class Invitation(models.Model):

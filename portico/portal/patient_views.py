@@ -8,6 +8,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 
 from portico.accounts import mfa, session_timeout
@@ -22,6 +23,7 @@ from portico.portal.forms import (
     SecurityCodeForm,
     VerifyIdentityForm,
 )
+from portico.portal.language import use_chart_language
 from portico.portal.models import AccessState, InvitationOrigin
 
 SESSION_KEY = "portal_registration"
@@ -29,9 +31,15 @@ SESSION_KEY = "portal_registration"
 SMS_SESSION_KEY = "portal_registration_sms"
 
 
-TOO_MANY_TRIES = (
-    "Too many tries from your network. Please wait {when} and try again, or call your practice."
-)
+def too_many_tries_message(minutes: int) -> str:
+    """What a client over the registration pages' limit reads: wait, then try again."""
+    return ngettext(
+        "Too many tries from your network. Please wait a minute and try again, or call your "
+        "practice.",
+        "Too many tries from your network. Please wait %(minutes)s minutes and try again, or "
+        "call your practice.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def _over_limit(request, scope: str, form) -> bool:
@@ -39,10 +47,17 @@ def _over_limit(request, scope: str, form) -> bool:
     try:
         ratelimit.limit_hit(scope, ratelimit.client_address(request))
     except ratelimit.RateLimited as exc:
-        when = "a minute" if exc.minutes == 1 else f"{exc.minutes} minutes"
-        form.add_error(None, TOO_MANY_TRIES.format(when=when))
+        form.add_error(None, too_many_tries_message(exc.minutes))
         return True
     return False
+
+
+def _link_invitation(request, token):
+    """The invitation behind a registration link; its pages speak the invited chart's
+    preferred language unless the person chose one (portal.language)."""
+    invitation = registration.invitation_for_link(token)
+    use_chart_language(request, invitation.patient)
+    return invitation
 
 
 def _link_error(request, error: registration.RegistrationError, status: int = 410):
@@ -53,7 +68,7 @@ def _link_error(request, error: registration.RegistrationError, status: int = 41
 def register(request, token):
     """Step 1: "Access your records" — date of birth and access code."""
     try:
-        invitation = registration.invitation_for_link(token)
+        invitation = _link_invitation(request, token)
     except registration.RegistrationError as exc:
         return _link_error(request, exc)
     form = VerifyIdentityForm(request.POST or None)
@@ -95,7 +110,7 @@ def _phone_route(invitation) -> dict:
 def register_text(request, token):
     """The phone route, step 1: date of birth and the phone on file; a code is texted."""
     try:
-        invitation = registration.invitation_for_link(token)
+        invitation = _link_invitation(request, token)
     except registration.RegistrationError as exc:
         return _link_error(request, exc)
     route = _phone_route(invitation)
@@ -129,7 +144,7 @@ def register_text(request, token):
 def register_text_code(request, token):
     """The phone route, step 2: the texted security code."""
     try:
-        invitation = registration.invitation_for_link(token)
+        invitation = _link_invitation(request, token)
     except registration.RegistrationError as exc:
         return _link_error(request, exc)
     if request.session.get(SMS_SESSION_KEY) != str(invitation.public_id):
@@ -166,7 +181,7 @@ def register_text_code(request, token):
 def register_account(request, token):
     """Step 2: create an account, or sign in to an existing one, to hold this record."""
     try:
-        invitation = registration.invitation_for_link(token)
+        invitation = _link_invitation(request, token)
     except registration.RegistrationError as exc:
         return _link_error(request, exc)
     verified = request.session.get(SESSION_KEY, {})
@@ -229,7 +244,7 @@ def _finish(request, account):
         session_timeout.session_started(request)
         mfa.session_mark_verified(request, account)
     request.session.pop(SESSION_KEY, None)
-    messages.success(request, "You are registered. Welcome to your patient portal.")
+    messages.success(request, gettext("You are registered. Welcome to your patient portal."))
     return redirect("portal:home")
 
 

@@ -19,7 +19,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from portico.audit.services import audit_record
 from portico.charts.validation import normalize_phone
@@ -40,19 +43,21 @@ logger = logging.getLogger(__name__)
 
 
 class RegistrationError(Exception):
-    """A registration attempt that cannot go on; `code` says why, `message` is for the patient."""
+    """A registration attempt that cannot go on; `code` says why, `message` is for the patient
+    (in the language active when it is raised)."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str | Promise):
+        message = str(message)
         super().__init__(message)
         self.code = code
         self.message = message
 
 
-EXPIRED_LINK_MESSAGE = (
+EXPIRED_LINK_MESSAGE = _(
     "This registration link has expired. Please ask your practice to enroll you "
     "in the patient portal again."
 )
-LOCKED_MESSAGE = (
+LOCKED_MESSAGE = _(
     "Too many wrong codes were entered, so this invitation is locked. Please ask your "
     "practice to send you a new invitation."
 )
@@ -119,7 +124,7 @@ def _record_failed_attempt(invitation: Invitation, method: str = "access_code") 
     return max(limit - invitation.failed_attempts, 0)
 
 
-def _verify(token: str, *, accept, method: str, wrong_message: str) -> Invitation:
+def _verify(token: str, *, accept, method: str, wrong_message: str | Promise) -> Invitation:
     """Judge one answer to the link's invitation; `accept(invitation)` says whether it is right.
 
     A wrong answer of either kind counts towards the one lock (five by default). Attempts
@@ -158,24 +163,27 @@ def registration_verify(
         token,
         accept=accept,
         method="access_code",
-        wrong_message="The date of birth or access code does not match.",
+        wrong_message=_("The date of birth or access code does not match."),
     )
 
 
-def _tries_left_message(left: int, what: str) -> str:
-    tries = "1 try" if left == 1 else f"{left} tries"
-    return f"{what} You have {tries} left."
+def _tries_left_message(left: int, what: str | Promise) -> str:
+    tries = ngettext("You have %(count)s try left.", "You have %(count)s tries left.", left) % {
+        "count": left
+    }
+    return f"{what} {tries}"
 
 
 # ---------------------------------------------------------------------------
 # Patient side: the phone route (date of birth + a security code texted to the phone on file)
 
-SECURITY_CODE_TEXT = (
-    "{code} is your security code for the {practice} patient portal. "
-    "It expires in {minutes} minutes. Do not share it with anyone."
+# The text message (SMS) with the code; `code`, `practice` and `minutes` are filled in.
+SECURITY_CODE_TEXT = _(
+    "%(code)s is your security code for the %(practice)s patient portal. "
+    "It expires in %(minutes)s minutes. Do not share it with anyone."
 )
-CODE_TOO_SOON_MESSAGE = "A code was sent a moment ago. Please wait a minute before asking again."
-TOO_MANY_CODES_MESSAGE = (
+CODE_TOO_SOON_MESSAGE = _("A code was sent a moment ago. Please wait a minute before asking again.")
+TOO_MANY_CODES_MESSAGE = _(
     "Too many codes were asked for. Please try again in an hour, or use the access code "
     "from your practice."
 )
@@ -234,7 +242,10 @@ def security_code_request(*, token: str, date_of_birth: dt.date | None, phone: s
         # Whether it matched helps staff help the patient; the answers stay out of the record.
         _audit_registration(invitation, "portal.security_code_requested", matched=matched)
         if matched:
-            transaction.on_commit(lambda: text_security_code.enqueue(code_id=code.pk))
+            language = translation.get_language()
+            transaction.on_commit(
+                lambda: text_security_code.enqueue(code_id=code.pk, language=language)
+            )
     return code
 
 
@@ -260,11 +271,12 @@ def security_code_deliver(*, code_id: int) -> str:
     )
     if not claimed:
         return "skipped"
-    text = SECURITY_CODE_TEXT.format(
-        code=tokens.security_code(code.nonce),
-        practice=invitation.practice.name,
-        minutes=settings.PORTICO_SECURITY_CODE_TTL_MINUTES,
-    )
+    # The text is in the language active here: the task activates the page's language.
+    text = str(SECURITY_CODE_TEXT) % {
+        "code": tokens.security_code(code.nonce),
+        "practice": invitation.practice.name,
+        "minutes": settings.PORTICO_SECURITY_CODE_TTL_MINUTES,
+    }
     details = {
         "invitation": str(invitation.public_id),
         "phone_ending": invitation.phone[-2:],
@@ -315,7 +327,7 @@ def registration_verify_security_code(*, token: str, security_code: str) -> Invi
         token,
         accept=accept,
         method="security_code",
-        wrong_message="The security code is wrong or has expired.",
+        wrong_message=_("The security code is wrong or has expired."),
     )
 
 
@@ -367,8 +379,10 @@ def registration_create_account(*, invitation_id: str, email: str, password: str
     if not errors.get("email") and User.objects.filter(email__iexact=email).exists():
         # The patient has proved who they are, so saying this does not leak to strangers.
         errors["email"] = [
-            "There is already a Portico account with this email. Sign in below to add "
-            "this record to it."
+            gettext(
+                "There is already a Portico account with this email. Sign in below to add "
+                "this record to it."
+            )
         ]
     try:
         validate_password(password or "", user=User(email=email))
@@ -380,7 +394,9 @@ def registration_create_account(*, invitation_id: str, email: str, password: str
         with transaction.atomic():
             account = User.objects.create_user(email=email, password=password)
     except IntegrityError as exc:
-        raise ValidationError({"email": ["An account with this email was just created."]}) from exc
+        raise ValidationError(
+            {"email": [gettext("An account with this email was just created.")]}
+        ) from exc
     _enroll(invitation, account)
     return account
 

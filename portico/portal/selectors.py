@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from portico.audit.models import AuditEvent
 from portico.portal.models import TIMELINE_LABELS, AccessState, PortalAccess, allowed_actions
 from portico.practices import permissions
@@ -25,7 +27,7 @@ class PortalWindow:
     def button_label(self) -> str:
         """SPEC §3.1: the header button invites when not invited, else shows the state."""
         if self.state == AccessState.NOT_INVITED:
-            return "Invite to patient portal"
+            return gettext("Invite to patient portal")
         return self.state_label
 
 
@@ -64,7 +66,7 @@ def portal_window(
     return PortalWindow(
         access=access,
         state=state,
-        state_label=AccessState(state).label,
+        state_label=str(AccessState(state).label),
         invitation=invitation if state == AccessState.INVITED else None,
         actions=allowed_actions(access) if may_invite else (),
         may_invite=may_invite,

@@ -18,11 +18,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portico.accounts.services import sign_in_throttle_clear
 from portico.accounts.sessions import sessions_end_all
 from portico.audit.services import EventOf, audit_read, audit_record, audit_record_many
-from portico.charts.models import Patient
+from portico.charts.models import Patient, portal_language_of
 from portico.charts.selectors import patients_of
 from portico.charts.services import patient_update
 from portico.charts.validation import normalize_phone
@@ -51,7 +54,7 @@ class InvalidTransition(Exception):
         self.message = message
 
 
-NO_ACCESS_MESSAGE = "Ask your doctor to provide access to your health records."
+NO_ACCESS_MESSAGE = _("Ask your doctor to provide access to your health records.")
 
 
 def records_listed(account, *, accesses: list[PortalAccess]) -> None:
@@ -86,7 +89,7 @@ def _require_inviter_at(actor, practice) -> None:
     membership = practice_selectors.membership_for(actor, practice)
     permissions.require(
         permissions.can_invite_patients(membership),
-        "You do not have permission to invite patients to the portal.",
+        gettext("You do not have permission to invite patients to the portal."),
     )
 
 
@@ -98,7 +101,7 @@ def _clean_contact(patient: Patient, email: str | None, phone: str | None) -> tu
     if email.strip():
         email = clean_email(email, errors)
     else:
-        errors["email"] = ["An email address is needed to send the enrollment email."]
+        errors["email"] = [gettext("An email address is needed to send the enrollment email.")]
     try:
         phone = normalize_phone(phone)
     except ValidationError as exc:
@@ -160,8 +163,8 @@ def _issue(
     access = access_locked(patient)
     if access.effective_state not in allowed_from:
         raise InvalidTransition(
-            f"This can't be done while the chart's portal status is "
-            f"“{access.effective_state_label}”."
+            gettext("This can't be done while the chart's portal status is “%(state)s”.")
+            % {"state": access.effective_state_label}
         )
     previous_state = access.effective_state
     if actor is not None:
@@ -289,7 +292,7 @@ def invitation_cancel(actor, *, patient: Patient) -> PortalAccess:
     _require_inviter(actor, patient)
     access = access_locked(patient)
     if access.effective_state != AccessState.INVITED:
-        raise InvalidTransition("Only a pending invite can be cancelled.")
+        raise InvalidTransition(gettext("Only a pending invite can be cancelled."))
     invitation = _end_current_invitation(access, InvitationStatus.CANCELLED)
     access.state = AccessState.CANCELLED
     access.save(update_fields=["state", "updated_at"])
@@ -309,7 +312,7 @@ def access_revoke(actor, *, patient: Patient) -> PortalAccess:
     _require_inviter(actor, patient)
     access = access_locked(patient)
     if access.effective_state != AccessState.ACTIVE:
-        raise InvalidTransition("Only an enrolled patient's access can be revoked.")
+        raise InvalidTransition(gettext("Only an enrolled patient's access can be revoked."))
     access.state = AccessState.REVOKED
     access.save(update_fields=["state", "updated_at"])
     audit_record(
@@ -400,7 +403,9 @@ def portal_account_reset(actor, *, patient: Patient) -> Invitation:
     access = access_locked(patient)
     before = access.effective_state
     if before == AccessState.NOT_INVITED:
-        raise InvalidTransition("This chart has no portal access to reset; invite the patient.")
+        raise InvalidTransition(
+            gettext("This chart has no portal access to reset; invite the patient.")
+        )
     if before == AccessState.ACTIVE:
         access_revoke(actor, patient=patient)
     elif before == AccessState.INVITED:
@@ -423,10 +428,10 @@ def portal_account_unlock(actor, *, patient: Patient):
     _require_inviter(actor, patient)
     access = PortalAccess.objects.select_related("account").filter(patient=patient).first()
     if access is None or access.account is None or access.effective_state != AccessState.ACTIVE:
-        raise InvalidTransition("Only an enrolled patient's account can be unlocked.")
+        raise InvalidTransition(gettext("Only an enrolled patient's account can be unlocked."))
     account = access.account
     if not account.is_locked:
-        raise InvalidTransition("The patient's account is not locked.")
+        raise InvalidTransition(gettext("The patient's account is not locked."))
     if sign_in_throttle_clear(account):
         audit_record(
             actor,
@@ -444,10 +449,18 @@ def portal_account_unlock(actor, *, patient: Patient):
 # Why a chart of a batch was not invited; the keys are stored in a run's counts.
 SKIP_NO_EMAIL = "no_email"
 SKIP_INVALID_EMAIL = "invalid_email"
+
+
+def _state_skip_reason(state: AccessState) -> str:
+    return gettext("Portal status is “%(state)s”") % {"state": state.label}
+
+
+_state_skip_reason_lazy = lazy(_state_skip_reason, str)
+
 SKIP_REASONS = {
-    SKIP_NO_EMAIL: "No email address on the chart",
-    SKIP_INVALID_EMAIL: "The chart's email address is not valid",
-    **{f"state_{state.value}": f"Portal status is “{state.label}”" for state in AccessState},
+    SKIP_NO_EMAIL: _("No email address on the chart"),
+    SKIP_INVALID_EMAIL: _("The chart's email address is not valid"),
+    **{f"state_{state.value}": _state_skip_reason_lazy(state) for state in AccessState},
 }
 
 
@@ -497,12 +510,16 @@ def invitation_issue_batch(
     # The address as it is now that the rows are locked (staff edits lock the same row first);
     # a chart of another practice is not found here, so nothing crosses practices.
     contacts = (
-        patients_of(practice).filter(pk__in=candidates).values_list("pk", "email", "mobile_phone")
+        patients_of(practice)
+        .filter(pk__in=candidates)
+        .values_list("pk", "email", "mobile_phone", "preferred_language")
     )
     now = timezone.now()
     actor_id = actor.pk if actor is not None else None
     rows = []
-    for pk, raw_email, phone in contacts:
+    languages = {}
+    for pk, raw_email, phone, preferred_language in contacts:
+        languages[pk] = portal_language_of(preferred_language) or settings.LANGUAGE_CODE
         errors: dict[str, list[str]] = {}
         email = clean_email(raw_email, errors) if raw_email.strip() else ""
         if not email or errors:
@@ -560,6 +577,7 @@ def invitation_issue_batch(
                 "to_address": row["email"],
                 "practice_id": practice.pk,
                 "patient_id": row["patient_id"],
+                "language": languages[row["patient_id"]],
             }
             for row in rows
         ],

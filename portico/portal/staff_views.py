@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portico.charts import selectors as chart_selectors
 from portico.charts import services as chart_services
@@ -61,43 +63,53 @@ ACTIONS = {
     "invite": (
         services.invitation_issue,
         True,
-        "Please make sure all the information is correct. The patient will receive an "
-        "enrollment email at this address; give them the access code shown after you invite.",
-        "The invitation was sent. Give the patient the access code shown here.",
+        _(
+            "Please make sure all the information is correct. The patient will receive an "
+            "enrollment email at this address; give them the access code shown after you invite."
+        ),
+        _("The invitation was sent. Give the patient the access code shown here."),
     ),
     "resend": (
         services.invitation_resend,
         True,
-        "Please make sure all the information is correct. A new access code and a new link "
-        "replace the old ones; the patient will need the new code.",
-        "A new invitation was sent. The old access code and link no longer work.",
+        _(
+            "Please make sure all the information is correct. A new access code and a new link "
+            "replace the old ones; the patient will need the new code."
+        ),
+        _("A new invitation was sent. The old access code and link no longer work."),
     ),
     "cancel": (
         services.invitation_cancel,
         False,
-        "Cancel this invite? Its access code and link will stop working.",
-        "The invite was cancelled.",
+        _("Cancel this invite? Its access code and link will stop working."),
+        _("The invite was cancelled."),
     ),
     "revoke": (
         services.access_revoke,
         False,
-        "Revoke this patient's portal access? They lose access to this record at once, "
-        "also in a session that is open now.",
-        "Portal access was revoked.",
+        _(
+            "Revoke this patient's portal access? They lose access to this record at once, "
+            "also in a session that is open now."
+        ),
+        _("Portal access was revoked."),
     ),
     "unlock": (
         services.portal_account_unlock,
         False,
-        "Unlock the patient's account? They can then sign in with their password again.",
-        "The patient's account was unlocked.",
+        _("Unlock the patient's account? They can then sign in with their password again."),
+        _("The patient's account was unlocked."),
     ),
     "reset": (
         services.portal_account_reset,
         False,
-        "Reset the patient's portal account? Their current access or invite ends at once and "
-        "a new invitation with a new access code is emailed to the chart's address.",
-        "The portal account was reset. A new invitation was sent; give the patient the new "
-        "access code shown here.",
+        _(
+            "Reset the patient's portal account? Their current access or invite ends at once and "
+            "a new invitation with a new access code is emailed to the chart's address."
+        ),
+        _(
+            "The portal account was reset. A new invitation was sent; give the patient the new "
+            "access code shown here."
+        ),
     ),
 }
 
@@ -114,7 +126,7 @@ def portal_action(request, patient_id, action):
     # Refuse before showing a confirmation; the service checks again when it acts.
     permissions.require(
         permissions.can_invite_patients(request.membership),
-        "You do not have permission to invite patients to the portal.",
+        gettext("You do not have permission to invite patients to the portal."),
     )
     contact_form = PortalContactForm(request.POST) if needs_contact else None
     if contact_form is not None and not contact_form.is_valid():

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portico.audit.models import AuditEvent
 from portico.charts.validation import format_phone
@@ -28,15 +30,15 @@ LIMIT = 100
 
 # The linked account's events (actor = that account), as staff read them.
 ACCOUNT_LABELS = {
-    "account.sign_in": "Signed in",
-    "account.sign_in_failed": "Failed sign-in",
-    "account.locked": "Account locked after too many wrong passwords",
-    "account.unlocked": "Account unlocked",
-    "account.password_reset_requested": "Asked for a password reset email",
-    "account.password_reset": "Password reset",
-    "account.username_requested": "Asked for a username reminder",
-    "account.sessions_ended": "Signed out everywhere",
-    "account.mfa_failed": "Wrong second-factor code",
+    "account.sign_in": _("Signed in"),
+    "account.sign_in_failed": _("Failed sign-in"),
+    "account.locked": _("Account locked after too many wrong passwords"),
+    "account.unlocked": _("Account unlocked"),
+    "account.password_reset_requested": _("Asked for a password reset email"),
+    "account.password_reset": _("Password reset"),
+    "account.username_requested": _("Asked for a username reminder"),
+    "account.sessions_ended": _("Signed out everywhere"),
+    "account.mfa_failed": _("Wrong second-factor code"),
 }
 
 
@@ -69,28 +71,59 @@ def _when(value) -> str:
 
 
 def _email_entry(email) -> Entry:
-    what = "Enrollment email" if email.kind == ENROLLMENT_EMAIL else "Email"
+    enrollment = email.kind == ENROLLMENT_EMAIL
     state = email.state
-    to = email.to_address
+    to = {"to": email.to_address}
     error = email.last_error
     if state == EmailState.SENT:
-        return Entry(email.sent_at or email.created_at, f"{what} to {to} sent")
+        label = (
+            gettext("Enrollment email to %(to)s sent")
+            if enrollment
+            else gettext("Email to %(to)s sent")
+        )
+        return Entry(email.sent_at or email.created_at, label % to)
     if state == EmailState.BOUNCED:
         when = email.bounced_at or email.last_attempt_at or email.created_at
-        return Entry(
-            when, f"{what} to {to} bounced", f"The mail server answered: {error}", tone="problem"
+        label = (
+            gettext("Enrollment email to %(to)s bounced")
+            if enrollment
+            else gettext("Email to %(to)s bounced")
         )
+        detail = gettext("The mail server answered: %(error)s") % {"error": error}
+        return Entry(when, label % to, detail, tone="problem")
     if state == EmailState.FAILED:
-        return Entry(email.created_at, f"{what} to {to} could not be sent", error, tone="problem")
+        label = (
+            gettext("Enrollment email to %(to)s could not be sent")
+            if enrollment
+            else gettext("Email to %(to)s could not be sent")
+        )
+        return Entry(email.created_at, label % to, error, tone="problem")
     if state == EmailState.DEFERRED:
         retry = email.next_attempt_at
-        detail = f"Portico tries again {_when(retry)}." if retry else ""
+        detail = gettext("Portico tries again %(when)s.") % {"when": _when(retry)} if retry else ""
         if error:
-            detail = f"The mail server answered: {error}. {detail}".strip()
-        return Entry(email.created_at, f"{what} to {to} deferred", detail, tone="problem")
+            detail = (
+                gettext("The mail server answered: %(error)s.") % {"error": error} + " " + detail
+            ).strip()
+        label = (
+            gettext("Enrollment email to %(to)s deferred")
+            if enrollment
+            else gettext("Email to %(to)s deferred")
+        )
+        return Entry(email.created_at, label % to, detail, tone="problem")
     if state == EmailState.SKIPPED:
-        return Entry(email.created_at, f"{what} to {to} not sent: a newer invitation replaced it")
-    return Entry(email.created_at, f"{what} to {to} waiting to be sent")
+        label = (
+            gettext("Enrollment email to %(to)s not sent: a newer invitation replaced it")
+            if enrollment
+            else gettext("Email to %(to)s not sent: a newer invitation replaced it")
+        )
+        return Entry(email.created_at, label % to)
+    label = (
+        gettext("Enrollment email to %(to)s waiting to be sent")
+        if enrollment
+        else gettext("Email to %(to)s waiting to be sent")
+    )
+    return Entry(email.created_at, label % to)
 
 
 def _event_entry(event) -> Entry:
@@ -98,18 +131,20 @@ def _event_entry(event) -> Entry:
     label = TIMELINE_LABELS.get(event.action) or ACCOUNT_LABELS.get(event.action, event.action)
     detail, tone = "", ""
     if event.action == "portal.security_code_requested" and not details.get("matched", True):
-        label = (
+        label = gettext(
             "Patient asked for a text message code, but the date of birth or phone did not match"
         )
         tone = "problem"
     elif event.action == "portal.security_code_sent":
-        label = f"Security code texted to the phone ending in {details.get('phone_ending', '')}"
+        label = gettext("Security code texted to the phone ending in %(ending)s") % {
+            "ending": details.get("phone_ending", "")
+        }
     elif event.action == "portal.verified" and details.get("method") == "security_code":
-        label = "Patient verified date of birth and texted security code"
+        label = gettext("Patient verified date of birth and texted security code")
     elif event.action == "portal.verify_failed" and details.get("method") == "security_code":
-        label = "Wrong security code entered"
+        label = gettext("Wrong security code entered")
     elif event.action == "account.unlocked" and details.get("by") == "reset":
-        label = "Account unlocked by a password reset"
+        label = gettext("Account unlocked by a password reset")
     if event.action in (
         "portal.verify_failed",
         "portal.invitation_locked",
@@ -119,7 +154,7 @@ def _event_entry(event) -> Entry:
         "account.mfa_failed",
     ):
         tone = "problem"
-    return Entry(event.created_at, label, detail, who=event.actor_label, tone=tone)
+    return Entry(event.created_at, str(label), detail, who=event.actor_label, tone=tone)
 
 
 def _events(patient, account) -> list[AuditEvent]:
@@ -137,7 +172,7 @@ def _steps(access: PortalAccess | None, emails, events, now) -> list[Step]:
         return [
             Step(
                 "not_invited",
-                "The patient is not invited yet. Invite them to the patient portal.",
+                gettext("The patient is not invited yet. Invite them to the patient portal."),
                 "invite",
             )
         ]
@@ -148,9 +183,11 @@ def _steps(access: PortalAccess | None, emails, events, now) -> list[Step]:
             steps.append(
                 Step(
                     "account_locked",
-                    "The patient's account is locked after too many wrong passwords. "
-                    "Unlock it, then the patient can sign in again (or use "
-                    "\u201cForgot password?\u201d).",
+                    gettext(
+                        "The patient's account is locked after too many wrong passwords. "
+                        "Unlock it, then the patient can sign in again (or use "
+                        "“Forgot password?”)."
+                    ),
                     "unlock",
                 )
             )
@@ -158,27 +195,37 @@ def _steps(access: PortalAccess | None, emails, events, now) -> list[Step]:
             steps.append(
                 Step(
                     "forgot_username",
-                    f"Forgot the username? It is their email address: {account.email}. "
-                    "Forgot the password? \u201cForgot password?\u201d on the sign-in page "
-                    "emails them a reset link.",
+                    gettext(
+                        "Forgot the username? It is their email address: %(email)s. "
+                        "Forgot the password? “Forgot password?” on the sign-in page "
+                        "emails them a reset link."
+                    )
+                    % {"email": account.email},
                 )
             )
         steps.append(
             Step(
                 "reset",
-                "If the patient can recover nothing else, reset the portal account: their access "
-                "ends and a new invitation is sent.",
+                gettext(
+                    "If the patient can recover nothing else, reset the portal account: their "
+                    "access ends and a new invitation is sent."
+                ),
                 "reset",
             )
         )
         return steps
     if state == AccessState.EXPIRED:
-        return [Step("expired", "The invitation expired. Invite the patient again.", "invite")]
+        return [
+            Step("expired", gettext("The invitation expired. Invite the patient again."), "invite")
+        ]
     if state in (AccessState.CANCELLED, AccessState.REVOKED):
         return [
             Step(
                 "ended",
-                "There is no live invitation. Invite the patient again if they should have access.",
+                gettext(
+                    "There is no live invitation. Invite the patient again if they should have "
+                    "access."
+                ),
                 "invite",
             )
         ]
@@ -187,8 +234,10 @@ def _steps(access: PortalAccess | None, emails, events, now) -> list[Step]:
         return [
             Step(
                 "invitation_locked",
-                "The invitation is locked after too many wrong codes. Resend the invite: the "
-                "patient gets a new link and needs the new access code.",
+                gettext(
+                    "The invitation is locked after too many wrong codes. Resend the invite: the "
+                    "patient gets a new link and needs the new access code."
+                ),
                 "resend",
             )
         ]
@@ -203,10 +252,19 @@ def _steps(access: PortalAccess | None, emails, events, now) -> list[Step]:
         steps.append(
             Step(
                 "bounced",
-                f"The enrollment email to {newest.to_address} bounced"
-                + (f" (the mail server answered: {answer})" if answer else "")
-                + ". Check the email address with the patient, fix it in the form above "
-                "and resend the invite.",
+                (
+                    gettext(
+                        "The enrollment email to %(to)s bounced (the mail server answered: "
+                        "%(answer)s). Check the email address with the patient, fix it in the "
+                        "form above and resend the invite."
+                    )
+                    if answer
+                    else gettext(
+                        "The enrollment email to %(to)s bounced. Check the email address with "
+                        "the patient, fix it in the form above and resend the invite."
+                    )
+                )
+                % {"to": newest.to_address, "answer": answer},
                 "resend",
             )
         )
@@ -215,13 +273,23 @@ def _steps(access: PortalAccess | None, emails, events, now) -> list[Step]:
         steps.append(
             Step(
                 "deferred",
-                "The patient's mail server asked Portico to try again later"
-                + (f"; the next try is {_when(retry)}" if retry else "")
-                + ". Nothing to do yet; if it keeps failing, check the address.",
+                (
+                    gettext(
+                        "The patient's mail server asked Portico to try again later; the next "
+                        "try is %(when)s. Nothing to do yet; if it keeps failing, check the "
+                        "address."
+                    )
+                    if retry
+                    else gettext(
+                        "The patient's mail server asked Portico to try again later. Nothing to "
+                        "do yet; if it keeps failing, check the address."
+                    )
+                )
+                % {"when": _when(retry)},
             )
         )
     elif newest is not None and newest.state in (EmailState.QUEUED, EmailState.SENDING):
-        steps.append(Step("queued", "The enrollment email is waiting to be sent."))
+        steps.append(Step("queued", gettext("The enrollment email is waiting to be sent.")))
     elif newest is not None and newest.state == EmailState.SENT:
         waited = dt.timedelta(days=settings.PORTICO_TROUBLESHOOT_NO_REGISTRATION_DAYS)
         sent_at = newest.sent_at or newest.created_at
@@ -229,10 +297,12 @@ def _steps(access: PortalAccess | None, emails, events, now) -> list[Step]:
             steps.append(
                 Step(
                     "no_registration",
-                    f"The enrollment email was sent {_when(sent_at)} but the patient has not "
-                    "registered. Ask them to look in their spam or junk folder and to add "
-                    f"{settings.PORTICO_ENROLLMENT_FROM} to their safe senders, "
-                    "or resend the invite.",
+                    gettext(
+                        "The enrollment email was sent %(when)s but the patient has not "
+                        "registered. Ask them to look in their spam or junk folder and to add "
+                        "%(sender)s to their safe senders, or resend the invite."
+                    )
+                    % {"when": _when(sent_at), "sender": settings.PORTICO_ENROLLMENT_FROM},
                     "resend",
                 )
             )
@@ -250,16 +320,21 @@ def _steps(access: PortalAccess | None, emails, events, now) -> list[Step]:
         steps.append(
             Step(
                 "phone_mismatch",
-                "The patient asked for a text message code, but the date of birth or phone did "
-                f"not match the chart (phone on file: {format_phone(invitation.phone) or 'none'}). "
-                "Check them with the patient; correct the phone and resend if needed.",
+                gettext(
+                    "The patient asked for a text message code, but the date of birth or phone "
+                    "did not match the chart (phone on file: %(phone)s). Check them with the "
+                    "patient; correct the phone and resend if needed."
+                )
+                % {"phone": format_phone(invitation.phone) or gettext("none")},
             )
         )
     steps.append(
         Step(
             "lost_code",
-            "Lost the access code? Read them the access code shown above (after checking who "
-            "you are talking to).",
+            gettext(
+                "Lost the access code? Read them the access code shown above (after checking "
+                "who you are talking to)."
+            ),
         )
     )
     return steps

@@ -108,7 +108,8 @@ def patient_resource(patient) -> dict:
                 address[key] = value
         data["address"] = [address]
     if patient.preferred_language:
-        data["communication"] = [{"language": {"text": patient.preferred_language}}]
+        coding = {"system": "urn:ietf:bcp:47", "code": patient.preferred_language}
+        data["communication"] = [{"language": {"coding": [coding]}, "preferred": True}]
     return data
 
 

@@ -90,6 +90,7 @@ NO_HEALTH_INFORMATION = {
     "system_requirements": "a public page: browsers, cookies, sender addresses",
     "accounts:sign_in": "sign-in form",
     "accounts:sign_out": "signs out",
+    "accounts:language": "the language of the pages (the account's choice is audited)",
     "accounts:password_forgot": "recovery form",
     "accounts:username_forgot": "recovery form",
     "accounts:password_reset_link": "recovery form",

@@ -33,7 +33,7 @@ GOOD_PATIENT = {
     "city": "",
     "state": "",
     "postal_code": "",
-    "preferred_language": "English",
+    "preferred_language": "en",
 }
 
 TOMORROW = (timezone.localdate() + dt.timedelta(days=1)).isoformat()

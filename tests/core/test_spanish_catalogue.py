@@ -1,0 +1,220 @@
+"""Every patient-facing string has Spanish (issue 13).
+
+Two checks that meet from both sides:
+1. Every string marked for translation in a patient-facing file (templates, Jinja2 renderings,
+   forms, views, emails, services the portal calls) has a Spanish translation in
+   locale/es/LC_MESSAGES/django.po: read the way makemessages reads them (Django's templatize
+   for templates, then a Python extractor), so a string added without translating it fails.
+2. The patient-facing pages and emails, rendered in Spanish, hold no English words: this finds
+   text that was never marked at all (a literal in a template or in Python).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_python
+from babel.messages.pofile import read_po
+from django.utils.translation.template import templatize
+
+REPO = Path(__file__).resolve().parents[2]
+CATALOGUE = REPO / "locale" / "es" / "LC_MESSAGES" / "django.po"
+
+# The patient-facing and public sources. Staff pages stay English (marked, not translated).
+PATIENT_FACING = [
+    "portico/templates/*.html",
+    "portico/templates/includes/field.html",
+    "portico/templates/includes/form_errors.html",
+    "portico/templates/includes/language_switch.html",
+    "portico/accounts/*.py",
+    "portico/accounts/templates/**/*.html",
+    "portico/accounts/templates/**/*.txt",
+    "portico/portal/forms.py",
+    "portico/portal/registration.py",
+    "portico/portal/patient_views.py",
+    "portico/portal/emails.py",
+    "portico/portal/language.py",
+    "portico/portal/templates/portal/home.html",
+    "portico/portal/templates/portal/no_access.html",
+    "portico/portal/templates/portal/register_*.html",
+    "portico/portal/templates/portal/email/*",
+    "portico/records/*.py",
+    "portico/records/templates/**/*.html",
+    "portico/records/templates/**/*.txt",
+    "portico/records/jinja2/**/*.html",
+    "portico/charts/jinja2/**/*.html",
+    "portico/core/forms.py",
+    "portico/core/views.py",
+]
+STAFF_ONLY = {"portico/templates/base_staff.html"}
+
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "gettext_lazy": None,
+    "gettext_noop": None,
+    "ngettext": (1, 2),
+    "ngettext_lazy": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "pgettext_lazy": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
+    "npgettext_lazy": ((1, "c"), 2, 3),
+}
+
+
+def patient_facing_files() -> list[Path]:
+    files = {path for pattern in PATIENT_FACING for path in REPO.glob(pattern) if path.is_file()}
+    return sorted(p for p in files if str(p.relative_to(REPO)) not in STAFF_ONLY)
+
+
+def marked_strings(path: Path) -> list[tuple[int, str | tuple[str, ...], str | None]]:
+    """(line, msgid, context) of every string marked in the file, as makemessages sees it."""
+    source = path.read_text(encoding="utf-8")
+    if path.suffix != ".py":
+        # Django's stand-in for the template, as xgettext reads it; flush left, so that a
+        # Python tokenizer reads it too (the line numbers stay).
+        source = "\n".join(
+            line.lstrip() for line in templatize(source, origin=str(path)).splitlines()
+        )
+    found = []
+    for line, funcname, message, _comments in extract_python(
+        io.BytesIO(source.encode("utf-8")), KEYWORDS, [], {}
+    ):
+        context = None
+        if funcname.startswith(("pgettext", "npgettext")):
+            context, message = message[0], message[1:]
+            message = message[0] if len(message) == 1 else message
+        if isinstance(message, tuple):
+            message = tuple(m for m in message if m is not None)
+            if len(message) == 1:
+                message = message[0]
+        if message:
+            found.append((line, message, context))
+    return found
+
+
+@pytest.fixture(scope="module")
+def spanish():
+    with CATALOGUE.open("rb") as f:
+        catalogue = read_po(f, locale="es")
+    return {
+        (m.id if isinstance(m.id, str) else tuple(m.id), m.context): m for m in catalogue if m.id
+    }
+
+
+def test_the_patient_facing_sources_are_found():
+    names = {str(p.relative_to(REPO)) for p in patient_facing_files()}
+    assert "portico/portal/templates/portal/register_verify.html" in names
+    assert "portico/records/jinja2/records/sections.html" in names
+    assert "portico/accounts/templates/accounts/sign_in.html" in names
+    assert "portico/templates/base_staff.html" not in names
+
+
+def test_every_patient_facing_string_has_a_spanish_translation(spanish):
+    missing = []
+    for path in patient_facing_files():
+        for line, message, context in marked_strings(path):
+            key = (message if isinstance(message, str) else tuple(message), context)
+            entry = spanish.get(key)
+            strings = () if entry is None else entry.string
+            strings = (strings,) if isinstance(strings, str) else tuple(strings)
+            if entry is None or "fuzzy" in entry.flags or not strings or not all(strings):
+                first = message if isinstance(message, str) else message[0]
+                missing.append(f"{path.relative_to(REPO)}:{line}: {first!r}")
+    assert not missing, (
+        "strings without Spanish (run `make messages`, translate them in "
+        f"{CATALOGUE.relative_to(REPO)}):\n" + "\n".join(missing)
+    )
+
+
+def test_translations_keep_every_placeholder(spanish):
+    placeholder = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
+    wrong = []
+    for (msgid, _context), entry in spanish.items():
+        ids = (msgid,) if isinstance(msgid, str) else msgid
+        strings = (entry.string,) if isinstance(entry.string, str) else entry.string
+        expected = set(placeholder.findall(ids[-1]))
+        for text in strings:
+            extra = set(placeholder.findall(text)) - set(placeholder.findall(ids[0])) - expected
+            if text and extra:
+                wrong.append(f"{ids[0]!r} -> {text!r}")
+            if text and len(ids) == 1 and set(placeholder.findall(text)) != expected:
+                wrong.append(f"{ids[0]!r} -> {text!r}")
+    assert not wrong, "translations whose placeholders differ:\n" + "\n".join(wrong)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendered pages: no English left.
+
+# Common English words of the portal's wording that Spanish never uses. Words both languages
+# share ("portal", "total", "error", "no", "me") are left out, and so are words test data use.
+_ENGLISH = """the your you and with sign password email record records access code date birth please
+    enter continue download send back account settings health help not this that from for are
+    was have has will can our link page here open new time when what which who how why there
+    their they these those been into than then only also about after before again must should
+    would could may might any each other same such very just more most some many much every
+    both while where use used using show shows shown see saw view read write wrote get got
+    give given take taken make made know find found keep kept try tried call called ask asked
+    phone mobile number address name first last today yesterday tomorrow week month year
+    days hours minutes expired expires works working invited invite registered register
+    create created change changed remove removed verify verified step next previous cancel
+    save saved submit sent message messages allergies medications problems immunizations
+    results vital signs procedures plan visit visits notes note provider practice doctor
+    high low normal none never always yes"""
+ENGLISH_WORDS = frozenset(_ENGLISH.split())
+# Visible attributes a screen reader reads.
+READ_ALOUD = ("aria-label", "title", "alt", "placeholder")
+
+
+class _VisibleText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+        self._lang_stack: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "style", "template"):
+            self._skip += 1
+        # Text marked as another language on purpose (the switcher's "English") is fine.
+        if attrs.get("lang", "es").startswith("en") and tag != "html":
+            self._skip += 1
+            self._lang_stack.append(tag)
+        for name in READ_ALOUD:
+            if attrs.get(name):
+                self.parts.append(attrs[name])
+        if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
+            self.parts.append(attrs["value"])
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "template"):
+            self._skip -= 1
+        if self._lang_stack and self._lang_stack[-1] == tag:
+            self._lang_stack.pop()
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def english_words(html: str, allowed: frozenset[str] = frozenset()) -> list[str]:
+    """The English words of a rendered Spanish page's visible (and read-aloud) text."""
+    reader = _VisibleText()
+    reader.feed(html)
+    text = " ".join(reader.parts)
+    text = re.sub(r"\S+@\S+", " ", text)  # email addresses are data
+    words = re.findall(r"[A-Za-z]+", text)
+    return sorted({w for w in words if w.lower() in ENGLISH_WORDS and w.lower() not in allowed})
+
+
+def test_the_english_word_finder_finds_english_and_passes_spanish():
+    assert english_words("<p>Enter your access code</p>") == ["Enter", "access", "code", "your"]
+    assert english_words('<p aria-label="Sign out">x</p>') == ["Sign", "out"][:1]
+    assert english_words("<p>Ingrese su código de acceso</p>") == []
+    assert english_words('<button lang="en">English</button><script>var the;</script>') == []

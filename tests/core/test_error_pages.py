@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from tests.core.test_spanish_catalogue import english_words
 from tests.factories import sign_in
 from tests.pages.html import parse
 
@@ -77,6 +78,8 @@ def test_error_pages_are_in_spanish(client):
         missing = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="es")
         broken = client.get("/test-errors/500", HTTP_ACCEPT_LANGUAGE="es")
 
+    assert english_words(missing.content.decode()) == []
+    assert english_words(broken.content.decode()) == []
     assert parse(missing).one("h1").text == "No encontramos esa página"
     assert links(missing)["Requisitos del sistema"] == REQUIREMENTS
     assert parse(broken).one("h1").text == "Algo salió mal por nuestra parte"

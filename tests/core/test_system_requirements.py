@@ -9,6 +9,7 @@ from portico.portal import services as portal
 from portico.portal.models import PortalAccess
 from tests import factories
 from tests.accounts.mfa_steps import password_step
+from tests.core.test_spanish_catalogue import english_words
 from tests.factories import sign_in
 from tests.pages.html import parse
 
@@ -86,8 +87,10 @@ def test_one_sender_address_for_every_email_is_listed_once(client, settings):
 def test_system_requirements_page_is_in_spanish(client, settings):
     settings.PORTICO_ENROLLMENT_FROM = "invites@clinic.example"
 
-    page = parse(get_in_spanish(client, PAGE))
+    response = get_in_spanish(client, PAGE)
+    page = parse(response)
 
+    assert english_words(response.content.decode()) == []
     assert page.one("h1").text == "Requisitos del sistema"
     assert headings(page) == [
         "Navegadores compatibles",

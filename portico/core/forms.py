@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 
 class DateInput(forms.DateInput):
@@ -26,7 +27,7 @@ def new_password_field(label: str, *, with_help: bool = True) -> forms.CharField
         strip=False,
         max_length=128,
         help_text=(
-            "At least 8 characters. A long phrase is easy to remember and hard to guess."
+            _("At least 8 characters. A long phrase is easy to remember and hard to guess.")
             if with_help
             else ""
         ),
@@ -38,7 +39,7 @@ def require_same_passwords(form: forms.Form, first: str, second: str) -> None:
     """Add an error to `second` when the two typed passwords differ."""
     data = form.cleaned_data
     if data.get(first) and data.get(first) != data.get(second):
-        form.add_error(second, "The two passwords are not the same.")
+        form.add_error(second, _("The two passwords are not the same."))
 
 
 def apply_service_errors(form: forms.Form, error: ValidationError) -> None:

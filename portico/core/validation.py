@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
 
-INVALID_EMAIL = "Enter a valid email address."
+INVALID_EMAIL = _("Enter a valid email address.")
 
 
 def max_length_of(model, field_name: str) -> int | None:

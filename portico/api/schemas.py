@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import phonenumbers
@@ -211,12 +211,11 @@ class PatientIn(InputSchema):
     city: CleanStr = _text("", field="city")
     state: CleanStr = _text("", field="state")
     postal_code: CleanStr = _text("", field="postal_code")
-    preferred_language: CleanStr = Field(
-        "en",
-        max_length=Patient._meta.get_field("preferred_language").max_length,
-        description="The language the patient prefers, as a BCP 47 code from the chart's list "
-        f"({', '.join(Language.values)}), or empty. When Portico speaks it (en, es), the "
-        "patient's portal pages and emails use it until the patient chooses a language.",
+    preferred_language: Language | Literal[""] = Field(
+        "",
+        description="The language the patient prefers, as a BCP 47 code from the chart's list, "
+        "or empty for not recorded. When Portico speaks it (en, es), the patient's portal pages "
+        "and emails use it until the patient chooses a language; else the browser's language.",
     )
 
 

@@ -67,10 +67,10 @@ class Patient(models.Model):
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=50, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
-    # A BCP 47 code. When the portal speaks it (settings.LANGUAGES), the patient's portal pages
-    # and emails use it until the patient chooses a language themselves (portal.language).
+    # A BCP 47 code, or "" (not recorded). When the portal speaks it (settings.LANGUAGES), the
+    # patient's portal pages and emails use it until they choose a language (portal.language).
     preferred_language = models.CharField(
-        "Preferred language", max_length=16, blank=True, default="en", choices=Language.choices
+        "Preferred language", max_length=16, blank=True, choices=Language.choices
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -146,7 +146,7 @@ def test_staff_must_pick_a_preferred_language_from_the_list(client, admin, patie
         "preferred_language": ["Choose one of the listed languages."]
     }
     patient.refresh_from_db()
-    assert patient.preferred_language == "en"
+    assert patient.preferred_language == ""
 
 
 def _registration_path(invitation) -> str:

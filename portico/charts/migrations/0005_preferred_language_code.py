@@ -89,7 +89,6 @@ class Migration(migrations.Migration):
                     ("ur", "Urdu"),
                     ("so", "Somali"),
                 ],
-                default="en",
                 max_length=16,
                 verbose_name="Preferred language",
             ),

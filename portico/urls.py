@@ -8,6 +8,7 @@ from portico.portal import staff_urls as chart_portal_urls
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("system-requirements/", core_views.system_requirements, name="system_requirements"),
     path("accounts/", include("portico.accounts.urls")),
     # A chart's pages share the "charts" namespace; the chart page itself, with its portal
     # window, is the portal app's (it shows the portal state, which charts knows nothing of).

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from portico.notifications.rendering import RenderedEmail
 
@@ -47,7 +48,7 @@ def render_password_reset(email) -> RenderedEmail | None:
         "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
         "forgot_url": settings.PORTICO_BASE_URL + reverse("accounts:password_forgot"),
     }
-    return _rendered("Reset your Portico password", "password_reset", context)
+    return _rendered(gettext("Reset your Portico password"), "password_reset", context)
 
 
 def render_username(email) -> RenderedEmail | None:
@@ -59,4 +60,4 @@ def render_username(email) -> RenderedEmail | None:
         "sign_in_url": settings.PORTICO_BASE_URL + reverse("accounts:sign_in"),
         "forgot_url": settings.PORTICO_BASE_URL + reverse("accounts:password_forgot"),
     }
-    return _rendered("Your Portico username", "username", context)
+    return _rendered(gettext("Your Portico username"), "username", context)

@@ -1,16 +1,17 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from portico.core.forms import new_password_field, require_same_passwords
 
 
 class SignInForm(forms.Form):
     email = forms.CharField(
-        label="Email",
+        label=_("Email"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -19,21 +20,21 @@ class SignInForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
-        label="Token name",
+        label=_("Token name"),
         max_length=100,
-        help_text="Which system will use it, e.g. “Scheduling sync”.",
+        help_text=_("Which system will use it, e.g. “Scheduling sync”."),
     )
 
 
 class PasswordChangeForm(forms.Form):
     current_password = forms.CharField(
-        label="Current password",
+        label=_("Current password"),
         strip=False,
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-    new_password = new_password_field("New password")
-    new_password_again = new_password_field("New password again", with_help=False)
+    new_password = new_password_field(_("New password"))
+    new_password_again = new_password_field(_("New password again"), with_help=False)
 
     def clean(self):
         data = super().clean()
@@ -43,16 +44,16 @@ class PasswordChangeForm(forms.Form):
 
 class RecoveryEmailForm(forms.Form):
     email = forms.CharField(
-        label="Email",
+        label=_("Email"),
         max_length=254,
-        help_text="The email address you use for Portico.",
+        help_text=_("The email address you use for Portico."),
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
 
 class PasswordResetForm(forms.Form):
-    new_password = new_password_field("New password")
-    new_password_again = new_password_field("New password again", with_help=False)
+    new_password = new_password_field(_("New password"))
+    new_password_again = new_password_field(_("New password again"), with_help=False)
 
     def clean(self):
         data = super().clean()

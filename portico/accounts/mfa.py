@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, gettext_lazy
 
 from portico.accounts.models import (
     Authenticator,
@@ -49,8 +50,8 @@ EMAIL_CODE_KIND = "account.mfa_code"
 # A new email code at most this often; asking again sooner keeps the newest one.
 EMAIL_CODE_RESEND_SECONDS = 30
 
-WRONG_CODE = "That code is not right, or it has expired."
-APP_UNREADABLE = (
+WRONG_CODE = gettext_lazy("That code is not right, or it has expired.")
+APP_UNREADABLE = gettext_lazy(
     "Codes from your authenticator app cannot be checked right now. Type one of your recovery "
     "codes instead, or ask your practice administrator for help."
 )
@@ -110,7 +111,7 @@ def totp_uri(user: User, secret: str) -> str:
 def totp_qr_svg(uri: str) -> str:
     """The provisioning link as an inline SVG QR code (no image from anywhere else)."""
     return segno.make(uri, error="m").svg_inline(
-        scale=4, dark="#111", light="#fff", title="QR code for your authenticator app"
+        scale=4, dark="#111", light="#fff", title=gettext("QR code for your authenticator app")
     )
 
 
@@ -138,7 +139,7 @@ def authenticator_enroll(user: User, *, secret: str, code: str) -> list[str]:
     step = _totp_step(secret, code)
     if step is None:
         raise ValidationError(
-            {"code": ["That code does not match. Type the 6 digits your app shows now."]}
+            {"code": [gettext("That code does not match. Type the 6 digits your app shows now.")]}
         )
     Authenticator.objects.update_or_create(
         user=user,
@@ -153,7 +154,7 @@ def authenticator_enroll(user: User, *, secret: str, code: str) -> list[str]:
 def authenticator_remove(user: User) -> None:
     """A patient goes back to email codes. Staff must keep an authenticator app."""
     if is_staff_account(user):
-        raise ValidationError("Practice staff must use an authenticator app.")
+        raise ValidationError(gettext("Practice staff must use an authenticator app."))
     Authenticator.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
     audit_record(user, action="account.mfa_enrolled", details={"method": METHOD_EMAIL})
@@ -201,7 +202,7 @@ def _recovery_codes_replace(user: User) -> list[str]:
 def recovery_codes_regenerate(user: User) -> list[str]:
     """New recovery codes for an authenticator user; the old ones stop working."""
     if not Authenticator.objects.filter(user=user).exists():
-        raise ValidationError("Recovery codes come with an authenticator app.")
+        raise ValidationError(gettext("Recovery codes come with an authenticator app."))
     codes = _recovery_codes_replace(user)
     audit_record(user, action="account.mfa_enrolled", details={"recovery_codes": "renewed"})
     return codes
@@ -306,7 +307,7 @@ def render_email_code(email):
         "minutes": settings.PORTICO_MFA_EMAIL_CODE_MINUTES,
     }
     return RenderedEmail(
-        subject="Your Portico sign-in code",
+        subject=gettext("Your Portico sign-in code"),
         text=render_to_string("accounts/email/mfa_code.txt", context),
         html=render_to_string("accounts/email/mfa_code.html", context),
         from_email=formataddr(("Portico", settings.PORTICO_NOTIFICATIONS_FROM)),
@@ -477,7 +478,7 @@ def devices_live(user: User):
 def device_forget(user: User, *, device: RememberedDevice) -> None:
     """Forget one of one's own remembered devices: it asks for the second factor again."""
     if device.user_id != user.pk:
-        raise ValidationError("You can only forget your own devices.")
+        raise ValidationError(gettext("You can only forget your own devices."))
     if device.forgotten_at is None:
         device.forgotten_at = timezone.now()
         device.save(update_fields=["forgotten_at"])

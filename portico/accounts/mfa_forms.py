@@ -1,9 +1,11 @@
 from django import forms
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-EMAIL_CODE_LABEL = "6-digit code from the email"
+EMAIL_CODE_LABEL = _("6-digit code from the email")
 
 
-def code_field(label: str, *, numeric: bool) -> forms.CharField:
+def code_field(label: str | Promise, *, numeric: bool) -> forms.CharField:
     attrs = {"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
     if numeric:
         attrs["inputmode"] = "numeric"
@@ -11,20 +13,20 @@ def code_field(label: str, *, numeric: bool) -> forms.CharField:
 
 
 class SecondFactorForm(forms.Form):
-    remember = forms.BooleanField(label="Remember this device for 30 days", required=False)
+    remember = forms.BooleanField(label=_("Remember this device for 30 days"), required=False)
 
     def __init__(self, *args, method: str, **kwargs):
         super().__init__(*args, **kwargs)
         if method == "totp":
-            self.fields["code"] = code_field("Code from your authenticator app", numeric=False)
-            self.fields["code"].help_text = "Lost your phone? Type one of your recovery codes."
+            self.fields["code"] = code_field(_("Code from your authenticator app"), numeric=False)
+            self.fields["code"].help_text = _("Lost your phone? Type one of your recovery codes.")
         else:
             self.fields["code"] = code_field(EMAIL_CODE_LABEL, numeric=True)
         self.order_fields(["code", "remember"])
 
 
 class EnrollForm(forms.Form):
-    code = code_field("6-digit code from your app", numeric=True)
+    code = code_field(_("6-digit code from your app"), numeric=True)
 
 
 class EmailCodeForm(forms.Form):

@@ -7,7 +7,8 @@ from django.shortcuts import redirect
 
 from portico.accounts import mfa
 
-# Pages a half-signed-in person may see: the second-factor step itself and the way out.
+# Pages a half-signed-in person may see: the second-factor step itself, the way out, the
+# language switch, and the public System requirements page (linked from the second step).
 ALLOWED_VIEWS = {
     "accounts:sign_in",
     "accounts:sign_out",

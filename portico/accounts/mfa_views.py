@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -104,7 +105,7 @@ def verify(request):
 
 def _email_code_resend(request, user, page: str):
     mfa.email_code_send(user, force=True)
-    messages.info(request, "We sent a new code. Only the newest code works.")
+    messages.info(request, gettext("We sent a new code. Only the newest code works."))
     return redirect(page)
 
 
@@ -116,7 +117,15 @@ def _code_attempt(request, form, *, check, page):
     try:
         ratelimit.limit_check("mfa_code", address, rate=CODE_FAILURES_PER_ADDRESS)
     except ratelimit.RateLimited as exc:
-        form.add_error(None, f"Too many wrong codes. Try again in {exc.minutes} minutes.")
+        form.add_error(
+            None,
+            ngettext(
+                "Too many wrong codes. Try again in %(minutes)s minute.",
+                "Too many wrong codes. Try again in %(minutes)s minutes.",
+                exc.minutes,
+            )
+            % {"minutes": exc.minutes},
+        )
         return page(status=429)
     try:
         if check(form.cleaned_data["code"]):
@@ -129,7 +138,7 @@ def _code_attempt(request, form, *, check, page):
     request.session[SESSION_FAILURES] = failures
     if failures >= MAX_FAILURES_PER_SESSION:
         logout(request)
-        messages.error(request, "Too many wrong codes. Please sign in again.")
+        messages.error(request, gettext("Too many wrong codes. Please sign in again."))
         return redirect("accounts:sign_in")
     form.add_error("code", problem)
     return page(status=200)
@@ -250,7 +259,9 @@ def authenticator_remove(request):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "You will get a code by email when you sign in on a new device.")
+        messages.success(
+            request, gettext("You will get a code by email when you sign in on a new device.")
+        )
     return redirect("accounts:profile")
 
 
@@ -259,7 +270,7 @@ def authenticator_remove(request):
 def device_forget(request, device_id):
     device = get_object_or_404(RememberedDevice, user=request.user, public_id=device_id)
     mfa.device_forget(request.user, device=device)
-    messages.success(request, "That device will ask for a code at the next sign-in.")
+    messages.success(request, gettext("That device will ask for a code at the next sign-in."))
     return redirect("accounts:profile")
 
 

@@ -12,6 +12,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 _NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
 # A password needs this many characters besides a context word to count as its own.
@@ -27,11 +28,15 @@ class MaximumLengthValidator:
     def validate(self, password, user=None):
         if len(password) > self.max_length:
             raise ValidationError(
-                f"Use at most {self.max_length} characters.", code="password_too_long"
+                gettext("Use at most %(max_length)s characters."),
+                code="password_too_long",
+                params={"max_length": self.max_length},
             )
 
     def get_help_text(self):
-        return f"Your password can be up to {self.max_length} characters long."
+        return gettext("Your password can be up to %(max_length)s characters long.") % {
+            "max_length": self.max_length
+        }
 
 
 def _plain(text: str) -> str:
@@ -59,10 +64,12 @@ class ContextValidator:
                 len(plain_password) - len(plain_word) < _EXTRA_NEEDED
             ):
                 raise ValidationError(
-                    "Your password is too close to your email address or the name of this "
-                    "service. Choose something others could not guess from them.",
+                    gettext(
+                        "Your password is too close to your email address or the name of this "
+                        "service. Choose something others could not guess from them."
+                    ),
                     code="password_from_context",
                 )
 
     def get_help_text(self):
-        return "Your password cannot be built from your email address."
+        return gettext("Your password cannot be built from your email address.")

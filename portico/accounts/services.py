@@ -17,6 +17,9 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from portico.accounts.mfa import devices_forget_all
 from portico.accounts.models import ApiToken
@@ -40,13 +43,15 @@ def _hash(key: str) -> str:
 @transaction.atomic
 def api_token_create(actor, *, practice, name: str) -> tuple[ApiToken, str]:
     """Create an API token for the actor at one of their practices; the key is shown only once."""
-    permissions.require(actor.is_active, "A deactivated user cannot have API tokens.")
+    permissions.require(actor.is_active, gettext("A deactivated user cannot have API tokens."))
     permissions.require_member(actor, practice)
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["Give the token a name, such as the system that uses it."]})
+        raise ValidationError(
+            {"name": [gettext("Give the token a name, such as the system that uses it.")]}
+        )
     if len(name) > 100:
-        raise ValidationError({"name": ["Use at most 100 characters."]})
+        raise ValidationError({"name": [gettext("Use at most 100 characters.")]})
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=actor, practice=practice, name=name, prefix=key[:10], key_hash=_hash(key)
@@ -61,7 +66,7 @@ def api_token_create(actor, *, practice, name: str) -> tuple[ApiToken, str]:
 def api_token_revoke(actor, *, token: ApiToken) -> ApiToken:
     """Revoke one of the actor's own tokens; it stops working at once."""
     if token.user_id != actor.pk:
-        raise ValidationError("You can only revoke your own tokens.")
+        raise ValidationError(gettext("You can only revoke your own tokens."))
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -104,7 +109,7 @@ def password_change(actor, *, current_password: str, new_password: str):
     """Change one's own password: the current one must be right and the new one pass the rules."""
     errors: dict[str, list[str]] = {}
     if not actor.check_password(current_password or ""):
-        errors["current_password"] = ["Your current password is not right."]
+        errors["current_password"] = [gettext("Your current password is not right.")]
     try:
         validate_password(new_password or "", user=actor)
     except ValidationError as exc:
@@ -120,14 +125,23 @@ def password_change(actor, *, current_password: str, new_password: str):
 # ---------------------------------------------------------------------------
 # Signing in: the password step (SPEC §4.1, §4.2)
 
-SIGN_IN_FAILED = (
+SIGN_IN_FAILED = _(
     "The email or password is not right. After several wrong tries, signing in to an account "
     "is paused for a while: wait a little and try again, or use “Forgot password?”."
 )
-TOO_MANY_FROM_ADDRESS = (
-    "There have been too many attempts from your network. Please wait {minutes} minute(s) "
-    "and try again."
-)
+
+
+def too_many_attempts_message(minutes: int) -> str:
+    """The answer when this network address has failed to sign in too often."""
+    return ngettext(
+        "There have been too many attempts from your network. Please wait %(minutes)s minute "
+        "and try again.",
+        "There have been too many attempts from your network. Please wait %(minutes)s minutes "
+        "and try again.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 # The longest wait between two tries before the lock.
 _MAX_DELAY_SECONDS = 15 * 60
 
@@ -136,7 +150,7 @@ class SignInFailed(Exception):
     """The password step did not let the person in. The message and status are the same whether
     or not the account exists, is paused or is locked; only the per-address limit differs."""
 
-    def __init__(self, message: str = SIGN_IN_FAILED, *, status: int = 200):
+    def __init__(self, message: str | Promise = SIGN_IN_FAILED, *, status: int = 200):
         super().__init__(message)
         self.message = message
         self.status = status
@@ -164,7 +178,7 @@ def sign_in_check(request, *, login: str, password: str):
     try:
         ratelimit.limit_check("sign_in", address)
     except ratelimit.RateLimited as exc:
-        raise SignInFailed(TOO_MANY_FROM_ADDRESS.format(minutes=exc.minutes), status=429) from exc
+        raise SignInFailed(too_many_attempts_message(exc.minutes), status=429) from exc
     password = password or ""
     email = (login or "").strip().lower()
     user = User.objects.filter(email=email).first() if email else None
@@ -265,14 +279,23 @@ def sign_in_throttle_clear(user) -> bool:
 
 PASSWORD_RESET_EMAIL = "account.password_reset"  # noqa: S105 (an email kind)
 USERNAME_EMAIL = "account.username"
-RESET_LINK_BROKEN = (
+RESET_LINK_BROKEN = _(
     "This reset link has expired or was already used. Ask for a new one below; "
     "it works for one hour."
 )
-TOO_MANY_REQUESTS = (
-    "There have been too many requests from your network. Please wait {minutes} minute(s) "
-    "and try again."
-)
+
+
+def too_many_requests_message(minutes: int) -> str:
+    """The answer when this network address has asked for recovery emails too often."""
+    return ngettext(
+        "There have been too many requests from your network. Please wait %(minutes)s minute "
+        "and try again.",
+        "There have been too many requests from your network. Please wait %(minutes)s minutes "
+        "and try again.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 # At most one recovery email of each kind per account in this time.
 RECOVERY_EMAIL_INTERVAL = dt.timedelta(minutes=1)
 

@@ -13,6 +13,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 SESSION_STARTED = "session_started_at"
 SESSION_SEEN = "session_seen_at"
@@ -59,15 +60,21 @@ def _ended_message(request, now: int) -> str:
     started = request.session.get(SESSION_STARTED, now)
     hours = settings.PORTICO_SESSION_ABSOLUTE_TIMEOUT_HOURS
     if now - started >= hours * 3600:
-        return (
-            f"You were signed out because sessions last at most {hours} hours. "
-            "Please sign in again."
-        )
+        return ngettext(
+            "You were signed out because sessions last at most %(hours)s hour. "
+            "Please sign in again.",
+            "You were signed out because sessions last at most %(hours)s hours. "
+            "Please sign in again.",
+            hours,
+        ) % {"hours": hours}
     minutes = idle_limit_seconds(request) // 60
-    return (
-        f"You were signed out after {minutes} minutes without activity, to protect your "
-        "information. Please sign in again."
-    )
+    return ngettext(
+        "You were signed out after %(minutes)s minute without activity, to protect your "
+        "information. Please sign in again.",
+        "You were signed out after %(minutes)s minutes without activity, to protect your "
+        "information. Please sign in again.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 class SessionTimeoutMiddleware:

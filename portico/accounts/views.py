@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from portico.accounts import mfa_views, services
@@ -54,7 +56,7 @@ def sign_in(request):
 @require_POST
 def sign_out(request):
     logout(request)
-    messages.info(request, "You have signed out.")
+    messages.info(request, gettext("You have signed out."))
     return redirect("accounts:sign_in")
 
 
@@ -85,7 +87,7 @@ def profile(request):
 def token_revoke(request, token_id):
     token = get_object_or_404(ApiToken, user=request.user, public_id=token_id)
     services.api_token_revoke(request.user, token=token)
-    messages.success(request, f"The token “{token.name}” was revoked.")
+    messages.success(request, gettext("The token “%(name)s” was revoked.") % {"name": token.name})
     return redirect("accounts:profile")
 
 
@@ -104,7 +106,7 @@ def password_change(request):
         else:
             # Keep this session signed in; Django ends the others (their hash no longer matches).
             update_session_auth_hash(request, request.user)
-            messages.success(request, "Your password was changed.")
+            messages.success(request, gettext("Your password was changed."))
             return redirect("accounts:profile")
     return render(request, "accounts/password_change.html", {"form": form})
 
@@ -115,20 +117,26 @@ def password_change(request):
 _RECOVERY_PAGES = {
     "password": {
         "service": services.password_reset_request,
-        "title": "Forgot your password?",
-        "intro": "Enter the email address you use for Portico. If it belongs to an account, "
-        "we email you a link to choose a new password.",
-        "button": "Email me a reset link",
-        "sent": "If an account uses this address, an email with a link to choose a new "
-        "password is on its way. The link works once, for one hour.",
+        "title": _("Forgot your password?"),
+        "intro": _(
+            "Enter the email address you use for Portico. If it belongs to an account, "
+            "we email you a link to choose a new password."
+        ),
+        "button": _("Email me a reset link"),
+        "sent": _(
+            "If an account uses this address, an email with a link to choose a new "
+            "password is on its way. The link works once, for one hour."
+        ),
     },
     "username": {
         "service": services.username_reminder_request,
-        "title": "Forgot your username?",
-        "intro": "Your username is the email address you signed up with. Enter the address "
-        "you think it is: if it belongs to an account, we email your username to it.",
-        "button": "Email me my username",
-        "sent": "If an account uses this address, an email with your username is on its way.",
+        "title": _("Forgot your username?"),
+        "intro": _(
+            "Your username is the email address you signed up with. Enter the address "
+            "you think it is: if it belongs to an account, we email your username to it."
+        ),
+        "button": _("Email me my username"),
+        "sent": _("If an account uses this address, an email with your username is on its way."),
     },
 }
 
@@ -143,7 +151,7 @@ def _recovery_request(request, which: str):
         except ValidationError as exc:
             apply_service_errors(form, exc)
         except ratelimit.RateLimited as exc:
-            form.add_error(None, services.TOO_MANY_REQUESTS.format(minutes=exc.minutes))
+            form.add_error(None, services.too_many_requests_message(exc.minutes))
             status = 429
         else:
             # The same answer whether or not the account exists.
@@ -189,6 +197,8 @@ def password_reset_new(request):
             apply_service_errors(form, exc)
         else:
             request.session.pop(_RESET_KEY, None)
-            messages.success(request, "Your password was changed. Sign in with your new password.")
+            messages.success(
+                request, gettext("Your password was changed. Sign in with your new password.")
+            )
             return redirect("accounts:sign_in")
     return render(request, "accounts/password_reset_new.html", {"form": form})

@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portico.charts import codes
 from portico.charts.models import (
@@ -72,11 +74,11 @@ EARLIEST = dt.date(1900, 1, 1)
 FUTURE_YEARS = 10
 # Dates that may lie ahead: a medication's planned stop, a care plan's start and end.
 MAY_BE_FUTURE = {"stop_date", "end_date"}
-CONTROL_MESSAGE = "Remove control characters (such as NUL) from this value."
-REQUIRED = "This field is required."
+CONTROL_MESSAGE = _("Remove control characters (such as NUL) from this value.")
+REQUIRED = _("This field is required.")
 
 
-def _add(errors: dict, field: str, message: str) -> None:
+def _add(errors: dict, field: str, message) -> None:
     errors.setdefault(field, []).append(message)
 
 
@@ -84,15 +86,19 @@ def _clean_text(field, value, errors: dict):
     if value is None:
         value = ""
     if not isinstance(value, str):
-        _add(errors, field.name, "Enter text.")
+        _add(errors, field.name, gettext("Enter text."))
         return None
     value = value.strip()
     if has_control_characters(value):
         _add(errors, field.name, CONTROL_MESSAGE)
     elif field.max_length and len(value) > field.max_length:
-        _add(errors, field.name, f"Use at most {field.max_length} characters.")
+        _add(
+            errors,
+            field.name,
+            gettext("Use at most %(count)s characters.") % {"count": field.max_length},
+        )
     elif field.choices and value and value not in {c[0] for c in field.choices}:
-        _add(errors, field.name, "Choose one of the listed values.")
+        _add(errors, field.name, gettext("Choose one of the listed values."))
     return value
 
 
@@ -103,10 +109,10 @@ def _clean_date(field, value, errors: dict, *, model):
         try:
             value = dt.date.fromisoformat(value.strip())
         except ValueError:
-            _add(errors, field.name, "Enter a valid date.")
+            _add(errors, field.name, gettext("Enter a valid date."))
             return None
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        _add(errors, field.name, "Enter a valid date.")
+        _add(errors, field.name, gettext("Enter a valid date."))
         return None
     today = timezone.localdate()
     future = field.name in MAY_BE_FUTURE or (model is CarePlan and field.name == "recorded_on")
@@ -115,9 +121,9 @@ def _clean_date(field, value, errors: dict, *, model):
         _add(
             errors,
             field.name,
-            f"Enter a date between 1900 and {latest:%m/%d/%Y}."
+            gettext("Enter a date between 1900 and %(latest)s.") % {"latest": f"{latest:%m/%d/%Y}"}
             if future
-            else "Enter a date between 1900 and today.",
+            else gettext("Enter a date between 1900 and today."),
         )
         return None
     return value
@@ -139,11 +145,11 @@ def _clean_decimal(field, value, errors: dict):
         return None
     number = parse_decimal(value)
     if number is None:
-        _add(errors, field.name, "Enter a number.")
+        _add(errors, field.name, gettext("Enter a number."))
         return None
     whole_digits = field.max_digits - field.decimal_places
     if abs(number) >= Decimal(10) ** whole_digits:
-        _add(errors, field.name, "Enter a smaller number.")
+        _add(errors, field.name, gettext("Enter a smaller number."))
         return None
     return number.quantize(Decimal(1).scaleb(-field.decimal_places))
 
@@ -163,7 +169,7 @@ def _clean_fields(model, values: dict, errors: dict) -> dict:
             cleaned[name] = _clean_text(field, value, errors)
     if SHARED in values:
         if not isinstance(values[SHARED], bool):
-            _add(errors, SHARED, "Choose yes or no.")
+            _add(errors, SHARED, gettext("Choose yes or no."))
         cleaned[SHARED] = values[SHARED]
     return cleaned
 
@@ -197,12 +203,17 @@ def _check_code(model, merged: dict, cleaned: dict, errors: dict) -> None:
     pattern, example = CODE_PATTERNS[system]
     if "code" not in errors and not pattern.match(code):
         label = CodeSystem(system).label
-        _add(errors, "code", f"Enter a {label} code such as {example}, or leave it empty.")
+        _add(
+            errors,
+            "code",
+            gettext("Enter a %(system)s code such as %(example)s, or leave it empty.")
+            % {"system": label, "example": example},
+        )
         return
     if not merged.get("display") and "display" not in errors:
         listed = codes.code_lookup(system, code)
         if listed is None:
-            _add(errors, "display", "Describe it: this code is not in the list.")
+            _add(errors, "display", gettext("Describe it: this code is not in the list."))
         else:
             cleaned["display"] = listed.display
 
@@ -222,7 +233,12 @@ def _check_vital(merged: dict, cleaned: dict, errors: dict) -> None:
     cleaned["code"], cleaned["unit"] = code, unit
     value = merged.get("value")
     if value is not None and "value" not in errors and not (low <= value <= high):
-        _add(errors, "value", f"Enter a value between {low} and {high} {unit_label}.")
+        _add(
+            errors,
+            "value",
+            gettext("Enter a value between %(low)s and %(high)s %(unit)s.")
+            % {"low": low, "high": high, "unit": unit_label},
+        )
 
 
 def lab_flag(value_number, low, high) -> str:
@@ -242,7 +258,7 @@ def _check_lab(merged: dict, cleaned: dict, errors: dict) -> None:
         errors,
         "reference_low",
         "reference_high",
-        "The upper limit must not be below the lower one.",
+        gettext("The upper limit must not be below the lower one."),
     )
     if "value" in cleaned:
         cleaned["value_number"] = parse_decimal(merged.get("value") or "")
@@ -274,13 +290,19 @@ def clean_item_values(model, values: dict, *, item: ClinicalItem | None = None) 
     if issubclass(model, CodedItem):
         _check_code(model, merged, cleaned, errors)
     if model is Problem:
-        _check_order(merged, errors, "recorded_on", "resolved_on", "Resolved before onset?")
+        _check_order(
+            merged, errors, "recorded_on", "resolved_on", gettext("Resolved before onset?")
+        )
         if merged.get("resolved_on") and merged.get("status") == ProblemStatus.ACTIVE:
-            _add(errors, "status", "A problem with a resolved date is resolved.")
+            _add(errors, "status", gettext("A problem with a resolved date is resolved."))
     elif model is Medication:
-        _check_order(merged, errors, "recorded_on", "stop_date", "Stopped before it started?")
+        _check_order(
+            merged, errors, "recorded_on", "stop_date", gettext("Stopped before it started?")
+        )
     elif model is CarePlan:
-        _check_order(merged, errors, "recorded_on", "end_date", "It ends before it starts?")
+        _check_order(
+            merged, errors, "recorded_on", "end_date", gettext("It ends before it starts?")
+        )
     elif model is Vital:
         _check_vital(merged, cleaned, errors)
     elif model is LabResult:

@@ -7,13 +7,14 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Sex(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    OTHER = "other", "Other"
-    UNKNOWN = "unknown", "Unknown"
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", pgettext_lazy("sex", "Other")
+    UNKNOWN = "unknown", pgettext_lazy("sex", "Unknown")
 
 
 PORTAL_LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
@@ -256,7 +257,7 @@ class ClinicalItem(models.Model):
     """
 
     SHARED_BY_DEFAULT = True
-    RECORDED_ON_LABEL = "Date"
+    RECORDED_ON_LABEL = _("Date")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     practice = models.ForeignKey("practices.Practice", on_delete=models.PROTECT, related_name="+")
@@ -313,15 +314,15 @@ class CodedItem(ClinicalItem):
 
 
 class ProblemStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    RESOLVED = "resolved", "Resolved"
+    ACTIVE = "active", _("Active")
+    RESOLVED = "resolved", _("Resolved")
 
 
 class Problem(CodedItem):
     """A diagnosis or problem (ICD-10-CM); `recorded_on` is the onset."""
 
     CODE_SYSTEM = CodeSystem.ICD10CM
-    RECORDED_ON_LABEL = "Onset"
+    RECORDED_ON_LABEL = _("Onset")
 
     status = models.CharField(
         max_length=10, choices=ProblemStatus.choices, default=ProblemStatus.ACTIVE
@@ -333,15 +334,15 @@ class Problem(CodedItem):
 
 
 class MedicationStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    STOPPED = "stopped", "Stopped"
+    ACTIVE = "active", _("Active")
+    STOPPED = "stopped", _("Stopped")
 
 
 class Medication(CodedItem):
     """A medication (RxNorm); `display` is its name, `recorded_on` the start date."""
 
     CODE_SYSTEM = CodeSystem.RXNORM
-    RECORDED_ON_LABEL = "Start date"
+    RECORDED_ON_LABEL = _("Start date")
 
     instructions = models.CharField(max_length=300, blank=True)  # dose and instructions
     stop_date = models.DateField(null=True, blank=True)
@@ -354,10 +355,10 @@ class Medication(CodedItem):
 
 
 class AllergySeverity(models.TextChoices):
-    MILD = "mild", "Mild"
-    MODERATE = "moderate", "Moderate"
-    SEVERE = "severe", "Severe"
-    UNKNOWN = "unknown", "Unknown"
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
+    UNKNOWN = "unknown", pgettext_lazy("allergy severity", "Unknown")
 
 
 class Allergy(CodedItem):
@@ -365,7 +366,7 @@ class Allergy(CodedItem):
     reaction and its severity; `recorded_on` is when it was noted."""
 
     CODE_SYSTEM = CodeSystem.RXNORM
-    RECORDED_ON_LABEL = "Noted on"
+    RECORDED_ON_LABEL = _("Noted on")
 
     reaction = models.CharField(max_length=200, blank=True)
     severity = models.CharField(
@@ -386,7 +387,7 @@ class Immunization(CodedItem):
     """A vaccine given (CVX); `recorded_on` is the date given."""
 
     CODE_SYSTEM = CodeSystem.CVX
-    RECORDED_ON_LABEL = "Date given"
+    RECORDED_ON_LABEL = _("Date given")
 
     lot_number = models.CharField(max_length=40, blank=True)
 
@@ -398,7 +399,7 @@ class Procedure(CodedItem):
     """A procedure performed (CPT, SNOMED CT, HCPCS... or free text)."""
 
     CODE_SYSTEM = CodeSystem.CPT
-    RECORDED_ON_LABEL = "Date performed"
+    RECORDED_ON_LABEL = _("Date performed")
 
     class Meta(CodedItem.Meta):
         pass
@@ -407,7 +408,7 @@ class Procedure(CodedItem):
 class CarePlan(ClinicalItem):
     """A plan of care in words, from `recorded_on` (start) to an optional end date."""
 
-    RECORDED_ON_LABEL = "Start date"
+    RECORDED_ON_LABEL = _("Start date")
 
     title = models.CharField(max_length=200)
     text = models.TextField(blank=True)
@@ -418,26 +419,27 @@ class CarePlan(ClinicalItem):
 
 
 class VitalKind(models.TextChoices):
-    BP_SYSTOLIC = "bp_systolic", "Blood pressure, systolic"
-    BP_DIASTOLIC = "bp_diastolic", "Blood pressure, diastolic"
-    HEART_RATE = "heart_rate", "Heart rate"
-    RESPIRATORY_RATE = "respiratory_rate", "Respiratory rate"
-    TEMPERATURE = "temperature", "Body temperature"
-    WEIGHT = "weight", "Body weight"
-    HEIGHT = "height", "Body height"
-    BMI = "bmi", "Body mass index"
-    OXYGEN_SATURATION = "spo2", "Oxygen saturation"
+    BP_SYSTOLIC = "bp_systolic", _("Blood pressure, systolic")
+    BP_DIASTOLIC = "bp_diastolic", _("Blood pressure, diastolic")
+    HEART_RATE = "heart_rate", _("Heart rate")
+    RESPIRATORY_RATE = "respiratory_rate", _("Respiratory rate")
+    TEMPERATURE = "temperature", _("Body temperature")
+    WEIGHT = "weight", _("Body weight")
+    HEIGHT = "height", _("Body height")
+    BMI = "bmi", _("Body mass index")
+    OXYGEN_SATURATION = "spo2", _("Oxygen saturation")
 
 
-# LOINC code, UCUM unit, readable unit, and the plausible range of values for each kind.
+# LOINC code, UCUM unit, readable unit (in the reader's language), and the plausible range of
+# values for each kind.
 VITAL_DEFINITIONS = {
     VitalKind.BP_SYSTOLIC: ("8480-6", "mm[Hg]", "mmHg", (40, 300)),
     VitalKind.BP_DIASTOLIC: ("8462-4", "mm[Hg]", "mmHg", (20, 200)),
-    VitalKind.HEART_RATE: ("8867-4", "/min", "beats/min", (20, 250)),
-    VitalKind.RESPIRATORY_RATE: ("9279-1", "/min", "breaths/min", (4, 80)),
+    VitalKind.HEART_RATE: ("8867-4", "/min", _("beats/min"), (20, 250)),
+    VitalKind.RESPIRATORY_RATE: ("9279-1", "/min", _("breaths/min"), (4, 80)),
     VitalKind.TEMPERATURE: ("8310-5", "[degF]", "°F", (85, 115)),
     VitalKind.WEIGHT: ("29463-7", "[lb_av]", "lb", (0.5, 1500)),
-    VitalKind.HEIGHT: ("8302-2", "[in_i]", "in", (8, 108)),
+    VitalKind.HEIGHT: ("8302-2", "[in_i]", pgettext_lazy("unit of length: inches", "in"), (8, 108)),
     VitalKind.BMI: ("39156-5", "kg/m2", "kg/m²", (5, 150)),
     VitalKind.OXYGEN_SATURATION: ("59408-5", "%", "%", (30, 100)),
 }
@@ -447,7 +449,7 @@ class Vital(ClinicalItem):
     """One vital-sign measurement; `code` (LOINC) and `unit` (UCUM) follow from `kind`.
     Blood pressure is two rows (systolic and diastolic) of the same date and encounter."""
 
-    RECORDED_ON_LABEL = "Date measured"
+    RECORDED_ON_LABEL = _("Date measured")
 
     kind = models.CharField(max_length=20, choices=VitalKind.choices)
     code = models.CharField(max_length=20)
@@ -460,14 +462,14 @@ class Vital(ClinicalItem):
     @property
     def unit_display(self) -> str:
         definition = VITAL_DEFINITIONS.get(self.kind)
-        return definition[2] if definition else self.unit
+        return str(definition[2]) if definition else self.unit
 
 
 class AbnormalFlag(models.TextChoices):
-    NORMAL = "N", "Normal"
-    HIGH = "H", "High"
-    LOW = "L", "Low"
-    ABNORMAL = "A", "Abnormal"
+    NORMAL = "N", _("Normal")
+    HIGH = "H", _("High")
+    LOW = "L", _("Low")
+    ABNORMAL = "A", _("Abnormal")
 
 
 class LabResult(CodedItem):
@@ -480,7 +482,7 @@ class LabResult(CodedItem):
 
     SHARED_BY_DEFAULT = False
     CODE_SYSTEM = CodeSystem.LOINC
-    RECORDED_ON_LABEL = "Collected on"
+    RECORDED_ON_LABEL = _("Collected on")
 
     value = models.CharField(max_length=100)
     value_number = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
@@ -511,9 +513,9 @@ class LabResult(CodedItem):
 
 
 class AssessmentKind(models.TextChoices):
-    SCREENING = "screening", "Screening"
-    INTERVENTION = "intervention", "Intervention"
-    ASSESSMENT = "assessment", "Assessment"
+    SCREENING = "screening", _("Screening")
+    INTERVENTION = "intervention", _("Intervention")
+    ASSESSMENT = "assessment", _("Assessment")
 
 
 class Assessment(CodedItem):
@@ -521,7 +523,7 @@ class Assessment(CodedItem):
     (e.g. a PHQ-9 depression screening with its score, smoking-cessation counselling)."""
 
     CODE_SYSTEM = CodeSystem.LOINC
-    RECORDED_ON_LABEL = "Date"
+    RECORDED_ON_LABEL = _("Date")
 
     kind = models.CharField(max_length=15, choices=AssessmentKind.choices)
     result = models.CharField(max_length=200, blank=True)

@@ -13,9 +13,10 @@ A key holds:
 * the kind of rendering, so the patient's and the staff's renderings can never be mixed up;
 * the chart's public id (never reused, unlike a row id) and its record version;
 * the time zone and language the rendering was written in;
-* `TEMPLATES_DIGEST`, a digest of every template's source taken when the process starts, so a
-  deploy that changes a template never serves a rendering made by the old one (the cache may be
-  a shared Redis that outlives the deploy).
+* `TEMPLATES_DIGEST`, a digest of every template's source and of the compiled translation
+  catalogues taken when the process starts, so a deploy that changes a template or a translation
+  never serves a rendering made by the old one (the cache may be a shared Redis that outlives
+  the deploy).
 
 Entries live `PORTICO_RECORD_CACHE_SECONDS` (default 600; 0 turns caching off). That also
 bounds how long a change outside the chart takes to show (a staff member's display name, which
@@ -54,6 +55,10 @@ def _templates_digest() -> str:
     for path in sorted(paths):
         digest.update(str(path.relative_to(PORTICO_DIR)).encode())
         digest.update(path.read_bytes())
+    for locale_dir in map(Path, settings.LOCALE_PATHS):
+        for path in sorted(locale_dir.glob("*/LC_MESSAGES/*.mo")):
+            digest.update(str(path.relative_to(locale_dir)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

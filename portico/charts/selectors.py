@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 
 from portico.charts.models import CLINICAL_LISTS, ClinicalItem, Encounter, Patient
 
@@ -73,19 +74,19 @@ class RecordSection:
 
     @property
     def title(self) -> str:
-        return SECTION_TITLES[self.slug]
+        return str(SECTION_TITLES[self.slug])
 
 
 SECTION_TITLES = {
-    "problems": "Diagnoses and problems",
-    "medications": "Medications",
-    "allergies": "Allergies",
-    "immunizations": "Immunizations",
-    "procedures": "Procedures",
-    "care-plans": "Care plans",
-    "vitals": "Vitals",
-    "labs": "Lab results",
-    "assessments": "Screenings, interventions and assessments",
+    "problems": _("Diagnoses and problems"),
+    "medications": _("Medications"),
+    "allergies": _("Allergies"),
+    "immunizations": _("Immunizations"),
+    "procedures": _("Procedures"),
+    "care-plans": _("Care plans"),
+    "vitals": _("Vitals"),
+    "labs": _("Lab results"),
+    "assessments": _("Screenings, interventions and assessments"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
+from django.utils.translation import gettext
 
 from portico.audit.models import AuditEvent
 from portico.practices.models import Membership
@@ -25,8 +26,8 @@ class AccessEntry:
 def _what(details: dict) -> str:
     page = (details or {}).get("page") or "chart"
     if page.startswith("api"):
-        return "Through the practice's software (API)"
-    return "Opened your chart"
+        return gettext("Through the practice's software (API)")
+    return gettext("Opened your chart")
 
 
 def access_log_page(patient, page_number=None):
@@ -54,9 +55,9 @@ def access_log_page(patient, page_number=None):
     for event in page.object_list:
         membership = roles.get(event.actor_id)
         if membership is None:
-            role = "Former practice member"
+            role = gettext("Former practice member")
         else:
-            role = membership.get_role_display()
+            role = membership.get_role_display()  # in the reader's language
             if membership.credential:
                 role = f"{role} ({membership.credential})"
         entries.append(

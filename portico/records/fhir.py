@@ -15,7 +15,7 @@ import uuid
 from decimal import Decimal
 from html import escape
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from fhir.resources.R4B.bundle import Bundle
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
@@ -417,14 +417,20 @@ def record_resources(record) -> list[dict]:
 
 
 def record_bundle_data(record, *, now: dt.datetime | None = None) -> dict:
-    """The shared record as Bundle data (type "collection"), checked by `validate_bundle`."""
+    """The shared record as Bundle data (type "collection"), checked by `validate_bundle`.
+
+    Written in English whatever language the page around the download is in: the texts here
+    (a flag's display, a vital sign's name) stand beside the code systems' own English displays.
+    """
+    with translation.override("en"):
+        resources = record_resources(record)
     return {
         "resourceType": "Bundle",
         "type": "collection",
         "timestamp": _instant(now or timezone.now()),
         "entry": [
             {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
-            for resource in record_resources(record)
+            for resource in resources
         ],
     }
 

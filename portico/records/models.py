@@ -12,6 +12,7 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 
 class SharedLink(models.Model):
@@ -54,7 +55,7 @@ class SharedLink(models.Model):
     @property
     def state_label(self) -> str:
         if self.is_revoked:
-            return "Revoked"
+            return _("Revoked")
         if self.is_expired:
-            return "Expired"
-        return "Active"
+            return _("Expired")
+        return _("Active")

@@ -11,6 +11,7 @@ import functools
 
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portico.charts.models import (
     Allergy,
@@ -30,15 +31,15 @@ from portico.scheduling.models import Appointment
 
 # (key, heading, model) of each list section, in the order the record shows them.
 LIST_SECTIONS = (
-    ("problems", "Health issues", Problem),
-    ("medications", "Medications", Medication),
-    ("allergies", "Allergies", Allergy),
-    ("immunizations", "Immunizations", Immunization),
-    ("procedures", "Procedures", Procedure),
-    ("care_plans", "Care plans", CarePlan),
-    ("labs", "Lab results", LabResult),
-    ("vitals", "Vital signs", Vital),
-    ("assessments", "Screenings, interventions and assessments", Assessment),
+    ("problems", _("Health issues"), Problem),
+    ("medications", _("Medications"), Medication),
+    ("allergies", _("Allergies"), Allergy),
+    ("immunizations", _("Immunizations"), Immunization),
+    ("procedures", _("Procedures"), Procedure),
+    ("care_plans", _("Care plans"), CarePlan),
+    ("labs", _("Lab results"), LabResult),
+    ("vitals", _("Vital signs"), Vital),
+    ("assessments", _("Screenings, interventions and assessments"), Assessment),
 )
 
 
@@ -102,12 +103,12 @@ class SharedRecord:
     @property
     def assessments_by_kind(self) -> list[tuple[str, list]]:
         return [
-            (label, [a for a in self.assessments if a.kind == kind])
+            (str(label), [a for a in self.assessments if a.kind == kind])
             for kind, label in AssessmentKind.choices
         ]
 
     def sections(self) -> list[tuple[str, str, list]]:
-        return [(key, heading, getattr(self, key)) for key, heading, _ in LIST_SECTIONS]
+        return [(key, str(heading), getattr(self, key)) for key, heading, _model in LIST_SECTIONS]
 
 
 def shared_items(model, patient):

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 
 from portico.audit.services import audit_read, audit_record
 from portico.core.validation import clean_email
@@ -24,8 +26,9 @@ from portico.records.models import SharedLink
 
 LINK_EMAIL = "records.shared_link"
 LINK_LIFETIME = dt.timedelta(days=7)
+# Stored in the audit trail as the actor of a link opening: English, like the rest of the trail.
 LINK_RECIPIENT_LABEL = "Recipient of a link you sent"
-LINK_GONE_MESSAGE = "This link no longer works."
+LINK_GONE_MESSAGE = _("This link no longer works.")
 
 
 class LinkUnusable(Exception):
@@ -61,12 +64,13 @@ def record_downloaded(account, *, access: PortalAccess, fmt: str) -> None:
 def shared_link_send(account, *, access: PortalAccess, email: str) -> SharedLink:
     """Email a 7-day read-only link to the shared record to an address the patient gives.
 
-    The email names neither the patient nor any health data; it only carries the link.
+    The email names neither the patient nor any health data; it only carries the link. It is
+    written in the language the patient is using the portal in.
     """
     require_active_access(account, access)
     errors: dict[str, list[str]] = {}
     if not (email or "").strip():
-        errors["email"] = ["Enter the email address to send the link to."]
+        errors["email"] = [gettext("Enter the email address to send the link to.")]
     else:
         address = clean_email(email, errors)
     if errors:
@@ -96,6 +100,7 @@ def shared_link_send(account, *, access: PortalAccess, email: str) -> SharedLink
         to_address=address,
         practice=access.practice,
         patient=access.patient,
+        language=get_language(),
     )
     return link
 

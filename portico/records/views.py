@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -58,8 +59,8 @@ def patient_record_view(view):
 
 
 def sections_rendering(record, practice):
-    """The shared sections of the record (records/_sections.html), cached per chart and
-    record version; the record's lists are read only when the rendering is not current."""
+    """The shared sections of the record (records/sections.html), cached per chart, record
+    version and language; the record's lists are read only when the rendering is not current."""
     return record_cache.chart_rendering(
         "phr-sections",
         record.patient,
@@ -128,7 +129,7 @@ def send(request, access, accesses):
         else:
             messages.success(
                 request,
-                "The link is on its way. It works for 7 days unless you stop it below.",
+                _("The link is on its way. It works for 7 days unless you stop it below."),
             )
             return redirect("records:send", access_id=access.public_id)
     services.record_viewed(request.user, access=access, page="sent links")
@@ -150,7 +151,7 @@ def send(request, access, accesses):
 @patient_record_view
 def revoke_link(request, access, _accesses, link_id):
     services.shared_link_revoke(request.user, access=access, link_id=link_id)
-    messages.success(request, "The link no longer works.")
+    messages.success(request, _("The link no longer works."))
     return redirect("records:send", access_id=access.public_id)
 
 

@@ -6,17 +6,18 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AppointmentStatus(models.TextChoices):
     # Values follow FHIR Appointment.status; labels are what patients and staff read.
-    PENDING = "pending", "Pending"
-    PROPOSED = "proposed", "Tentative"
-    BOOKED = "booked", "Confirmed"
-    ARRIVED = "arrived", "Checked in"
-    FULFILLED = "fulfilled", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    NOSHOW = "noshow", "Missed"
+    PENDING = "pending", _("Pending")
+    PROPOSED = "proposed", _("Tentative")
+    BOOKED = "booked", _("Confirmed")
+    ARRIVED = "arrived", _("Checked in")
+    FULFILLED = "fulfilled", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NOSHOW = "noshow", _("Missed")
 
 
 class Appointment(models.Model):

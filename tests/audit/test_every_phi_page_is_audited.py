@@ -87,6 +87,7 @@ GET_IS_A_READ = {"api:create_patient": "api:list_patients"}
 NO_HEALTH_INFORMATION = {
     "home": "redirects each person to their side",
     "healthz": "answers ok",
+    "system_requirements": "a public page: browsers, cookies, sender addresses",
     "accounts:sign_in": "sign-in form",
     "accounts:sign_out": "signs out",
     "accounts:language": "the language of the pages (the account's choice is audited)",

@@ -151,3 +151,17 @@ def test_an_appointment_that_ends_moves_to_past_though_the_record_was_cached(
         sign_in(patient_client, account)  # the idle timeout ended the session
         upcoming, past = appointments_lists()
     assert "Ear check" in past and "Ear check" not in upcoming
+
+
+def test_a_changed_translation_is_a_new_rendering(settings, tmp_path):
+    """A deploy that changes only a translation must not serve renderings in the old wording
+    from a cache that outlived it: the compiled catalogues are part of the key's digest."""
+    from portico.charts import record_cache
+
+    settings.LOCALE_PATHS = [tmp_path]
+    catalogue = tmp_path / "es" / "LC_MESSAGES" / "django.mo"
+    catalogue.parent.mkdir(parents=True)
+    catalogue.write_bytes(b"first wording")
+    before = record_cache._templates_digest()
+    catalogue.write_bytes(b"second wording")
+    assert record_cache._templates_digest() != before

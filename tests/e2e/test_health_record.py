@@ -179,7 +179,7 @@ def test_provider_shares_an_abnormal_lab_the_patient_reads_downloads_and_sends(
     patient.reload()
     row = links.get_by_role("row").filter(has_text=RECIPIENT)
     expect(row).to_contain_text("1 time")
-    row.get_by_role("button", name=f"Stop link sent to {RECIPIENT}").click()
+    row.get_by_role("button", name=f"Stop link {RECIPIENT}").click()
     expect(patient.get_by_text("The link no longer works.")).to_be_visible()
     expect(row.get_by_role("button")).to_have_count(0)
     shot(patient, "record-08-patient-link-stopped")

@@ -53,7 +53,7 @@ e2e: $(STAMP) $(LOCALE_MO) chromium java $(VNU_JAR) $(AXE_JS)
 ## messages: gather every marked string into $(LOCALE_PO) (then translate the new ones)
 messages: $(STAMP)
 	@$(call debian,xgettext,gettext)
-	$(BIN)/portico makemessages --locale es --no-obsolete --add-location file \
+	SECRET_KEY=makemessages-only $(BIN)/portico makemessages --locale es --no-obsolete --add-location file \
 		--ignore '.venv/*' --ignore 'node_modules/*' --ignore 'tests/*' --ignore 'bench/*' \
 		--ignore 'artifacts/*' --ignore 'staticfiles/*' --ignore 'var/*' --ignore 'build/*' \
 		--ignore 'scripts/*' --ignore 'docs/*'

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_python
 from babel.messages.pofile import read_po
+from django.urls import reverse
 from django.utils.translation.template import templatize
 
 REPO = Path(__file__).resolve().parents[2]
@@ -157,14 +158,14 @@ _ENGLISH = """the your you and with sign password email record records access co
     was have has will can our link page here open new time when what which who how why there
     their they these those been into than then only also about after before again must should
     would could may might any each other same such very just more most some many much every
-    both while where use used using show shows shown see saw view read write wrote get got
+    both while where used using show shows shown see saw view read write wrote get got
     give given take taken make made know find found keep kept try tried call called ask asked
     phone mobile number address name first last today yesterday tomorrow week month year
     days hours minutes expired expires works working invited invite registered register
     create created change changed remove removed verify verified step next previous cancel
     save saved submit sent message messages allergies medications problems immunizations
     results vital signs procedures plan visit visits notes note provider practice doctor
-    high low normal none never always yes"""
+    high low none never always yes"""
 ENGLISH_WORDS = frozenset(_ENGLISH.split())
 # Visible attributes a screen reader reads.
 READ_ALOUD = ("aria-label", "title", "alt", "placeholder")
@@ -208,7 +209,7 @@ def english_words(html: str, allowed: frozenset[str] = frozenset()) -> list[str]
     reader = _VisibleText()
     reader.feed(html)
     text = " ".join(reader.parts)
-    text = re.sub(r"\S+@\S+", " ", text)  # email addresses are data
+    text = re.sub(r"\S+@\S+|https?://\S+", " ", text)  # addresses and links are not wording
     words = re.findall(r"[A-Za-z]+", text)
     return sorted({w for w in words if w.lower() in ENGLISH_WORDS and w.lower() not in allowed})
 
@@ -218,3 +219,114 @@ def test_the_english_word_finder_finds_english_and_passes_spanish():
     assert english_words('<p aria-label="Sign out">x</p>') == ["Sign", "out"][:1]
     assert english_words("<p>Ingrese su código de acceso</p>") == []
     assert english_words('<button lang="en">English</button><script>var the;</script>') == []
+
+
+@pytest.fixture
+def spanish_patient(db, practice, admin, provider):
+    """A chart whose preferred language is Spanish, with something in every record section,
+    registered: (patient, account)."""
+    from tests import factories
+    from tests.records.builders import full_record
+
+    patient = factories.make_patient(practice, preferred_language="es", email="ana@example.test")
+    full_record(patient, provider)
+    return patient, factories.enroll(admin, patient)
+
+
+def _access(patient):
+    from portico.portal.models import PortalAccess
+
+    return PortalAccess.objects.get(patient=patient).public_id
+
+
+def _registration_path(admin, practice) -> str:
+    from urllib.parse import urlsplit
+
+    from portico.portal.emails import registration_url
+    from tests import factories
+
+    patient = factories.make_patient(practice, preferred_language="es", email="bea@example.test")
+    return urlsplit(registration_url(factories.invite(admin, patient))).path
+
+
+# Pages a person reaches without signing in (the switcher's Spanish chosen in the browser).
+PUBLIC_PAGES = {
+    "accounts:sign_in": lambda **_: reverse("accounts:sign_in"),
+    "accounts:password_forgot": lambda **_: reverse("accounts:password_forgot"),
+    "accounts:username_forgot": lambda **_: reverse("accounts:username_forgot"),
+    "system_requirements": lambda **_: reverse("system_requirements"),
+    "portal:register": lambda admin, practice, **_: _registration_path(admin, practice),
+    "page not found": lambda **_: "/no-such-page/",
+}
+# Pages of a signed-in patient whose chart prefers Spanish.
+PATIENT_PAGES = {
+    "portal:home": lambda patient: reverse("portal:home"),
+    "records:record": lambda patient: reverse("records:record", args=[_access(patient)]),
+    "records:download": lambda patient: reverse("records:download", args=[_access(patient)]),
+    "records:send": lambda patient: reverse("records:send", args=[_access(patient)]),
+    "records:access_log": lambda patient: reverse("records:access_log", args=[_access(patient)]),
+    "accounts:profile": lambda patient: reverse("accounts:profile"),
+    "accounts:password_change": lambda patient: reverse("accounts:password_change"),
+}
+
+
+# Words of the test chart's own data, which staff wrote in English and the record shows as
+# written: the provider "Dr. Paula Provider", the care plan "Blood sugar plan" ("Walk 30
+# minutes a day.") and the visit type "Follow-up visit".
+CHART_DATA_WORDS = frozenset({"provider", "plan", "minutes", "visit"})
+
+
+def _assert_spanish(response, allowed: frozenset[str] = frozenset()) -> None:
+    assert response["Content-Language"] == "es"
+    html = response.content.decode()
+    assert '<html lang="es"' in html
+    found = english_words(html, allowed)
+    assert not found, f"English words on the Spanish page: {found}"
+
+
+@pytest.mark.parametrize("name", PUBLIC_PAGES)
+def test_public_page_in_spanish_has_no_english_left(client, admin, practice, name):
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    response = client.get(PUBLIC_PAGES[name](admin=admin, practice=practice), follow=True)
+    assert response.status_code in (200, 404)
+    _assert_spanish(response)
+
+
+@pytest.mark.parametrize("name", PATIENT_PAGES)
+def test_patient_page_in_spanish_has_no_english_left(client, spanish_patient, name):
+    from tests.factories import sign_in
+
+    patient, account = spanish_patient
+    sign_in(client, account)
+    response = client.get(PATIENT_PAGES[name](patient), follow=True)
+    assert response.status_code == 200
+    _assert_spanish(response, CHART_DATA_WORDS)
+
+
+def test_patient_emails_in_spanish_have_no_english_left(
+    client, spanish_patient, admin, practice, django_capture_on_commit_callbacks
+):
+    from django.conf import settings
+    from django.core import mail
+
+    from portico.notifications.services import outbox_drain
+    from tests import factories
+
+    patient, account = spanish_patient
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.invite(admin, factories.make_patient(practice, preferred_language="es"))
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+        client.post(reverse("accounts:password_forgot"), {"email": account.email})
+        client.post(reverse("accounts:username_forgot"), {"email": account.email})
+        factories.sign_in(client, account)
+        client.post(reverse("records:send", args=[_access(patient)]), {"email": "dr@example.org"})
+    outbox_drain()
+
+    assert len(mail.outbox) >= 4, [m.subject for m in mail.outbox]
+    for message in mail.outbox:
+        assert message.extra_headers["Content-Language"] == "es", message.subject
+        html = message.alternatives[0][0] if message.alternatives else ""
+        found = english_words(f"<p>{message.subject}</p><pre>{message.body}</pre>{html}")
+        assert not found, f"English words in the email {message.subject!r}: {found}"

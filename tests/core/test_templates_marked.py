@@ -17,16 +17,6 @@ import pytest
 
 PORTICO = Path(__file__).resolve().parents[2] / "portico"
 
-# Templates still being converted on other branches of issue 13.
-# Being marked on another branch; the lead empties this list on merge.
-BEING_MARKED_ELSEWHERE: frozenset[str] = frozenset(
-    {
-        "templates/base.html",
-        "templates/base_patient.html",
-        "templates/base_staff.html",
-    }
-)
-
 # Words that are the same in every language (the product's name).
 UNTRANSLATED_WORDS = frozenset({"Portico"})
 
@@ -194,17 +184,10 @@ def _name(path: Path) -> str:
 @pytest.mark.parametrize("path", template_files(), ids=_name)
 def test_template_text_is_marked_for_translation(path):
     name = _name(path)
-    if name in BEING_MARKED_ELSEWHERE:
-        pytest.skip("being marked on another branch (BEING_MARKED_ELSEWHERE)")
     problems = unmarked_text(path.read_text(encoding="utf-8"), html=path.suffix == ".html")
     assert not problems, "Text not marked for translation:\n" + "\n".join(
         f"portico/{name}:{line}: {text}" for line, text in problems
     )
-
-
-def test_the_list_of_templates_marked_elsewhere_names_real_templates():
-    named = {_name(p) for p in template_files()}
-    assert BEING_MARKED_ELSEWHERE - named == set()
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,11 @@ WREN = Chart(
     "Wren", "Widthwell", dt.date(1958, 9, 12), "wren.widthwell@example.test", "+12175550122"
 )
 
+# Prefers Spanish: invited, registers and reads a full record in Spanish (test_spanish.py).
+LUCIA = Chart("Lucía", "Ramírez", dt.date(1975, 4, 8), "lucia.ramirez@example.test", "+12175550111")
+# Registered already (PATIENT_PASSWORD), no preferred language on the chart: chooses Spanish on
+# the sign-in page, then forgets the password (test_spanish.py).
+MATEO = Chart("Mateo", "Olvido", dt.date(1983, 8, 21), "mateo.olvido@example.test", "+12175550100")
 
 # Charts only the bulk invite test touches: born on BULK_BIRTH_DATE, which no other chart is.
 BULK_BIRTH_DATE = dt.date(1931, 1, 2)
@@ -148,6 +153,17 @@ def seed() -> None:
         email=HARPER.email,
         mobile_phone=HARPER.mobile_phone,
     )
+    mateo = factories.make_patient(
+        practice,
+        legal_first_name=MATEO.first_name,
+        legal_last_name=MATEO.last_name,
+        date_of_birth=MATEO.date_of_birth,
+        email=MATEO.email,
+        mobile_phone=MATEO.mobile_phone,
+    )
+    mateo_account = factories.enroll(admin, mateo)
+    mateo_account.set_password(PATIENT_PASSWORD)
+    mateo_account.save(update_fields=["password"])
     harper_account = factories.enroll(admin, harper)
     harper_account.set_password(PATIENT_PASSWORD)
     harper_account.save(update_fields=["password"])
@@ -177,3 +193,16 @@ def _seed_full_record(practice, admin, provider) -> None:
     rng = random.Random(38)  # diabetes, hypertension, hypothyroidism: many labs
     give_demo_record(wren, provider=provider, staff=admin, rng=rng)
     give_demo_appointments(admin, patient=wren, provider=provider, rng=rng)
+
+    lucia = factories.make_patient(
+        practice,
+        legal_first_name=LUCIA.first_name,
+        legal_last_name=LUCIA.last_name,
+        date_of_birth=LUCIA.date_of_birth,
+        email=LUCIA.email,
+        mobile_phone=LUCIA.mobile_phone,
+        preferred_language="es",
+    )
+    rng = random.Random(7)
+    give_demo_record(lucia, provider=provider, staff=admin, rng=rng)
+    give_demo_appointments(admin, patient=lucia, provider=provider, rng=rng)

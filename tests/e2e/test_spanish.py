@@ -178,7 +178,8 @@ def test_spanish_chosen_on_the_sign_in_page_carries_through_sign_in_and_password
     expect_spanish_page(page)
     received = stack.inbox.wait_for(MATEO.email, count=before + 1)
     assert received.message["Content-Language"] == "es"
-    page.goto(link_in(stack, received, "/accounts/password/reset/"))
+    reset_link = link_in(stack, received, "/accounts/password/reset/")
+    page.goto(reset_link)
     expect(page.get_by_role("heading", name=es("Choose a new password"))).to_be_visible()
     expect_spanish_page(page)
     page.get_by_label(starts(es("New password"), not_followed_by=es("New password again"))).fill(
@@ -188,8 +189,16 @@ def test_spanish_chosen_on_the_sign_in_page_carries_through_sign_in_and_password
     shot(page, "es-12-new-password")
     page.get_by_role("main").get_by_role("button").click()
 
-    # Signing in from this new device: the code comes by email, in Spanish.
     expect(page.get_by_role("heading", name=es("Sign in"))).to_be_visible()
+
+    # The link worked once; a browser that asks for Spanish is told so in Spanish.
+    again = new_page(viewport=PHONE, locale="es-US")
+    again.goto(reset_link)
+    expect(again.get_by_role("heading", name=es("This link no longer works"))).to_be_visible()
+    expect_spanish_page(again)
+    shot(again, "es-13-reset-link-used")
+
+    # Signing in from this new device: the code comes by email, in Spanish.
     count = len(stack.inbox.to(MATEO.email))
     page.get_by_label(es("Email")).fill(MATEO.email)
     page.get_by_label(starts(es("Password"))).fill(NEW_PASSWORD)
@@ -198,9 +207,9 @@ def test_spanish_chosen_on_the_sign_in_page_carries_through_sign_in_and_password
     expect_spanish_page(page)
     code_email = stack.inbox.wait_for(MATEO.email, count=count + 1)
     assert code_email.message["Content-Language"] == "es"
-    shot(page, "es-13-confirm-it-is-you")
+    shot(page, "es-14-confirm-it-is-you")
     page.get_by_role("main").get_by_role("textbox").first.fill(code_from(code_email))
     page.get_by_role("main").get_by_role("button", name=es("Continue")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(MATEO.full_name)
     expect_spanish_page(page)
-    shot(page, "es-14-signed-in")
+    shot(page, "es-15-signed-in")

@@ -16,7 +16,7 @@ VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
 AXE_JS := node_modules/axe-core/axe.min.js
 
 # The Spanish catalogue: makemessages writes the .po (kept in git), Babel compiles the .mo.
-LOCALE_PO := locale/es/LC_MESSAGES/django.po
+LOCALE_PO := portico/locale/es/LC_MESSAGES/django.po
 LOCALE_MO := $(LOCALE_PO:.po=.mo)
 
 .PHONY: demo test test-postgres e2e lint bench ci clean chromium java messages
@@ -60,7 +60,7 @@ messages: $(STAMP)
 
 # Compiled whenever the catalogue changed; Babel, so no system package is needed.
 $(LOCALE_MO): $(LOCALE_PO) $(STAMP)
-	$(BIN)/pybabel compile --domain django --directory locale --locale es --statistics
+	$(BIN)/pybabel compile --domain django --directory portico/locale --locale es --statistics
 
 # $(call debian,COMMAND,PACKAGE): install Debian's PACKAGE when COMMAND is missing.
 debian = command -v $(1) >/dev/null 2>&1 || { \

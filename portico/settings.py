@@ -209,10 +209,10 @@ PORTICO_CONTENT_SECURITY_POLICY = {
 PORTICO_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 # Languages (issue 13): the portal, the public pages, sign-in and the emails in English and
-# Spanish; one catalogue, locale/es/LC_MESSAGES/django.po, compiled by `make` (Babel).
+# Spanish; one catalogue, portico/locale/es/LC_MESSAGES/django.po, compiled by `make` (Babel).
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "portico" / "locale"]
 FORMAT_MODULE_PATH = ["portico.formats"]
 LANGUAGE_COOKIE_NAME = "portico_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600

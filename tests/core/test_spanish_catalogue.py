@@ -3,7 +3,7 @@
 Two checks that meet from both sides:
 1. Every string marked for translation in a patient-facing file (templates, Jinja2 renderings,
    forms, views, emails, services the portal calls) has a Spanish translation in
-   locale/es/LC_MESSAGES/django.po: read the way makemessages reads them (Django's templatize
+   portico/locale/es/LC_MESSAGES/django.po: read the way makemessages reads them (Django's templatize
    for templates, then a Python extractor), so a string added without translating it fails.
 2. The patient-facing pages and emails, rendered in Spanish, hold no English words: this finds
    text that was never marked at all (a literal in a template or in Python).
@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.translation.template import templatize
 
 REPO = Path(__file__).resolve().parents[2]
-CATALOGUE = REPO / "locale" / "es" / "LC_MESSAGES" / "django.po"
+CATALOGUE = REPO / "portico" / "locale" / "es" / "LC_MESSAGES" / "django.po"
 
 # The patient-facing and public sources. Staff pages stay English (marked, not translated).
 PATIENT_FACING = [

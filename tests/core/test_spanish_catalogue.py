@@ -3,8 +3,8 @@
 Two checks that meet from both sides:
 1. Every string marked for translation in a patient-facing file (templates, Jinja2 renderings,
    forms, views, emails, services the portal calls) has a Spanish translation in
-   portico/locale/es/LC_MESSAGES/django.po: read the way makemessages reads them (Django's templatize
-   for templates, then a Python extractor), so a string added without translating it fails.
+   portico/locale/es/LC_MESSAGES/django.po: read the way makemessages reads them (Django's
+   templatize for templates, then a Python extractor), so a string added untranslated fails.
 2. The patient-facing pages and emails, rendered in Spanish, hold no English words: this finds
    text that was never marked at all (a literal in a template or in Python).
 """

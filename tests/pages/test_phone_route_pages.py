@@ -283,3 +283,19 @@ def test_another_address_is_not_limited(client, invited, settings):
 
     assert client.post(register_url(invited), data, REMOTE_ADDR="198.51.100.1").status_code == 429
     assert client.post(register_url(invited), data, REMOTE_ADDR="198.51.100.2").status_code == 200
+
+
+def test_texted_code_is_in_the_language_of_the_page_that_asked_for_it(
+    client, invited, texting, sms_outbox
+):
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    texting(invited)
+    spanish = sms_outbox[-1]["text"]
+    assert "código de seguridad" in spanish, spanish
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    SecurityCode.objects.update(created_at="2000-01-01T00:00:00Z")  # past the resend wait
+    texting(invited)
+    assert "security code" in sms_outbox[-1]["text"]

@@ -11,6 +11,7 @@ page, so a green run means the pages were checked, not that the checker said not
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,17 @@ def test_every_page_in_the_list_was_visited(html_pages, request):
     assert not missing, "listed in CHECKED_PAGES but visited by no browser test:\n" + "\n".join(
         missing
     )
+
+
+@pytest.mark.after_browser_tests
+def test_every_page_visited_has_exactly_one_main_heading(html_pages):
+    """One h1 per page (issue 13): a screen reader's "next heading level 1" finds the page's
+    subject, once."""
+    if not html_pages.pages:
+        pytest.skip("no browser test ran in this session")
+    wrong = []
+    for page in html_pages.pages:
+        count = len(re.findall(r"<h1[\s>]", page.path.read_text(encoding="utf-8")))
+        if count != 1:
+            wrong.append(f"{page.url} ({page.status}): {count} h1")
+    assert not wrong, "pages without exactly one h1:\n" + "\n".join(wrong)

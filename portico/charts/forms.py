@@ -42,6 +42,12 @@ class DemographicsForm(forms.ModelForm):
             "address_line2": _("Address line 2"),
             "postal_code": _("ZIP code"),
         }
+        help_texts = {
+            "preferred_language": _(
+                "English or Spanish: the patient's portal pages and emails use it until the "
+                "patient chooses a language."
+            ),
+        }
         widgets = {
             "date_of_birth": DateInput(),
             "email": forms.EmailInput(attrs={"autocomplete": "off"}),

@@ -9,6 +9,8 @@ Strings are translated with Django's gettext (the active language), like the Dja
 
 from __future__ import annotations
 
+import functools
+
 from django.template import defaultfilters
 from django.templatetags.static import static
 from django.urls import reverse
@@ -29,6 +31,20 @@ def date(value, format_string: str | None = None) -> str:
     return defaultfilters.date(template_localtime(value), format_string)
 
 
+@functools.cache
+def _choice_labels(field, language: str) -> dict:
+    return {value: str(label) for value, label in field.flatchoices}
+
+
+def choice_label(obj, field_name: str):
+    """`obj.get_<field_name>_display()`, with the field's labels translated once per language
+    and process: Django's own method translates every label of the field on each call (it
+    hashes the lazy labels), which a table of many rows pays for each row."""
+    field = obj._meta.get_field(field_name)
+    value = getattr(obj, field.attname)
+    return _choice_labels(field, translation.get_language()).get(value, value)
+
+
 def default(value, fallback):
     """Django's `default`: the fallback for any empty value (None, "", 0, an empty list)."""
     return value or fallback
@@ -37,12 +53,17 @@ def default(value, fallback):
 def environment(**options) -> Environment:
     # Strings are marked `{{ _("…") }}` (or `{{ _("… %(name)s") % {"name": …} }}`): the one
     # form Django's makemessages reads in these files too, so one catalogue holds them all.
-    options.setdefault("extensions", []).append("jinja2.ext.i18n")
+    # `_` is Django's gettext itself (a plain global; jinja2.ext.i18n's alias would add a
+    # context lookup to every call, and its {% trans %} blocks are not used here).
     env = Environment(**options)  # noqa: S701 (Django's backend turns autoescape on)
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        translation.gettext, translation.ngettext, newstyle=False
+    env.globals.update(
+        url=url,
+        static=static,
+        choice_label=choice_label,
+        _=translation.gettext,
+        gettext=translation.gettext,
+        ngettext=translation.ngettext,
     )
-    env.globals.update(url=url, static=static)
     env.filters.update(
         date=date,
         default=default,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portico.accounts import services
+from portico.core.languages import spoken
 
 
 @require_POST
@@ -26,7 +27,7 @@ def choose_language(request):
     ):
         back = "/"
     response = redirect(back)
-    if language not in {code for code, _name in settings.LANGUAGES}:
+    if not spoken(language):
         messages.error(request, _("That language is not available."))
         return response
     if request.user.is_authenticated:

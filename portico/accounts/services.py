@@ -26,6 +26,7 @@ from portico.accounts.models import ApiToken
 from portico.accounts.sessions import sessions_end_all
 from portico.audit.services import audit_record
 from portico.core import ratelimit
+from portico.core.languages import spoken
 from portico.core.validation import clean_email
 from portico.notifications.services import email_enqueue
 from portico.practices import permissions
@@ -403,8 +404,8 @@ def password_reset_complete(*, key: str, new_password: str):
 def account_language_set(actor, language: str) -> None:
     """Remember the language the account chose with the switcher (pages and emails); audited.
     A language the portal does not speak is refused and changes nothing."""
-    if language not in {code for code, _name in settings.LANGUAGES}:
-        raise ValidationError({"language": ["That language is not available."]})
+    if not spoken(language):
+        raise ValidationError({"language": [gettext("That language is not available.")]})
     if actor.language == language:
         return
     actor.language = language

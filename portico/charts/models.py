@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from portico.core.languages import spoken
 
 
 class Sex(models.TextChoices):
@@ -15,14 +16,6 @@ class Sex(models.TextChoices):
     MALE = "male", _("Male")
     OTHER = "other", pgettext_lazy("sex", "Other")
     UNKNOWN = "unknown", pgettext_lazy("sex", "Unknown")
-
-
-PORTAL_LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
-
-
-def portal_language_of(preferred_language: str) -> str:
-    """A chart's preferred language when the portal speaks it (settings.LANGUAGES), else ""."""
-    return preferred_language if preferred_language in PORTAL_LANGUAGES else ""
 
 
 class Language(models.TextChoices):
@@ -104,7 +97,7 @@ class Patient(models.Model):
     @property
     def portal_language(self) -> str:
         """The preferred language when the portal speaks it (settings.LANGUAGES), else ""."""
-        return portal_language_of(self.preferred_language)
+        return spoken(self.preferred_language)
 
     @property
     def full_name(self) -> str:

@@ -19,18 +19,13 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
+from portico.core.languages import spoken
 from portico.portal.models import AccessState, PortalAccess
 
-SUPPORTED = frozenset(code for code, _name in settings.LANGUAGES)
 # Where a signed-in patient's chart language is kept for the session ("" = none).
 CHART_LANGUAGE_KEY = "portico_chart_language"
 # URL namespaces of the staff pages, which stay English for now.
 STAFF_NAMESPACES = frozenset({"charts", "practices", "outreach"})
-
-
-def supported(code: str | None) -> str:
-    """`code` when the portal speaks it, else ""."""
-    return code if code in SUPPORTED else ""
 
 
 def account_chart_language(account) -> str:
@@ -40,7 +35,7 @@ def account_chart_language(account) -> str:
         .order_by("-enrolled_at", "-id")
         .values_list("patient__preferred_language", flat=True)[:1]
     )
-    return supported(languages[0]) if languages else ""
+    return spoken(languages[0]) if languages else ""
 
 
 def _chart_language(request) -> str:
@@ -52,9 +47,9 @@ def _chart_language(request) -> str:
 
 def chosen_language(request) -> str:
     """The language the person chose (switcher cookie, else account), or ""."""
-    choice = supported(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
+    choice = spoken(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
     if not choice and request.user.is_authenticated:
-        choice = supported(request.user.language)
+        choice = spoken(request.user.language)
     return choice
 
 

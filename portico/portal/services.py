@@ -25,11 +25,12 @@ from django.utils.translation import gettext_lazy as _
 from portico.accounts.services import sign_in_throttle_clear
 from portico.accounts.sessions import sessions_end_all
 from portico.audit.services import EventOf, audit_read, audit_record, audit_record_many
-from portico.charts.models import Patient, portal_language_of
+from portico.charts.models import Patient
 from portico.charts.selectors import patients_of
 from portico.charts.services import patient_update
 from portico.charts.validation import normalize_phone
 from portico.core.bulk import insert_rows
+from portico.core.languages import spoken
 from portico.core.validation import clean_email
 from portico.notifications.services import email_enqueue, email_enqueue_batch
 from portico.portal import tokens
@@ -519,7 +520,7 @@ def invitation_issue_batch(
     rows = []
     languages = {}
     for pk, raw_email, phone, preferred_language in contacts:
-        languages[pk] = portal_language_of(preferred_language) or settings.LANGUAGE_CODE
+        languages[pk] = spoken(preferred_language) or settings.LANGUAGE_CODE
         errors: dict[str, list[str]] = {}
         email = clean_email(raw_email, errors) if raw_email.strip() else ""
         if not email or errors:

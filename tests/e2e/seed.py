@@ -100,26 +100,10 @@ def seed() -> None:
     factories.give_authenticator(admin, STAFF_TOTP_SECRET)
     factories.make_staff(practice, email=NEW_STAFF_EMAIL, full_name="Nia Newcomer")
     for chart in (ROBIN, LEE, BLAIR, KAI):
-        factories.make_patient(
-            practice,
-            legal_first_name=chart.first_name,
-            legal_last_name=chart.last_name,
-            date_of_birth=chart.date_of_birth,
-            email=chart.email,
-            mobile_phone=chart.mobile_phone,
-        )
-    sam = factories.make_patient(
-        practice,
-        legal_first_name=SAM.first_name,
-        legal_last_name=SAM.last_name,
-        date_of_birth=SAM.date_of_birth,
-        email=SAM.email,
-        mobile_phone=SAM.mobile_phone,
-    )
+        _chart(practice, chart)
+    sam = _chart(practice, SAM)
     admin = practice.memberships.get(user__email=STAFF_EMAIL).user
-    sam_account = factories.enroll(admin, sam)
-    sam_account.set_password(PATIENT_PASSWORD)
-    sam_account.save(update_fields=["password"])
+    _enroll_with_password(admin, sam)
     from portico.charts.models import Patient
 
     Patient.objects.bulk_create(
@@ -132,42 +116,41 @@ def seed() -> None:
         )
         for i in range(BULK_CHARTS)
     )
-    mae = factories.make_patient(
-        practice,
-        legal_first_name=MAE.first_name,
-        legal_last_name=MAE.last_name,
-        date_of_birth=MAE.date_of_birth,
-        email=MAE.email,
-        mobile_phone=MAE.mobile_phone,
-    )
+    mae = _chart(practice, MAE)
     factories.enroll(admin, mae)
     provider = factories.make_staff(
         practice, role="provider", email=PROVIDER_EMAIL, full_name=PROVIDER_NAME
     )
     factories.give_authenticator(provider, PROVIDER_TOTP_SECRET)
-    harper = factories.make_patient(
-        practice,
-        legal_first_name=HARPER.first_name,
-        legal_last_name=HARPER.last_name,
-        date_of_birth=HARPER.date_of_birth,
-        email=HARPER.email,
-        mobile_phone=HARPER.mobile_phone,
-    )
-    mateo = factories.make_patient(
-        practice,
-        legal_first_name=MATEO.first_name,
-        legal_last_name=MATEO.last_name,
-        date_of_birth=MATEO.date_of_birth,
-        email=MATEO.email,
-        mobile_phone=MATEO.mobile_phone,
-    )
-    mateo_account = factories.enroll(admin, mateo)
-    mateo_account.set_password(PATIENT_PASSWORD)
-    mateo_account.save(update_fields=["password"])
-    harper_account = factories.enroll(admin, harper)
-    harper_account.set_password(PATIENT_PASSWORD)
-    harper_account.save(update_fields=["password"])
+    harper = _chart(practice, HARPER)
+    mateo = _chart(practice, MATEO)
+    _enroll_with_password(admin, mateo)
+    _enroll_with_password(admin, harper)
     _seed_full_record(practice, admin, provider)
+
+
+def _chart(practice, chart: Chart, **fields):
+    """The chart of one of the people above (name, date of birth, email, phone), with `fields`."""
+    from tests import factories
+
+    return factories.make_patient(
+        practice,
+        legal_first_name=chart.first_name,
+        legal_last_name=chart.last_name,
+        date_of_birth=chart.date_of_birth,
+        email=chart.email,
+        mobile_phone=chart.mobile_phone,
+        **fields,
+    )
+
+
+def _enroll_with_password(admin, patient) -> None:
+    """Register the chart with an account whose password is PATIENT_PASSWORD."""
+    from tests import factories
+
+    account = factories.enroll(admin, patient)
+    account.set_password(PATIENT_PASSWORD)
+    account.save(update_fields=["password"])
 
 
 def _seed_full_record(practice, admin, provider) -> None:
@@ -176,15 +159,10 @@ def _seed_full_record(practice, admin, provider) -> None:
 
     from portico.demo.appointments import give_demo_appointments
     from portico.demo.records import give_demo_record
-    from tests import factories
 
-    wren = factories.make_patient(
+    wren = _chart(
         practice,
-        legal_first_name=WREN.first_name,
-        legal_last_name=WREN.last_name,
-        date_of_birth=WREN.date_of_birth,
-        email=WREN.email,
-        mobile_phone=WREN.mobile_phone,
+        WREN,
         address_line1="4021 Long Meadow Crossing Road, Apartment 12B",
         city="Springfield",
         state="IL",
@@ -194,15 +172,7 @@ def _seed_full_record(practice, admin, provider) -> None:
     give_demo_record(wren, provider=provider, staff=admin, rng=rng)
     give_demo_appointments(admin, patient=wren, provider=provider, rng=rng)
 
-    lucia = factories.make_patient(
-        practice,
-        legal_first_name=LUCIA.first_name,
-        legal_last_name=LUCIA.last_name,
-        date_of_birth=LUCIA.date_of_birth,
-        email=LUCIA.email,
-        mobile_phone=LUCIA.mobile_phone,
-        preferred_language="es",
-    )
+    lucia = _chart(practice, LUCIA, preferred_language="es")
     rng = random.Random(7)
     give_demo_record(lucia, provider=provider, staff=admin, rng=rng)
     give_demo_appointments(admin, patient=lucia, provider=provider, rng=rng)

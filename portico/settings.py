@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "portico.outreach",
     "portico.scheduling",
     "portico.records",
+    "portico.messaging",
     "portico.periodic",
     "portico.demo",
 ]
@@ -230,7 +231,36 @@ STATICFILES_DIRS = [BASE_DIR / "portico" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Message attachments (SPEC §7.2): never under a public URL; a view checks access, audits
+    # and sends each download. A local folder by default; S3-compatible storage with
+    # django-storages (pip install "portico[s3]") and ATTACHMENTS_STORAGE=s3, see README.md.
+    "attachments": (
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": env_str("S3_BUCKET", ""),
+                "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+                "region_name": env_str("S3_REGION", "") or None,
+                "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+                "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+                "location": env_str("S3_PREFIX", "attachments"),
+                "default_acl": "private",
+                "file_overwrite": False,
+            },
+        }
+        if env_str("ATTACHMENTS_STORAGE", "local") == "s3"
+        else {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {
+                "location": env_str("ATTACHMENTS_DIR", str(VAR_DIR / "attachments")),
+                "file_permissions_mode": 0o600,
+                "directory_permissions_mode": 0o700,
+            },
+        }
+    ),
 }
+# Larger uploads go to a temporary file, never whole into memory (attachments up to 25 MB).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Serve static files straight from the apps without collectstatic (demo, dev, tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG or DEMO

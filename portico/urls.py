@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from portico.api.urls import api
 from portico.charts import urls as chart_urls
 from portico.core import views as core_views
+from portico.messaging import chart_urls as chart_messaging_urls
 from portico.portal import staff_urls as chart_portal_urls
 
 urlpatterns = [
@@ -12,12 +13,23 @@ urlpatterns = [
     path("accounts/", include("portico.accounts.urls")),
     # A chart's pages share the "charts" namespace; the chart page itself, with its portal
     # window, is the portal app's (it shows the portal state, which charts knows nothing of).
-    path("ehr/", include((chart_urls.urlpatterns + chart_portal_urls.urlpatterns, "charts"))),
+    path(
+        "ehr/",
+        include(
+            (
+                chart_urls.urlpatterns
+                + chart_portal_urls.urlpatterns
+                + chart_messaging_urls.urlpatterns,
+                "charts",
+            )
+        ),
+    ),
     path("ehr/settings/", include("portico.practices.urls")),
     path("ehr/outreach/", include("portico.outreach.urls")),
     path("portal/", include("portico.portal.urls")),
     path("hooks/", include("portico.notifications.urls")),
     path("", include("portico.records.urls")),
+    path("", include("portico.messaging.urls")),
     path("api/v1/", api.urls),
     # Anything else under the API answers in the API's own error shape, not an HTML page.
     re_path(r"^api/v1/.*$", core_views.api_not_found),

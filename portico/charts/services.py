@@ -16,6 +16,7 @@ from portico.charts.models import (
     ClinicalItem,
     Encounter,
     EncounterAmendment,
+    LabResult,
     Language,
     Patient,
     Sex,
@@ -217,7 +218,14 @@ def encounter_sign(actor, *, encounter: Encounter) -> Encounter:
     )
     # SPEC §5.1: the portal auto-invites the chart once the signature commits, if eligible then.
     signals.encounter_signed.send(sender=Encounter, encounter=encounter)
+    if encounter.note_shared_with_patient:
+        _record_shared(encounter.patient, "visit_summary")
     return encounter
+
+
+def _record_shared(patient: Patient, what: str) -> None:
+    """Tell the apps above that the patient's record newly shows `what` (charts.signals)."""
+    signals.record_shared.send(sender=Patient, patient=patient, what=what)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,6 +355,8 @@ def encounter_share(actor, *, encounter: Encounter, note_shared: bool) -> Encoun
         patient=encounter.patient,
         details=_encounter_details(encounter, shared=note_shared),
     )
+    if note_shared and encounter.is_signed:
+        _record_shared(encounter.patient, "visit_summary")
     return encounter
 
 
@@ -416,6 +426,8 @@ def item_create(actor, *, patient: Patient, model, encounter=None, **values) -> 
         patient=patient,
         details=_item_details(item),
     )
+    if model is LabResult and item.shared_with_patient:
+        _record_shared(patient, "results")
     return item
 
 
@@ -469,4 +481,6 @@ def item_share(actor, *, item: ClinicalItem, shared: bool) -> ClinicalItem:
         patient=item.patient,
         details=_item_details(item, shared=shared),
     )
+    if shared and model is LabResult:
+        _record_shared(item.patient, "results")
     return item

@@ -31,6 +31,10 @@ class Practice(models.Model):
     )
     # SPEC §5.1: invite eligible patients automatically after an encounter (off by default).
     auto_invite_enabled = models.BooleanField(default=False)
+    # SPEC §7.1, §1.3: patient messaging is off until an administrator turns it on; with
+    # `messaging_auto_file` on, every patient thread is filed into the chart when it starts.
+    messaging_enabled = models.BooleanField(default=False)
+    messaging_auto_file = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,6 +69,12 @@ class ProviderCredential(models.TextChoices):
     PA = "PA", "PA"
 
 
+# SPEC §7.2: patients write to providers with one of these credentials.
+MESSAGING_CREDENTIALS = frozenset(
+    {ProviderCredential.MD, ProviderCredential.DO, ProviderCredential.NP, ProviderCredential.PA}
+)
+
+
 class Membership(models.Model):
     """A user working at a practice, with a role and per-user permissions."""
 
@@ -78,6 +88,9 @@ class Membership(models.Model):
     )
     # SPEC §1.4: every user may invite patients until an administrator says otherwise.
     may_invite_patients = models.BooleanField(default=True)
+    # SPEC §1.3: staff (besides the providers) an administrator lets read and answer the
+    # practice's patient messages.
+    may_answer_messages = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -93,3 +106,12 @@ class Membership(models.Model):
     @property
     def is_administrator(self) -> bool:
         return self.role == Role.ADMINISTRATOR
+
+    @property
+    def receives_messages(self) -> bool:
+        """A provider patients may write to (SPEC §7.2): MD/DO, NP or PA, still working here."""
+        return (
+            self.is_active
+            and self.role == Role.PROVIDER
+            and self.credential in MESSAGING_CREDENTIALS
+        )

@@ -32,6 +32,14 @@ def can_manage_settings(membership: Membership | None) -> bool:
     return can_work_in_charts(membership) and membership.is_administrator
 
 
+def can_answer_messages(membership: Membership | None) -> bool:
+    """SPEC §1.3, §7.4: the practice's providers, and the staff an administrator chose, read and
+    answer the practice's patient messages."""
+    return can_work_in_charts(membership) and (
+        membership.receives_messages or membership.may_answer_messages
+    )
+
+
 def require(allowed: bool, message: str | Promise | None = None) -> None:
     """Raise PermissionDenied with `message` (translated text) unless `allowed`."""
     if not allowed:

@@ -100,6 +100,76 @@ def auto_invite_set(actor, *, practice, enabled: bool) -> bool:
     return True
 
 
+def _require_settings_admin(actor, practice) -> None:
+    permissions.require(
+        permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
+        gettext("Only administrators can change EHR Settings."),
+    )
+
+
+@transaction.atomic
+def messaging_settings_set(
+    actor, *, practice, enabled: bool | None = None, auto_file: bool | None = None
+) -> list[str]:
+    """EHR Settings > Patient communications > Messaging (SPEC §1.3, §7.1): turn patient
+    messaging on or off, and automatic filing of patient messages into the chart. Only the
+    values given change; returns the names of the settings that changed (each audited).
+
+    Turning messaging off stops patients writing at once (the messaging services read the
+    setting afresh for every message); what they sent stays in the chart.
+    """
+    from portico.practices.models import Practice
+
+    _require_settings_admin(actor, practice)
+    for name, value in (("enabled", enabled), ("auto_file", auto_file)):
+        if value is not None and not isinstance(value, bool):
+            raise ValidationError({name: [gettext("Choose on or off.")]})
+    locked = Practice.objects.select_for_update().get(pk=practice.pk)
+    changed = []
+    for name, field, value in (
+        ("enabled", "messaging_enabled", enabled),
+        ("auto_file", "messaging_auto_file", auto_file),
+    ):
+        if value is None or getattr(locked, field) == value:
+            continue
+        setattr(locked, field, value)
+        changed.append(name)
+        audit_record(
+            actor,
+            action=f"settings.messaging_{name}",
+            practice=practice,
+            details={"enabled": value},
+        )
+    if changed:
+        locked.save(update_fields=["messaging_enabled", "messaging_auto_file"])
+    practice.messaging_enabled = locked.messaging_enabled
+    practice.messaging_auto_file = locked.messaging_auto_file
+    return changed
+
+
+@transaction.atomic
+def message_helpers_set(actor, *, practice, allowed_member_ids: set[int]) -> list[Membership]:
+    """EHR Settings > Messaging: exactly the ticked members (besides the providers, who always
+    may) read and answer the practice's patient messages. Returns the memberships whose right
+    changed; each change is audited."""
+    _require_settings_admin(actor, practice)
+    changed = []
+    members = Membership.objects.select_for_update().filter(practice=practice, is_active=True)
+    for membership in members.select_related("user"):
+        allowed = membership.pk in allowed_member_ids
+        if membership.may_answer_messages != allowed:
+            membership.may_answer_messages = allowed
+            membership.save(update_fields=["may_answer_messages"])
+            changed.append(membership)
+            audit_record(
+                actor,
+                action="settings.messaging_helper",
+                practice=practice,
+                details={"user": str(membership.user.public_id), "may_answer": allowed},
+            )
+    return changed
+
+
 def practice_switch(actor, *, session, practice_public_id) -> Membership | None:
     """Make another of the actor's practices the current one."""
     from portico.practices.middleware import SESSION_KEY

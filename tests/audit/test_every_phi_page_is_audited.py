@@ -63,6 +63,17 @@ READS = {
     "api:list_patients": Read("api", "chart.list"),
     "api:get_patient": Read("api", "chart.view"),
     "api:get_portal_status": Read("api", "chart.view"),
+    "charts:timeline": Read("staff", "chart.view"),
+    "messaging:patient_list": Read("patient", "message.list"),
+    "messaging:patient_new": Read("patient", "message.list"),
+    "messaging:patient_renewal": Read("patient", "message.list"),
+    "messaging:patient_thread": Read("patient", "message.read"),
+    "messaging:patient_attachment": Read("patient", "message.attachment_download"),
+    "messaging:inbox": Read("staff", "message.list"),
+    "messaging:staff_thread": Read("staff", "message.read"),
+    "messaging:staff_attachment": Read("staff", "message.attachment_download"),
+    "api:list_threads": Read("api", "message.list"),
+    "api:get_thread": Read("api", "message.read"),
 }
 
 # Changes only: a GET is refused; the service audits the change (tests of each service).
@@ -79,6 +90,17 @@ ACTIONS = {
     "api:resend",
     "api:cancel",
     "api:revoke",
+    "messaging:patient_settings",
+    "messaging:staff_reply",
+    "messaging:staff_status",
+    "messaging:staff_assign",
+    "messaging:staff_file",
+    "messaging:staff_renewal",
+    "api:reply_to_thread",
+    "api:set_thread_status",
+    "api:assign_thread",
+    "api:file_thread",
+    "api:answer_renewal",
 }
 
 # Actions whose path also answers a GET that is one of the READS (the same URL, another method).
@@ -125,6 +147,9 @@ NO_HEALTH_INFORMATION = {
     "api:api-root": "the API's description",
     "api:get_auto_invite": "a practice setting",
     "api:put_auto_invite": "a practice setting",
+    "api:get_messaging_settings": "practice settings",
+    "api:put_messaging_settings": "practice settings",
+    "practices:messaging": "practice settings and staff rights",
     "mailbox": "the demo's mailbox: emails hold no health information",
     "mailbox_message": "the demo's mailbox: emails hold no health information",
     "mailbox_html": "the demo's mailbox: emails hold no health information",
@@ -181,6 +206,7 @@ def world(client, practice, admin, provider):
     run = BulkInviteRun.objects.create(practice=practice, created_by=admin)
     _token, api_key = api_token_create(admin, practice=practice, name="audit walk")
     invitation = factories.invite(admin, factories.make_patient(practice))
+    thread, attachment = _thread_with_attachment(practice, account, access, provider)
     return {
         "admin": admin,
         "account": account,
@@ -196,9 +222,37 @@ def world(client, practice, admin, provider):
             "token": record_tokens.link_token(link.link_nonce),
             "registration_token": portal_tokens.link_token(invitation.link_nonce),
             "action": "invite",
+            "thread_id": thread.public_id,
+            "attachment_id": attachment.public_id,
         },
         "patient": patient,
     }
+
+
+def _thread_with_attachment(practice, account, access, provider):
+    """A thread the patient started with a text file attached (messaging is on; the
+    administrator who opens the staff pages may answer patient messages)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portico.messaging import services as messaging_services
+    from portico.practices import services as practice_services
+    from portico.practices.models import Membership
+
+    admin = Membership.objects.get(practice=practice, role="admin")
+    practice_services.messaging_settings_set(admin.user, practice=practice, enabled=True)
+    practice_services.message_helpers_set(
+        admin.user, practice=practice, allowed_member_ids={admin.pk}
+    )
+    thread = messaging_services.thread_start(
+        account,
+        access=access,
+        provider=provider,
+        kind="general",
+        subject="A question",
+        body="Hello.",
+        upload=SimpleUploadedFile("note.txt", b"Readings: 120/80\n"),
+    )
+    return thread, thread.messages.get().attachment
 
 
 def _url(name: str, world) -> str:
@@ -214,6 +268,10 @@ def _url(name: str, world) -> str:
         {k: pattern_kwargs[k] for k in ("access_id", "link_id")},
         {"run_id": pattern_kwargs["run_id"]},
         {"token": pattern_kwargs["token"]},
+        {k: pattern_kwargs[k] for k in ("access_id", "thread_id")},
+        {k: pattern_kwargs[k] for k in ("access_id", "thread_id", "attachment_id")},
+        {"thread_id": pattern_kwargs["thread_id"]},
+        {k: pattern_kwargs[k] for k in ("thread_id", "attachment_id")},
     ):
         try:
             return reverse(name, kwargs=candidate)

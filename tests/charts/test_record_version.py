@@ -29,6 +29,8 @@ EXEMPT = {
     "portal.PortalAccess": "portal state is read on every request (the access check)",
     "portal.Invitation": "invitations show in the staff portal window, read on every request",
     "records.SharedLink": "the patient's sent links page reads them on every request",
+    "messaging.Thread": "messages are not part of the record's renderings; pages read them live",
+    "messaging.RecordUpdateEmails": "an email setting, not part of the record",
 }
 
 

@@ -1,0 +1,112 @@
+"""Reads for messaging pages and the API. Every list reads a fixed number of queries, however
+many threads or messages there are (the tests count them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from portico.messaging.models import Attachment, Message, Thread, ThreadKind, ThreadStatus
+
+PAGE_SIZE = 25
+
+
+def _list_columns(threads: QuerySet[Thread]) -> QuerySet[Thread]:
+    return threads.select_related("patient", "provider").order_by("-last_message_at", "-id")
+
+
+def practice_threads(
+    practice, *, provider=None, status: str = "", kind: str = "", unread: bool = False
+) -> QuerySet[Thread]:
+    """The practice's inbox, newest first: every thread, or one provider's (a User), filtered
+    by status and message type when given."""
+    threads = Thread.objects.filter(practice=practice)
+    if provider is not None:
+        threads = threads.filter(provider=provider)
+    if status in ThreadStatus.values:
+        threads = threads.filter(status=status)
+    if kind in ThreadKind.values:
+        threads = threads.filter(kind=kind)
+    if unread:
+        threads = threads.filter(practice_unread=True)
+    return _list_columns(threads)
+
+
+@dataclass(frozen=True)
+class UnreadCounts:
+    mine: int
+    practice: int
+
+
+def unread_counts(practice, user) -> UnreadCounts:
+    """Threads with a patient message nobody at the practice has opened yet: the user's own
+    (as the assigned provider) and the whole practice's; one query."""
+    counts = Thread.objects.filter(practice=practice, practice_unread=True).aggregate(
+        practice=Count("id"), mine=Count("id", filter=Q(provider=user))
+    )
+    return UnreadCounts(mine=counts["mine"], practice=counts["practice"])
+
+
+def patient_threads(patient) -> QuerySet[Thread]:
+    """A patient's threads with their practice, newest first."""
+    return _list_columns(Thread.objects.filter(patient=patient))
+
+
+def thread_for_practice(practice, public_id) -> Thread:
+    """One of the practice's threads, or 404 (another practice's thread is a miss too)."""
+    return get_object_or_404(
+        Thread.objects.select_related("patient", "provider", "practice", "filed_by"),
+        practice=practice,
+        public_id=public_id,
+    )
+
+
+def thread_for_patient(patient, public_id) -> Thread:
+    """One of this chart's threads, or 404."""
+    return get_object_or_404(
+        Thread.objects.select_related("patient", "provider", "practice"),
+        patient=patient,
+        public_id=public_id,
+    )
+
+
+def thread_messages(thread: Thread) -> list[Message]:
+    """The thread's messages, oldest first, with their attachments; one query."""
+    return list(
+        Message.objects.filter(thread=thread)
+        .select_related("attachment")
+        .order_by("created_at", "id")
+    )
+
+
+def renewal_of(thread: Thread):
+    """The renewal request of a renewal thread (with its medications), or None."""
+    from portico.messaging.models import RenewalRequest
+
+    return (
+        RenewalRequest.objects.filter(thread=thread)
+        .select_related("decided_by")
+        .prefetch_related("medications")
+        .first()
+    )
+
+
+def attachment_of_thread(thread: Thread, public_id) -> Attachment:
+    """An attachment of a message of this thread, or 404."""
+    return get_object_or_404(
+        Attachment.objects.select_related("message__thread__patient"),
+        message__thread=thread,
+        public_id=public_id,
+    )
+
+
+def filed_threads(patient) -> QuerySet[Thread]:
+    """The chart's filed threads (the chart's timeline), newest first, with renewal answers."""
+    return (
+        Thread.objects.filter(patient=patient, filed_at__isnull=False)
+        .select_related("provider", "filed_by")
+        .select_related("renewal")
+        .order_by("-last_message_at", "-id")
+    )

@@ -86,8 +86,8 @@ def require_answerer(actor, practice: Practice) -> Membership:
     """The actor's membership when they read and answer the practice's messages; else
     PermissionDenied."""
     membership = practice_selectors.membership_for(actor, practice)
-    permissions.require(permissions.can_answer_messages(membership), NOT_ALLOWED_MESSAGE)
-    assert membership is not None  # for mypy: can_answer_messages needs a membership
+    if membership is None or not permissions.can_answer_messages(membership):
+        raise PermissionDenied(NOT_ALLOWED_MESSAGE)
     return membership
 
 
@@ -338,9 +338,8 @@ def thread_start(
         chosen = _renewal_medications(errors, patient, medications)
         pharmacy = _clean_text(errors, "pharmacy", pharmacy, max_length=PHARMACY_MAX, required=True)
     checked = _check_attachment(errors, upload)
-    if errors:
+    if errors or membership is None:
         raise ValidationError(errors)
-    assert membership is not None
 
     def work(stored_name):
         now = timezone.now()

@@ -24,8 +24,10 @@ from portico.portal.models import AccessState, PortalAccess
 
 # Where a signed-in patient's chart language is kept for the session ("" = none).
 CHART_LANGUAGE_KEY = "portico_chart_language"
-# URL namespaces of the staff pages, which stay English for now.
+# URL namespaces of the staff pages, which stay English for now; and the staff pages of apps
+# that serve both sides (messaging), which all live under /ehr/.
 STAFF_NAMESPACES = frozenset({"charts", "practices", "outreach"})
+STAFF_PATH_PREFIX = "/ehr/"
 
 
 def account_chart_language(account) -> str:
@@ -87,5 +89,6 @@ class LanguageMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        if match is not None and match.namespaces and match.namespaces[0] in STAFF_NAMESPACES:
+        namespace = match.namespaces[0] if match is not None and match.namespaces else ""
+        if namespace in STAFF_NAMESPACES or request.path_info.startswith(STAFF_PATH_PREFIX):
             _activate(request, settings.LANGUAGE_CODE)

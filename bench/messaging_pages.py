@@ -123,14 +123,18 @@ def check_sizes(practice, args) -> None:
         "messages": Message.objects.filter(thread__practice=practice).count(),
     }
     wanted = {"patients": args.patients, "threads": args.threads, "messages": args.messages}
-    if have != wanted:
+    # Each run's upload test adds a few threads (one patient's, never measured).
+    if have["patients"] != wanted["patients"] or any(
+        not wanted[k] <= have[k] <= wanted[k] + 1000 for k in ("threads", "messages")
+    ):
         sys.exit(
             f"practice {PRACTICE_SLUG} holds {have}, not {wanted}: drop the database (or the "
             "SQLite file) to make it again, or pass the sizes it holds"
         )
     print(
         f"data: reusing {have['patients']:,} charts, {have['threads']:,} threads, "
-        f"{have['messages']:,} messages",
+        f"{have['messages']:,} messages (of which {have['threads'] - args.threads} threads "
+        "from earlier runs' upload tests)",
         flush=True,
     )
 
@@ -786,6 +790,16 @@ def measure_memory(args, population: Population, sessions: rp.Sessions) -> dict:
             attachments_made=Attachment.objects.count() - before_count,
             stored_large=len(stored),
         )
+        sizes = [
+            (rp.REPO / "var" / "attachments" / name).stat().st_size
+            for name in stored
+            if (rp.REPO / "var" / "attachments" / name).exists()
+        ]
+        print(
+            f"memory: {result['attachments_made']} attachments made, {len(stored)} of "
+            f"{attachments.MAX_BYTES:,} bytes, files stored: {sizes}",
+            flush=True,
+        )
         # The files are the bench's own: remove them (the rows stay, like the bulk ones).
         for name in stored:
             (rp.REPO / "var" / "attachments" / name).unlink(missing_ok=True)
@@ -793,6 +807,74 @@ def measure_memory(args, population: Population, sessions: rp.Sessions) -> dict:
         rp.stop(server)
         connections.close_all()
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the time goes (--profile PAGE): first views in-process, under cProfile
+
+
+def profile_page(args, population: Population, sessions: rp.Sessions) -> None:
+    """`--profile-views` first views of one page in-process with Django's test client (each a
+    new session, as in cold mode): the time in SQL (each query's own time), the queries, and
+    cProfile's top functions by their own time and cumulative time."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    page = SHORT[args.profile]
+    run = Run.__new__(Run)  # only its cold draws
+    run.population, run.inbox_turn = population, 0
+    seed = int(time.time())
+    run.orders = {
+        PLIST: rp.Permutation(len(population.patients), seed=seed),
+        "threads": rp.Permutation(len(population.threads), seed=seed + 1),
+    }
+    clients = []
+    for _ in range(args.profile_views):
+        item = run.next_cold(page)
+        key = sessions.key(f"msg-profile-{time.time_ns()}", item.account)
+        sessions.write([(item.kind, key, item.account)])
+        client = Client()
+        client.cookies[sessions.cookie_name] = key
+        clients.append((client, item.path))
+    profiler = cProfile.Profile()
+    sql_ms, queries, wall = 0.0, 0, 0.0
+    by_sql: dict[str, list[float]] = {}
+    for client, path in clients:
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            profiler.enable()
+            response = client.get(path)
+            profiler.disable()
+        wall += time.perf_counter() - started
+        if response.status_code != 200:
+            sys.exit(f"{path} answered {response.status_code}")
+        queries += len(captured)
+        for q in captured.captured_queries:
+            ms = float(q["time"]) * 1000
+            sql_ms += ms
+            by_sql.setdefault(re.sub(r"\s+", " ", q["sql"])[:150], []).append(ms)
+    n = len(clients)
+    print(
+        f"profile {page}: {n} first views in-process, {wall / n * 1000:.1f} ms each "
+        f"(under cProfile), {queries / n:.0f} queries taking {sql_ms / n:.1f} ms (as timed by "
+        "Django's debug cursor, the SQL and fetching the rows)"
+    )
+    for sql, times in sorted(by_sql.items(), key=lambda kv: -sum(kv[1]))[:12]:
+        print(f"  {sum(times) / n:6.2f} ms/view  x{len(times) / n:.1f}  {sql}")
+    for order, restrict in (("tottime", 25), ("cumulative", 30), ("cumulative", "/portico/")):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).sort_stats(order)
+        if isinstance(restrict, str):  # Portico's own functions, then the first 30
+            stats.print_stats(restrict, 30)
+        else:
+            stats.print_stats(restrict)
+        text = out.getvalue()
+        print(text[text.index("   ncalls") :] if "   ncalls" in text else text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -935,6 +1017,8 @@ def main() -> int:
     parser.add_argument("--no-load", action="store_true", help="only data, queries and memory")
     parser.add_argument("--data-only", action="store_true", help="prepare the data and stop")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--profile", choices=SHORT, help="profile this page's first views")
+    parser.add_argument("--profile-views", type=int, default=200)
     args = parser.parse_args()
     big = postgres(args.database_url)
     args.patients = args.patients or (40_000 if big else 4_000)
@@ -965,6 +1049,9 @@ def main() -> int:
         f"({len(population.warm_threads):,} threads), {len(population.providers)} providers",
         flush=True,
     )
+    if args.profile:
+        profile_page(args, population, sessions)
+        return 0
     counts = count_queries(population, sessions)
     for page, cases in counts.items():
         print(

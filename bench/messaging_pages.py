@@ -857,7 +857,8 @@ def profile_page(args, population: Population, sessions: rp.Sessions) -> None:
         for q in captured.captured_queries:
             ms = float(q["time"]) * 1000
             sql_ms += ms
-            by_sql.setdefault(re.sub(r"\s+", " ", q["sql"])[:150], []).append(ms)
+            shape = re.sub(r"\b\d+\b", "N", re.sub(r"'[^']*'", "'…'", q["sql"]))
+            by_sql.setdefault(re.sub(r"\s+", " ", shape)[:150], []).append(ms)
     n = len(clients)
     print(
         f"profile {page}: {n} first views in-process, {wall / n * 1000:.1f} ms each "

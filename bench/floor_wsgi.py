@@ -11,11 +11,17 @@ shows can only cost more.
 `/bench-code/` answers the folder the server's `portico` package was imported from, so the
 bench can check that `--code-dir` serves the code it names.
 
+With BENCH_TRACEMALLOC=1 in its environment (bench/messaging_pages.py's upload test only), the
+worker traces Python's allocations from its start, and `/bench-memory/` answers the current
+and peak traced sizes in bytes ("current peak") since the previous call, then resets the peak.
+
 Loaded by gunicorn only for the benchmark (`--pythonpath bench floor_wsgi:application`); the
 routes are appended after Portico's own, so no other page resolves differently. The names that
 moved between Portico versions come through bench/compat.py.
 """
 
+import os
+import tracemalloc
 from pathlib import Path
 
 from django.http import HttpResponse
@@ -44,8 +50,17 @@ def code_location(_request):
     )
 
 
+def traced_memory(_request):
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    return HttpResponse(f"{current} {peak}", content_type="text/plain")
+
+
 portico.urls.urlpatterns += [
     path("bench-floor/<uuid:access_id>/", record_floor),
     path("bench-code/", code_location),
 ]
+if os.environ.get("BENCH_TRACEMALLOC") == "1":
+    tracemalloc.start()
+    portico.urls.urlpatterns.append(path("bench-memory/", traced_memory))
 clear_url_caches()

@@ -718,3 +718,34 @@ def test_the_email_setting_is_saved_audited_and_shown(patient_client, patient, a
 def test_the_email_setting_answers_only_a_post(patient_client, patient):
     response = patient_client.get(url("messaging:patient_settings", patient))
     assert response.status_code == 405
+
+
+def test_an_account_with_records_at_two_practices_reaches_each_ones_messages_only_there(
+    client, admin, practice, other_practice, patient, provider, messaging_on
+):
+    from portico.portal import registration
+
+    account = factories.enroll(admin, patient, email="me@example.test")
+    elsewhere = factories.make_patient(other_practice)
+    other_admin = factories.make_admin(other_practice)
+    other_provider = factories.make_staff(other_practice, role=Role.PROVIDER, credential="NP")
+    practice_services.messaging_settings_set(other_admin, practice=other_practice, enabled=True)
+    invitation = factories.invite(other_admin, elsewhere)
+    registration.registration_link_account(account, invitation_id=str(invitation.public_id))
+    theirs = start(account, elsewhere, other_provider, subject="Elsewhere only")
+    sign_in(client, account)
+
+    home = client.get(reverse("portal:home")).content.decode()
+    assert url("messaging:patient_list", patient) in home
+    assert url("messaging:patient_list", elsewhere) in home
+    assert (
+        "Elsewhere only" not in client.get(url("messaging:patient_list", patient)).content.decode()
+    )
+    assert "Elsewhere only" in client.get(url("messaging:patient_list", elsewhere)).content.decode()
+    assert client.get(url("messaging:patient_thread", patient, theirs.public_id)).status_code == 404
+    assert (
+        client.get(url("messaging:patient_thread", elsewhere, theirs.public_id)).status_code == 200
+    )
+    # The compose page of each record offers that practice's providers only.
+    compose = client.get(url("messaging:patient_new", patient)).content.decode()
+    assert str(provider.public_id) in compose and str(other_provider.public_id) not in compose

@@ -91,6 +91,17 @@ class MessageForm(_OneAttachment, _ProviderChoice, forms.Form):
         super().__init__(*args, **kwargs)
         self._set_providers(providers)
 
+    def thread_values(self) -> dict:
+        """What services.thread_start takes from this form (once it is valid)."""
+        data = self.cleaned_data
+        return {
+            "provider": data["provider"],
+            "kind": data["kind"],
+            "subject": data["subject"],
+            "body": data["body"],
+            "upload": data["attachment"],
+        }
+
 
 class MedicationCheckboxes(forms.CheckboxSelectMultiple):
     """Check boxes whose field points at the first box (the error summary links to it)."""
@@ -130,6 +141,18 @@ class RenewalForm(_ProviderChoice, forms.Form):
         self.fields["medications"].choices = [
             (str(m.public_id), medication_label(m)) for m in medications
         ]
+
+    def thread_values(self) -> dict:
+        """What services.thread_start takes from this form (once it is valid)."""
+        data = self.cleaned_data
+        return {
+            "provider": data["provider"],
+            "kind": ThreadKind.RENEWAL,
+            "subject": data["subject"],
+            "body": data["body"],
+            "medications": data["medications"],
+            "pharmacy": data["pharmacy"],
+        }
 
 
 def medication_label(medication) -> str:

@@ -93,34 +93,15 @@ def thread_new(request, access, accesses):
         return _messaging_off(request, access, accesses)
     providers = services.messaging_providers(access.practice)
     form = MessageForm(request.POST or None, request.FILES or None, providers=providers)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            thread = services.thread_start(
-                request.user,
-                access=access,
-                provider=data["provider"],
-                kind=data["kind"],
-                subject=data["subject"],
-                body=data["body"],
-                upload=data["attachment"],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Your message was sent."))
-            return _to_thread(access, thread)
-    services.patient_messages_viewed(request.user, access=access, page="new")
-    return render(
-        request,
-        "messaging/patient_new.html",
-        _context(access, accesses, form=form, providers=providers),
+    return _compose(
+        request, access, accesses, form, "new", _("Your message was sent."), providers=providers
     )
 
 
 @patient_record_view
 def renewal_new(request, access, accesses):
-    """Ask for a prescription renewal of one or more shared current medications."""
+    """Ask for a prescription renewal of one or more shared current medications (with none to
+    renew, the page says so and offers a normal message)."""
     if not services.messaging_open_for(access.practice):
         return _messaging_off(request, access, accesses)
     providers = services.messaging_providers(access.practice)
@@ -128,29 +109,33 @@ def renewal_new(request, access, accesses):
     form = None
     if medications:
         form = RenewalForm(request.POST or None, providers=providers, medications=medications)
+    return _compose(
+        request,
+        access,
+        accesses,
+        form,
+        "renewal",
+        _("Your renewal request was sent."),
+        providers=providers,
+    )
+
+
+def _compose(request, access, accesses, form, page: str, sent: str, **context):
+    """A compose page (messaging/patient_<page>.html): a valid POST starts the thread and
+    goes to it; the service's refusals show next to the fields and nothing is stored."""
     if form is not None and request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            thread = services.thread_start(
-                request.user,
-                access=access,
-                provider=data["provider"],
-                kind=ThreadKind.RENEWAL,
-                subject=data["subject"],
-                body=data["body"],
-                medications=data["medications"],
-                pharmacy=data["pharmacy"],
-            )
+            thread = services.thread_start(request.user, access=access, **form.thread_values())
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, _("Your renewal request was sent."))
+            messages.success(request, sent)
             return _to_thread(access, thread)
-    services.patient_messages_viewed(request.user, access=access, page="renewal")
+    services.patient_messages_viewed(request.user, access=access, page=page)
     return render(
         request,
-        "messaging/patient_renewal.html",
-        _context(access, accesses, form=form, providers=providers),
+        f"messaging/patient_{page}.html",
+        _context(access, accesses, form=form, **context),
     )
 
 

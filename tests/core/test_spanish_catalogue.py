@@ -31,6 +31,7 @@ PATIENT_FACING = [
     "portico/templates/includes/field.html",
     "portico/templates/includes/form_errors.html",
     "portico/templates/includes/language_switch.html",
+    "portico/templates/includes/pager.html",
     "portico/accounts/*.py",
     "portico/accounts/templates/**/*.html",
     "portico/accounts/templates/**/*.txt",

@@ -274,15 +274,20 @@ def _foreign_thread(practice, admin, provider):
     return start(other_account, other, provider, upload=upload("sample.txt"))
 
 
-def test_another_patients_thread_is_a_404(patient_client, patient, practice, admin, provider):
-    theirs = _foreign_thread(practice, admin, provider)
+def _assert_out_of_reach(client, patient, theirs) -> None:
+    """Another chart's thread, asked for under `patient`'s record: 404 to read, to answer and
+    to download its attachment; nothing added."""
     attachment = Attachment.objects.get(message__thread=theirs)
     thread_url = url("messaging:patient_thread", patient, theirs.public_id)
-    assert patient_client.get(thread_url).status_code == 404
-    assert patient_client.post(thread_url, {"body": "Hi"}).status_code == 404
+    assert client.get(thread_url).status_code == 404
+    assert client.post(thread_url, {"body": "Hi"}).status_code == 404
     download = url("messaging:patient_attachment", patient, theirs.public_id, attachment.public_id)
-    assert patient_client.get(download).status_code == 404
+    assert client.get(download).status_code == 404
     assert Message.objects.filter(thread=theirs).count() == 1
+
+
+def test_another_patients_thread_is_a_404(patient_client, patient, practice, admin, provider):
+    _assert_out_of_reach(patient_client, patient, _foreign_thread(practice, admin, provider))
 
 
 def test_another_practices_thread_is_a_404(patient_client, patient, other_practice):
@@ -290,12 +295,7 @@ def test_another_practices_thread_is_a_404(patient_client, patient, other_practi
     other_provider = factories.make_staff(other_practice, role=Role.PROVIDER, credential="MD")
     practice_services.messaging_settings_set(other_admin, practice=other_practice, enabled=True)
     theirs = _foreign_thread(other_practice, other_admin, other_provider)
-    attachment = Attachment.objects.get(message__thread=theirs)
-    thread_url = url("messaging:patient_thread", patient, theirs.public_id)
-    assert patient_client.get(thread_url).status_code == 404
-    assert patient_client.post(thread_url, {"body": "Hi"}).status_code == 404
-    download = url("messaging:patient_attachment", patient, theirs.public_id, attachment.public_id)
-    assert patient_client.get(download).status_code == 404
+    _assert_out_of_reach(patient_client, patient, theirs)
 
 
 def test_an_attachment_of_another_thread_is_a_404_under_ones_own_thread(

@@ -57,11 +57,6 @@ def stored(folder: Path) -> list[Path]:
 
 
 @pytest.fixture
-def messaging_on(admin, practice):
-    practice_services.messaging_settings_set(admin, practice=practice, enabled=True)
-
-
-@pytest.fixture
 def account(admin, patient):
     return factories.enroll(admin, patient)
 

@@ -912,8 +912,9 @@ def profile_page(args, population: Population, sessions: rp.Sessions) -> None:
 def tabulate(run: Run | None, counts, memory, args) -> tuple[list[str], list[dict], list[dict]]:
     lines = [
         "| Mode | Page | req/s | % of floor | p50 / p99 at half load (ms) | Half load (req/s) "
-        "| Server CPU per request (ms) | Queries first view / repeat | Drawn |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| Server CPU per request (ms) | Floor's CPU / page's | Queries first view / repeat "
+        "| Drawn |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     figures, targets = [], []
     results = run.results if run is not None else {}
@@ -938,6 +939,11 @@ def tabulate(run: Run | None, counts, memory, args) -> tuple[list[str], list[dic
         p50 = rp.median([h.pct(50) for _f, h in rounds if h]) if half else float("nan")
         p99 = rp.median([h.pct(99) for _f, h in rounds if h]) if half else float("nan")
         cpu = rp.median([f.cpu_ms for f, _h in rounds])
+        cpu_shares = (
+            [rp.share(fl.cpu_ms, f.cpu_ms) for (f, _h), fl in zip(rounds, floors, strict=True)]
+            if page in PAGES
+            else []
+        )
         db = rp.median([f.db_cpu_ms for f, _h in rounds])
         spread = f" ({min(shares):.0f}–{max(shares):.0f})" if len(shares) > 1 else ""
         if page in PAGES:
@@ -960,6 +966,7 @@ def tabulate(run: Run | None, counts, memory, args) -> tuple[list[str], list[dic
             + (f"{p50:.1f} / **{p99:.1f}** | {half.throughput:.0f}" if half else "— | —")
             + f" | {cpu:.2f}"
             + (f" ({db:.2f} database)" if db == db else "")
+            + (f" | {rp.median(cpu_shares):.0f}%" if cpu_shares else " | —")
             + f" | {queries if mode != 'repeat' else '″'} | {drawn} |"
         )
         figures.append(
@@ -972,6 +979,7 @@ def tabulate(run: Run | None, counts, memory, args) -> tuple[list[str], list[dic
                 "p99_half_ms": None if not half else round(p99, 2),
                 "server_cpu_ms_per_request": round(cpu, 3),
                 "database_cpu_ms_per_request": round(db, 3),
+                "floor_cpu_pct_of_page": round(rp.median(cpu_shares), 1) if cpu_shares else None,
                 "rounds": [
                     {"full": f.summary(), "half": h.summary() if h else None} for f, h in rounds
                 ],

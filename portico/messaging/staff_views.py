@@ -171,27 +171,37 @@ def _back(thread):
     return redirect("messaging:staff_thread", thread_id=thread.public_id)
 
 
+def _submit(request, thread, form, form_name: str, act, done):
+    """A thread action with a form: when the form is valid, `act(cleaned_data)` (a service
+    call) and back to the thread with `done(result)` said; else, or when the service refuses,
+    the thread page again with the errors next to the fields (400, nothing changed)."""
+    if form.is_valid():
+        try:
+            result = act(form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, done(result))
+            return _back(thread)
+    return _thread_page(request, thread, status=400, **{form_name: form})
+
+
 @_post_only
 def reply(request, thread):
     """ "Reply": text and at most one file; the patient is emailed (without content)."""
     form = ReplyForm(request.POST, request.FILES)
-    if form.is_valid():
-        if len(request.FILES.getlist("attachment")) > 1:
-            form.add_error("attachment", ONE_FILE_MESSAGE)
-        else:
-            try:
-                services.staff_reply(
-                    request.user,
-                    thread=thread,
-                    body=form.cleaned_data["body"],
-                    upload=form.cleaned_data["attachment"],
-                )
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(request, gettext("Your reply was sent."))
-                return _back(thread)
-    return _thread_page(request, thread, reply_form=form, status=400)
+    if form.is_valid() and len(request.FILES.getlist("attachment")) > 1:
+        form.add_error("attachment", ONE_FILE_MESSAGE)
+    return _submit(
+        request,
+        thread,
+        form,
+        "reply_form",
+        lambda data: services.staff_reply(
+            request.user, thread=thread, body=data["body"], upload=data["attachment"]
+        ),
+        lambda _message: gettext("Your reply was sent."),
+    )
 
 
 @_post_only
@@ -215,25 +225,18 @@ def status(request, thread):
 @_post_only
 def assign(request, thread):
     """ "Assign" the thread to another of the practice's providers."""
-    form = AssignForm(request.POST, providers=services.messaging_providers(request.practice))
-    if form.is_valid():
-        try:
-            changed = services.thread_assign(
-                request.user, thread=thread, provider=form.cleaned_data["provider"]
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            if changed:
-                messages.success(
-                    request,
-                    gettext("The thread is assigned to %(name)s.")
-                    % {"name": thread.provider.display_name},
-                )
-            else:
-                messages.success(request, gettext("Nothing changed."))
-            return _back(thread)
-    return _thread_page(request, thread, assign_form=form, status=400)
+    return _submit(
+        request,
+        thread,
+        AssignForm(request.POST, providers=services.messaging_providers(request.practice)),
+        "assign_form",
+        lambda data: services.thread_assign(request.user, thread=thread, provider=data["provider"]),
+        lambda changed: (
+            gettext("The thread is assigned to %(name)s.") % {"name": thread.provider.display_name}
+            if changed
+            else gettext("Nothing changed.")
+        ),
+    )
 
 
 @_post_only
@@ -249,21 +252,16 @@ def file_to_chart(request, thread):
 @_post_only
 def renewal_answer(request, thread):
     """The answer to a prescription renewal request, with an optional message."""
-    form = RenewalForm(request.POST)
-    if form.is_valid():
-        try:
-            services.renewal_decide(
-                request.user,
-                thread=thread,
-                decision=form.cleaned_data["decision"],
-                body=form.cleaned_data["body"],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, gettext("Your answer was sent to the patient."))
-            return _back(thread)
-    return _thread_page(request, thread, renewal_form=form, status=400)
+    return _submit(
+        request,
+        thread,
+        RenewalForm(request.POST),
+        "renewal_form",
+        lambda data: services.renewal_decide(
+            request.user, thread=thread, decision=data["decision"], body=data["body"]
+        ),
+        lambda _message: gettext("Your answer was sent to the patient."),
+    )
 
 
 # --- Attachments --------------------------------------------------------------------------

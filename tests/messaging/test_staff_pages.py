@@ -669,3 +669,21 @@ def test_the_timeline_reads_a_fixed_number_of_queries(client, world, django_asse
     with django_assert_num_queries(few):
         client.get(url)
     assert Thread.objects.filter(patient=world.patient).count() == 18
+
+
+def test_a_reply_with_two_files_is_refused(client, world):
+    thread = world.thread()
+    sign_in(client, world.provider)
+    response = client.post(
+        thread_url(thread, "reply"),
+        {
+            "body": "Two files",
+            "attachment": [
+                SimpleUploadedFile("a.txt", b"one\n"),
+                SimpleUploadedFile("b.txt", b"two\n"),
+            ],
+        },
+    )
+    assert response.status_code == 400
+    assert "Attach one file per message." in response.content.decode()
+    assert thread.messages.count() == 1

@@ -19,6 +19,9 @@ STATUS_CHOICES = (
 )
 
 
+CHOOSE_AN_ANSWER = _("Choose an answer.")
+
+
 def provider_choices(providers) -> list[tuple[str, str]]:
     """(user public id, name) of each provider patients may write to."""
     return [(str(m.user.public_id), m.user.display_name) for m in providers]
@@ -38,7 +41,18 @@ class InboxFilterForm(forms.Form):
         self.fields["kind"].choices = [("", _("All types")), *ThreadKind.choices]
 
 
-class ReplyForm(forms.Form):
+class _ThreadForm(forms.Form):
+    """A form of the thread page, which shows several: each has ids of its own."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
+class ReplyForm(_ThreadForm):
+    id_prefix = "reply"
     body = forms.CharField(
         label=_("Reply"),
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -52,7 +66,8 @@ class ReplyForm(forms.Form):
     )
 
 
-class AssignForm(forms.Form):
+class AssignForm(_ThreadForm):
+    id_prefix = "assign"
     # Any value is passed on: the service decides who may be given the thread.
     provider = forms.CharField(label=_("Assign to"), widget=forms.Select)
 
@@ -61,9 +76,13 @@ class AssignForm(forms.Form):
         self.fields["provider"].widget.choices = provider_choices(providers)
 
 
-class RenewalForm(forms.Form):
+class RenewalForm(_ThreadForm):
+    id_prefix = "renewal"
     decision = forms.ChoiceField(
-        label=_("Answer"), choices=RenewalDecision.choices, widget=forms.RadioSelect
+        label=_("Answer"),
+        choices=RenewalDecision.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": CHOOSE_AN_ANSWER, "invalid_choice": CHOOSE_AN_ANSWER},
     )
     body = forms.CharField(
         label=_("Message to the patient (optional)"),

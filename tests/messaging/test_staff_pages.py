@@ -314,6 +314,17 @@ def test_a_helper_sees_the_practices_unread_count(client, world, helper, second_
     assert "2 unread" in html
 
 
+def test_the_headers_unread_count_costs_one_query(client, world, staff, practice):
+    world.thread()
+    sign_in(client, staff)
+    without = _queries(client, PATIENTS)
+    membership = Membership.objects.get(user=staff)
+    practice_services.message_helpers_set(
+        world.admin, practice=practice, allowed_member_ids={membership.pk}
+    )
+    assert _queries(client, PATIENTS) == without + 1
+
+
 def test_no_messages_link_for_members_who_may_not_answer(client, world, staff):
     world.thread()
     sign_in(client, staff)

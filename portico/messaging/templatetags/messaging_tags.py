@@ -18,7 +18,7 @@ def messages_nav_link(context):
     practice = context.get("current_practice")
     if practice is None or not can_answer_messages(membership):
         return {"show": False}
-    counts = selectors.unread_counts(practice, membership.user)
+    counts = selectors.unread_counts(practice, context["request"].user)
     return {
         "show": True,
         "count": counts.mine if membership.receives_messages else counts.practice,

@@ -30,9 +30,10 @@ def provider_choices(providers) -> list[tuple[str, str]]:
 class InboxFilterForm(forms.Form):
     """The inbox's filters: a GET form, so a filtered inbox is a link like any other."""
 
-    provider = forms.ChoiceField(label=_("Provider"))
-    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES)
-    kind = forms.ChoiceField(label=_("Message type"))
+    # Never required: what is not chosen falls back to the inbox's defaults.
+    provider = forms.ChoiceField(label=_("Provider"), required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
+    kind = forms.ChoiceField(label=_("Message type"), required=False)
     unread = forms.BooleanField(label=_("Unread only"), required=False)
 
     def __init__(self, *args, providers=(), **kwargs):
@@ -79,7 +80,7 @@ class AssignForm(_ThreadForm):
 class RenewalForm(_ThreadForm):
     id_prefix = "renewal"
     decision = forms.ChoiceField(
-        label=_("Answer"),
+        label=_("Your answer"),
         choices=RenewalDecision.choices,
         widget=forms.RadioSelect,
         error_messages={"required": CHOOSE_AN_ANSWER, "invalid_choice": CHOOSE_AN_ANSWER},

@@ -54,7 +54,7 @@ def _inbox_filters(request, membership, providers) -> tuple[InboxFilterForm, dic
     data["unread"] = request.GET.get("unread", "")
     form = InboxFilterForm(data, providers=providers)
     form.is_valid()
-    chosen = {name: form.cleaned_data.get(name, default) for name, default in defaults.items()}
+    chosen = {name: form.cleaned_data.get(name) or default for name, default in defaults.items()}
     return form, chosen
 
 

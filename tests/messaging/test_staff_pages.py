@@ -265,8 +265,10 @@ def test_the_inbox_is_paged(client, world):
     for n in range(selectors.PAGE_SIZE + 2):
         world.thread(subject=f"Question {n:02d}")
     sign_in(client, world.provider)
-    _response, html = page(client, INBOX)
+    _response, html = page(client, INBOX, status="open", kind="general")
     assert "Page 1 of 2" in html and "Question 00" not in html
+    # The next page keeps the filters.
+    assert 'href="?status=open&amp;kind=general&amp;page=2"' in html
     _response, html = page(client, INBOX, page=2, status="open")
     assert "Question 00" in html and "Question 10" not in html
 

@@ -7,8 +7,10 @@ included, so the message is the same in pages and the API)."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from portico.messaging.attachments import ALLOWED_LABEL
 from portico.messaging.models import RenewalDecision, ThreadKind, ThreadStatus
 
 ALL = "all"
@@ -61,9 +63,7 @@ class ReplyForm(_ThreadForm):
     attachment = forms.FileField(
         label=_("Attach a file (optional)"),
         required=False,
-        help_text=_(
-            "One file, up to 25 MB: PDF, text, XML, an image (GIF, JPEG, PNG), audio or video."
-        ),
+        help_text=format_lazy(_("One file, up to 25 MB: {kinds}."), kinds=ALLOWED_LABEL),
     )
 
 

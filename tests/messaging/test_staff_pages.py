@@ -549,7 +549,7 @@ def test_renewal_answer_shows_in_the_thread_and_in_the_timeline(client, world):
     )
     assert response.status_code == 302
     html = client.get(response.url).content.decode()
-    assert "Renewal request answered: Needs a visit" in html
+    assert "Answer to the renewal request:</strong> Needs a visit" in html
     assert "Let us check first." in html
     assert f"Needs a visit, by {world.provider.display_name}" in html
     # Not filed, yet the timeline tells of the answer.

@@ -17,7 +17,6 @@ from portico.charts import services as chart_services
 from portico.charts.models import CLINICAL_LISTS
 from portico.messaging import selectors, services
 from portico.messaging.models import Message, Thread, ThreadStatus
-from portico.portal.models import PortalAccess
 from portico.practices import services as practice_services
 from portico.practices.models import Membership, Role
 from tests import factories
@@ -30,13 +29,12 @@ PATIENTS = reverse("charts:patient_list")
 
 
 class World:
-    """A practice with messaging on, an enrolled patient, and the people who answer."""
+    """A practice with messaging on (conftest's messaging_on), an enrolled patient (enrolled),
+    the people who answer, and builders of threads."""
 
-    def __init__(self, practice, admin, provider, patient):
-        practice_services.messaging_settings_set(admin, practice=practice, enabled=True)
+    def __init__(self, practice, admin, provider, patient, account, access):
         self.practice, self.admin, self.provider, self.patient = practice, admin, provider, patient
-        self.account = factories.enroll(admin, patient)
-        self.access = PortalAccess.objects.get(patient=patient)
+        self.account, self.access = account, access
 
     def thread(self, *, provider=None, kind="general", subject="A question", upload=None, **kw):
         return services.thread_start(
@@ -69,8 +67,8 @@ class World:
 
 
 @pytest.fixture
-def world(practice, admin, provider, patient):
-    return World(practice, admin, provider, patient)
+def world(messaging_on, admin, provider, patient, enrolled):
+    return World(messaging_on, admin, provider, patient, *enrolled)
 
 
 @pytest.fixture

@@ -26,6 +26,9 @@ RENDERERS: dict[str, str] = {
     "account.username": "portico.accounts.emails.render_username",
     "records.shared_link": "portico.records.emails.render_shared_link",
     "account.mfa_code": "portico.accounts.mfa.render_email_code",
+    "messaging.new_for_patient": "portico.messaging.emails.render_new_for_patient",
+    "messaging.new_for_practice": "portico.messaging.emails.render_new_for_practice",
+    "messaging.record_update": "portico.messaging.emails.render_record_update",
 }
 
 

@@ -11,16 +11,13 @@ the patient turned record-update emails off.
 
 from __future__ import annotations
 
-from email.utils import formataddr
-
 from django.conf import settings
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext
 
 from portico.messaging.models import Thread
 from portico.messaging.record_updates import record_update_emails_enabled
-from portico.notifications.rendering import RenderedEmail
+from portico.notifications.rendering import RenderedEmail, from_templates
 from portico.portal.models import AccessState, PortalAccess
 from portico.practices.models import Membership
 
@@ -36,15 +33,6 @@ def _active_access(patient) -> PortalAccess | None:
         )
         .select_related("practice")
         .first()
-    )
-
-
-def _rendered(template: str, subject: str, context: dict, from_name: str) -> RenderedEmail:
-    return RenderedEmail(
-        subject=subject,
-        text=render_to_string(f"messaging/email/{template}.txt", context),
-        html=render_to_string(f"messaging/email/{template}.html", context),
-        from_email=formataddr((from_name, settings.PORTICO_NOTIFICATIONS_FROM)),
     )
 
 
@@ -68,11 +56,11 @@ def render_new_for_patient(email) -> RenderedEmail | None:
             "messaging:patient_thread", access_id=access.public_id, thread_id=thread.public_id
         ),
     }
-    return _rendered(
-        "patient_new_message",
+    return from_templates(
         gettext("You have a new message in your patient portal"),
+        "messaging/email/patient_new_message",
         context,
-        practice.name,
+        sender=practice.name,
     )
 
 
@@ -91,11 +79,11 @@ def render_new_for_practice(email) -> RenderedEmail | None:
         "practice": thread.practice,
         "url": _url("messaging:staff_thread", thread_id=thread.public_id),
     }
-    return _rendered(
-        "practice_new_message",
+    return from_templates(
         gettext("New patient message in Portico"),
+        "messaging/email/practice_new_message",
         context,
-        "Portico",
+        sender="Portico",
     )
 
 
@@ -116,9 +104,9 @@ def render_record_update(email) -> RenderedEmail | None:
         "practice": practice,
         "url": _url("records:record", access_id=access.public_id),
     }
-    return _rendered(
-        "record_update",
+    return from_templates(
         gettext("There is something new in your health record"),
+        "messaging/email/record_update",
         context,
-        practice.name,
+        sender=practice.name,
     )

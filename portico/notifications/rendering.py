@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formataddr
 
+from django.conf import settings
+from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 
 
@@ -18,6 +21,17 @@ class RenderedEmail:
     text: str
     html: str
     from_email: str
+
+
+def from_templates(subject: str, template: str, context: dict, *, sender: str) -> RenderedEmail:
+    """An email of `template`.txt and `template`.html rendered with `context`, sent from
+    PORTICO_NOTIFICATIONS_FROM under the display name `sender`."""
+    return RenderedEmail(
+        subject=subject,
+        text=render_to_string(f"{template}.txt", context),
+        html=render_to_string(f"{template}.html", context),
+        from_email=formataddr((sender, settings.PORTICO_NOTIFICATIONS_FROM)),
+    )
 
 
 RENDERERS: dict[str, str] = {

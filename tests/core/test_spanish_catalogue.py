@@ -51,6 +51,7 @@ PATIENT_FACING = [
     "portico/core/forms.py",
     "portico/core/views.py",
     "portico/messaging/emails.py",
+    "portico/messaging/templates/messaging/email/base.html",
     "portico/messaging/templates/messaging/email/patient_*",
     "portico/messaging/templates/messaging/email/record_update.*",
 ]

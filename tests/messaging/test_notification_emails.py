@@ -22,7 +22,7 @@ from portico.portal.models import PortalAccess
 from portico.practices import services as practice_services
 from portico.practices.models import Membership, Role
 from tests import factories
-from tests.smtp import SmtpServer
+from tests.smtp import django_sends_to_it
 
 START = dt.datetime(2026, 11, 30, 14, 0, tzinfo=dt.UTC)
 BASE = "http://testserver"
@@ -46,12 +46,7 @@ NOTE = "Follow-up for uncontrolled diabetes; discussed insulin."
 @pytest.fixture
 def smtp(settings):
     """A real local SMTP server (aiosmtpd) that Django's SMTP backend sends to."""
-    with SmtpServer() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = server.port
-        settings.EMAIL_USE_TLS = False
-        settings.EMAIL_TIMEOUT = 5
+    with django_sends_to_it(settings) as server:
         yield server
 
 

@@ -10,6 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from portico.audit.models import AuditEvent
 from portico.charts import services as chart_services
@@ -22,6 +24,7 @@ from portico.practices import services as practice_services
 from portico.practices.models import Role
 from tests import factories
 from tests.api.conftest import assert_error_body, registered_operations
+from tests.api.test_bad_input import json_values
 
 pytestmark = pytest.mark.django_db
 
@@ -550,3 +553,39 @@ def test_openapi_describes_the_messages_operations(client, db):
                 assert {"403", "404", "422"} <= set(operation["responses"]), path
     reply = schema["components"]["schemas"]["ReplyIn"]
     assert reply["required"] == ["body"] and reply["additionalProperties"] is False
+
+
+# --- Any JSON at all ----------------------------------------------------------------------
+
+# Each write route with the fields it knows (and one it does not).
+WRITES = {
+    ("post", "replies"): ["body", "extra"],
+    ("put", "status"): ["status", "extra"],
+    ("put", "provider"): ["provider", "extra"],
+    ("post", "renewal"): ["decision", "body", "extra"],
+}
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.sampled_from(sorted(WRITES)).flatmap(
+        lambda route: st.tuples(
+            st.just(route),
+            st.dictionaries(st.sampled_from(WRITES[route]), json_values, max_size=3) | json_values,
+        )
+    )
+)
+def test_any_json_gives_a_clear_answer_never_a_500(provider_api, world, data):
+    (method, action), payload = data
+    thread = Thread.objects.filter(kind="renewal").first() or renewal_thread(world)[0]
+    before = messaging_snapshot()
+
+    response = provider_api.call(method, f"/messages/threads/{thread.public_id}/{action}", payload)
+
+    if response.status_code >= 300:
+        assert_error_body(response, 422)
+        assert messaging_snapshot() == before, payload
+    else:
+        assert response.status_code in (200, 201)

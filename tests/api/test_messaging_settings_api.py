@@ -5,11 +5,14 @@ strict values, all or nothing, every change audited."""
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from portico.audit.models import AuditEvent
 from portico.practices.models import Membership, Practice, Role
 from tests import factories
 from tests.api.conftest import assert_error_body
+from tests.api.test_bad_input import json_values
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +136,20 @@ def test_an_administrator_elsewhere_changes_only_their_own_practice(
 ):
     api_as(outsider, other_practice).call("put", URL, {"enabled": True})
     assert state(other_practice)["enabled"] and not state(practice)["enabled"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    payload=st.dictionaries(
+        st.sampled_from(["enabled", "auto_file", "helpers", "extra"]), json_values, max_size=3
+    )
+    | json_values
+)
+def test_any_json_gives_a_clear_answer_never_a_500(admin_api, practice, payload):
+    before = state(practice)
+    response = admin_api.call("put", URL, payload)
+    if response.status_code != 200:
+        assert_error_body(response, 422)
+        assert state(practice) == before, payload

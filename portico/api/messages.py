@@ -185,6 +185,19 @@ def _thread(request, thread_id: UUID) -> Thread:
     return selectors.thread_for_practice(request.practice, thread_id)
 
 
+class ThreadDetailView:
+    """A thread with what its detail adds, read the way ThreadDetailOut resolves it."""
+
+    def __init__(self, thread: Thread):
+        self._thread = thread
+        renewal = selectors.renewal_of(thread) if thread.kind == ThreadKind.RENEWAL else None
+        self.messages = selectors.thread_messages(thread)
+        self.renewal = _renewal_out(renewal)
+
+    def __getattr__(self, name):
+        return getattr(self._thread, name)
+
+
 def _renewal_out(renewal) -> dict | None:
     if renewal is None:
         return None
@@ -298,16 +311,3 @@ def answer_renewal(request, thread_id: UUID, payload: RenewalIn):
         request.user, thread=thread, decision=payload.decision, body=payload.body
     )
     return Status(201, message)
-
-
-class ThreadDetailView:
-    """A thread with what its detail adds, read the way ThreadDetailOut resolves it."""
-
-    def __init__(self, thread: Thread):
-        self._thread = thread
-        renewal = selectors.renewal_of(thread) if thread.kind == ThreadKind.RENEWAL else None
-        self.messages = selectors.thread_messages(thread)
-        self.renewal = _renewal_out(renewal)
-
-    def __getattr__(self, name):
-        return getattr(self._thread, name)

@@ -308,6 +308,26 @@ def test_the_inbox_reads_a_fixed_number_of_queries_whatever_its_size(provider_ap
     assert queries() == small
 
 
+def test_a_thread_reads_a_fixed_number_of_queries_whatever_its_length(provider_api, world):
+    thread = start(world)
+    path = f"/messages/threads/{thread.public_id}"
+
+    def queries() -> int:
+        # Unread each time: opening it then writes that it was read.
+        Thread.objects.filter(pk=thread.pk).update(practice_unread=True)
+        with CaptureQueriesContext(connection) as captured:
+            assert provider_api.get(path).status_code == 200
+        return len(captured)
+
+    queries()  # the token's first use is recorded once
+    short = queries()
+    for n in range(6):
+        upload = SimpleUploadedFile(f"note-{n}.txt", b"Readings\n") if n % 2 else None
+        services.staff_reply(world["provider"], thread=thread, body=f"Answer {n}", upload=upload)
+        services.patient_reply(world["account"], access=world["access"], thread=thread, body="Ok")
+    assert queries() == short
+
+
 # --- One thread ---------------------------------------------------------------------------
 
 

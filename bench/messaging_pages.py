@@ -449,6 +449,7 @@ class Run(rp.Run):
         super().__init__(args, port, population, sessions, orders, cpu)
         self.inbox_turn = 0
         self.warm_turn = 0
+        self.floor_rate: dict[str, float] = {}
         self.reused: dict[tuple[str, str], int] = {}
 
     # What each page asks for, in cold mode: the next item of its order.
@@ -513,10 +514,12 @@ class Run(rp.Run):
         args = self.args
         warm = self.fresh_sessions([self.next_warm(page) for _ in range(300)])
         warmed = self.closed("cold", page, self.source("warm", page, warm), min(3.0, args.seconds))
-        # Sessions for twice what the warm-up's pace would send (the rest are never used; a
-        # run that outpaces them reuses some, counted and reported).
+        # Sessions for twice what the warm-up's pace would send, or for 1.5 times the floor's
+        # pace in this mode (the rest are never used; a run that outpaces them reuses some,
+        # counted and reported).
         pace = (len(warmed.latencies) + warmed.errors) / warmed.seconds
-        budget = int(max(1.0, pace) * args.seconds * 2) + 4 * args.concurrency
+        ceiling = max(1.0, 2 * pace, 1.5 * self.floor_rate.get("cold", 0.0))
+        budget = int(ceiling * args.seconds) + 4 * args.concurrency
         before = self.drawn_count(page)
         requests = self.fresh_sessions([self.next_cold(page) for _ in range(budget)])
         full = self.closed("cold", page, self.source("cold", page, requests), args.seconds)
@@ -524,7 +527,9 @@ class Run(rp.Run):
         self.rewind(page, before + full.charts)  # what was planned but not sent: drawn later
         rp.report(full)
         half = None
-        if page != FLOOR:
+        if page == FLOOR:
+            self.floor_rate["cold"] = full.throughput
+        else:
             rate = max(1.0, full.throughput / 2)
             count = max(1, int(rate * args.seconds))
             requests = self.fresh_sessions([self.next_cold(page) for _ in range(count)])

@@ -34,9 +34,11 @@ bench/record_pages.py, imported from it):
    Each page: a closed loop at --concurrency (throughput), then an open loop at half of it
    (p50/p99 counted from each request's planned start), with the server's CPU per request;
 4. memory: a gunicorn with one worker; a patient posts a new message with a 25 MB PDF to
-   `messaging:patient_new` (multipart, streamed from disk by the client). The worker's peak
-   RSS (VmHWM in /proc) is read before and after (after a small message first, so the code
-   paths are loaded): its growth is what the upload cost the web process.
+   `messaging:patient_new` (multipart, streamed from disk by the client), three times, after
+   a small one (so the code paths are loaded). The worker's peak RSS (VmHWM in /proc) is read
+   before and after each: its growth is what the upload cost the web process. Then a worker
+   tracing Python's allocations (BENCH_TRACEMALLOC, bench/floor_wsgi.py) takes a small and a
+   25 MB message: the peak of Python's own allocations during each.
 
 Targets (exit 1 if one is missed): every page p99 < 50 ms at half load and >= 25% of the rules
 floor's throughput in the same mode and run; list pages at a fixed query count; the 25 MB

@@ -1151,11 +1151,7 @@ def main() -> int:
     print()
     print("\n".join(lines))
     print()
-    ok = True
-    for target in targets:
-        ok = ok and target["met"]
-        value = f" ({target['value']})" if target.get("value") is not None else ""
-        print(f"{'met   ' if target['met'] else 'MISSED'} {target['what']}{value}")
+    ok = rp.print_targets(targets)
     if args.json:
         summary = {
             "started": f"{started_at:%Y-%m-%dT%H:%M:%SZ}",
@@ -1169,12 +1165,8 @@ def main() -> int:
                 "messages": args.messages,
                 "providers": args.providers,
             },
-            "workers": args.workers,
-            "concurrency": args.concurrency,
-            "seconds": args.seconds,
+            **rp.run_settings(args, loadavg_start, loadavg_end),
             "rounds": args.rounds,
-            "loadavg_start": [round(x, 2) for x in loadavg_start],
-            "loadavg_end": [round(x, 2) for x in loadavg_end],
             "queries": counts,
             "figures": figures,
             "memory": memory,

@@ -1371,6 +1371,25 @@ def tabulate(runs, counts, args) -> tuple[list[str], list[dict], list[dict]]:
     return lines, figures, targets
 
 
+def print_targets(targets: list[dict]) -> bool:
+    """Print each target as met or MISSED (with its value); whether all were met."""
+    for target in targets:
+        value = f" ({target['value']})" if target.get("value") is not None else ""
+        print(f"{'met   ' if target['met'] else 'MISSED'} {target['what']}{value}")
+    return all(target["met"] for target in targets)
+
+
+def run_settings(args, loadavg_start, loadavg_end) -> dict:
+    """The server and client settings and the machine's load of a run (for --json)."""
+    return {
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "loadavg_start": [round(x, 2) for x in loadavg_start],
+        "loadavg_end": [round(x, 2) for x in loadavg_end],
+    }
+
+
 def compare(before_path: str, after_path: str) -> int:
     """Two runs' figures side by side (from --json files)."""
     before, after = (json.loads(Path(p).read_text()) for p in (before_path, after_path))
@@ -1561,11 +1580,7 @@ def main() -> int:
     print()
     print("\n".join(lines))
     print()
-    ok = True
-    for target in targets:
-        ok = ok and target["met"]
-        value = f" ({target['value']})" if "value" in target else ""
-        print(f"{'met   ' if target['met'] else 'MISSED'} {target['what']}{value}")
+    ok = print_targets(targets)
     if args.json:
         summary = {
             "started": f"{started_at:%Y-%m-%dT%H:%M:%SZ}",
@@ -1584,11 +1599,7 @@ def main() -> int:
                 "floor": orders[FLOOR].permutations,
             },
             "warmup_charts": len(population.warm),
-            "workers": args.workers,
-            "concurrency": args.concurrency,
-            "seconds": args.seconds,
-            "loadavg_start": [round(x, 2) for x in loadavg_start],
-            "loadavg_end": [round(x, 2) for x in loadavg_end],
+            **run_settings(args, loadavg_start, loadavg_end),
             "queries": counts,
             "figures": figures,
             "targets": targets,

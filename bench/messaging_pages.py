@@ -10,7 +10,7 @@ bench/record_pages.py, imported from it):
    messaging on, an administrator, --providers providers (MD, DO, NP, PA) and one staff member
    allowed to answer messages, --patients bare charts each with an enrolled portal account
    (record_pages.ensure_accounts), and --threads threads holding --messages messages in all
-   between them (`portico.demo.messages.bulk_generate_messages`: inserted in bulk, most
+   between them (`portico.demo.bulk_messages.bulk_generate_messages`: inserted in bulk, most
    threads with several messages, ~2% of messages with an attachment row, renewal requests,
    the last 45 days' threads open). Made once and kept: a later run reuses it. On PostgreSQL
    it gathers the planner's statistics where tables have none (record_pages.analyze_if_needed);
@@ -144,7 +144,7 @@ def check_sizes(practice, args) -> None:
 def generate(args) -> None:
     from django.contrib.auth import get_user_model
 
-    from portico.demo.messages import Correspondent, bulk_generate_messages, bulk_patients
+    from portico.demo.bulk_messages import Correspondent, bulk_generate_messages, bulk_patients
     from portico.portal.models import PortalAccess
     from portico.practices.models import Role
     from tests import factories

@@ -3,7 +3,7 @@
 It writes straight to the tables (`core.bulk.insert_rows` for charts, threads and messages,
 bulk_create for the few attachment and renewal rows): no audit events, no emails, no files
 behind the attachment rows. A page or a test never uses it; the demo's believable threads go
-through the services (portico.demo.seed). Deterministic for a given seed and day.
+through the services (portico.demo.messages). Deterministic for a given seed and day.
 """
 
 from __future__ import annotations

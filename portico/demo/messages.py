@@ -2,13 +2,15 @@
 threads between the demo patient and the demo provider, made through messaging.services (the
 same checks, audit rows and "new message" emails as the pages).
 
-The services stamp everything "now"; the threads are then spread over the last weeks by
-setting their dates afterwards (demo data only: real threads are never backdated).
+The services stamp everything "now"; the threads are then spread over the last weeks, at
+times of day people write, by setting their dates afterwards (demo data only: real threads
+are never backdated).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -45,7 +47,7 @@ def give_demo_messages(admin, *, practice, provider, staff, patient, others=()) 
     chart, a prescription renewal answered "Renewal sent", and an open question with a text
     file the provider has not read yet. Each of `others` (enrolled) asks one short question."""
     practice_services.messaging_settings_set(admin, practice=practice, enabled=True)
-    now = timezone.now()
+    at = _local_clock(practice)
     account, access = _access(patient)
 
     # 1. Three and a half weeks ago: a question before a blood draw, answered, done, filed.
@@ -73,7 +75,7 @@ def give_demo_messages(admin, *, practice, provider, staff, patient, others=()) 
     messaging.thread_read_by_staff(provider, thread=_fresh(fasting))
     messaging.thread_status_set(provider, thread=fasting, status=ThreadStatus.DONE)
     messaging.thread_file(provider, thread=fasting)
-    _spread(fasting, start=now - dt.timedelta(days=25, hours=3), gaps_hours=(5, 2))
+    _date(fasting, at(25, 9, 12), at(25, 13, 40), at(25, 14, 5))
 
     # 2. Two weeks ago: a question about the shared lab results, answered and filed.
     results = messaging.thread_start(
@@ -100,7 +102,7 @@ def give_demo_messages(admin, *, practice, provider, staff, patient, others=()) 
     )
     messaging.thread_file(provider, thread=results)
     messaging.thread_read_by_patient(account, access=access, thread=_fresh(results))
-    _spread(results, start=now - dt.timedelta(days=14, hours=6), gaps_hours=(20,))
+    _date(results, at(14, 21, 5), at(13, 8, 20))
 
     # 3. Last week: a prescription renewal, answered "Renewal sent" (not read yet).
     medicine = _renewable_medicine(patient, provider=provider, staff=staff)
@@ -124,7 +126,7 @@ def give_demo_messages(admin, *, practice, provider, staff, patient, others=()) 
             "test (TSH) before your next visit."
         ),
     )
-    _spread(renewal, start=now - dt.timedelta(days=6, hours=2), gaps_hours=(26,))
+    _date(renewal, at(6, 8, 30), at(5, 11, 15))
 
     # 4. Yesterday: an open question with a temperature log; the provider has not read it.
     throat = messaging.thread_start(
@@ -142,7 +144,7 @@ def give_demo_messages(admin, *, practice, provider, staff, patient, others=()) 
             "temperature-log.txt", TEMPERATURE_LOG.encode(), content_type="text/plain"
         ),
     )
-    _spread(throat, start=now - dt.timedelta(hours=20), gaps_hours=())
+    _date(throat, at(1, 19, 42))
 
     # Other enrolled patients ask one short question each, so the inbox is not one patient's.
     questions = [
@@ -162,7 +164,9 @@ def give_demo_messages(admin, *, practice, provider, staff, patient, others=()) 
             "Do you have flu shots in stock? I would like to come in for one this week.",
         ),
     ]
-    for days, other, (kind, subject, body) in zip((9, 3, 1), others, questions, strict=False):
+    for when, other, (kind, subject, body) in zip(
+        (at(9, 7, 55), at(3, 12, 30), at(1, 16, 10)), others, questions, strict=False
+    ):
         other_account, other_access = _access(other)
         thread = messaging.thread_start(
             other_account,
@@ -172,7 +176,7 @@ def give_demo_messages(admin, *, practice, provider, staff, patient, others=()) 
             subject=subject,
             body=body,
         )
-        _spread(thread, start=now - dt.timedelta(days=days, hours=4), gaps_hours=())
+        _date(thread, when)
 
 
 def _access(patient) -> tuple:
@@ -205,26 +209,35 @@ def _renewable_medicine(patient, *, provider, staff) -> Medication:
     )
 
 
-def _spread(thread: Thread, *, start: dt.datetime, gaps_hours: tuple[int, ...]) -> None:
-    """Date the thread's messages from `start`, each the given hours after the one before
-    (a message without a gap follows 20 minutes later); the thread's own dates follow."""
+def _local_clock(practice):
+    """`at(days_ago, hour, minute)`: that time of day, `days_ago` days back, in the practice's
+    time zone (office hours and evenings, as people write)."""
+    zone = zoneinfo.ZoneInfo(practice.time_zone)
+    today = timezone.localdate(timezone=zone)
+
+    def at(days_ago: int, hour: int, minute: int) -> dt.datetime:
+        day = today - dt.timedelta(days=days_ago)
+        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
+
+    return at
+
+
+def _date(thread: Thread, *times: dt.datetime) -> None:
+    """Date the thread's messages, oldest first, at `times` (one per message); the thread's own
+    dates follow (filed when its last message came, closed five minutes later)."""
     messages = list(Message.objects.filter(thread=thread).order_by("created_at", "id"))
-    when = start
-    for number, message in enumerate(messages):
-        if number:
-            gap = gaps_hours[number - 1] if number - 1 < len(gaps_hours) else 0
-            when += dt.timedelta(hours=gap) if gap else dt.timedelta(minutes=20)
+    for message, when in zip(messages, times, strict=True):
         Message.objects.filter(pk=message.pk).update(created_at=when)
         Attachment.objects.filter(message=message).update(created_at=when)
         if message.renewal_decision:
             RenewalRequest.objects.filter(thread=thread).update(decided_at=when)
-    last = when
+    first, last = times[0], times[-1]
     fresh = Thread.objects.get(pk=thread.pk)
     Thread.objects.filter(pk=thread.pk).update(
-        created_at=start,
+        created_at=first,
         last_message_at=last,
         filed_at=last if fresh.filed_at else None,
         closed_at=last + dt.timedelta(minutes=5) if fresh.closed_at else None,
-        practice_notified_at=start if fresh.practice_notified_at else None,
+        practice_notified_at=first if fresh.practice_notified_at else None,
         patient_notified_at=last if fresh.patient_notified_at else None,
     )

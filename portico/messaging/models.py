@@ -14,6 +14,7 @@ from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ThreadKind(models.TextChoices):
@@ -29,8 +30,8 @@ class ThreadKind(models.TextChoices):
 
 
 class ThreadStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    DONE = "done", _("Done")
+    OPEN = "open", pgettext_lazy("message thread status", "Open")
+    DONE = "done", pgettext_lazy("message thread status", "Done")
 
 
 class RenewalDecision(models.TextChoices):

@@ -31,6 +31,7 @@ PATIENT_FACING = [
     "portico/templates/includes/field.html",
     "portico/templates/includes/form_errors.html",
     "portico/templates/includes/language_switch.html",
+    "portico/templates/includes/pager.html",
     "portico/accounts/*.py",
     "portico/accounts/templates/**/*.html",
     "portico/accounts/templates/**/*.txt",
@@ -50,6 +51,15 @@ PATIENT_FACING = [
     "portico/charts/jinja2/**/*.html",
     "portico/core/forms.py",
     "portico/core/views.py",
+    "portico/messaging/models.py",
+    "portico/messaging/attachments.py",
+    "portico/messaging/services.py",
+    "portico/messaging/forms.py",
+    "portico/messaging/patient_views.py",
+    "portico/messaging/templates/messaging/patient_*.html",
+    "portico/messaging/templates/messaging/_urgent_notice.html",
+    "portico/messaging/templates/messaging/_messages.html",
+    "portico/messaging/templates/messaging/_no_providers.html",
 ]
 STAFF_ONLY = {"portico/templates/base_staff.html"}
 
@@ -230,13 +240,41 @@ def spanish_patient(db, practice, admin, provider):
 
     patient = factories.make_patient(practice, preferred_language="es", email="ana@example.test")
     full_record(patient, provider)
-    return patient, factories.enroll(admin, patient)
+    account = factories.enroll(admin, patient)
+    _spanish_thread(admin, practice, patient, account, provider)
+    return patient, account
+
+
+def _spanish_thread(admin, practice, patient, account, provider) -> None:
+    """Messaging on, and a thread the patient wrote (in Spanish) to the provider."""
+    from portico.messaging import services as messaging
+    from portico.notifications.models import OutboundEmail
+    from portico.portal.models import PortalAccess
+    from portico.practices.services import messaging_settings_set
+
+    messaging_settings_set(admin, practice=practice, enabled=True)
+    messaging.thread_start(
+        account,
+        access=PortalAccess.objects.get(patient=patient),
+        provider=provider,
+        kind="medical",
+        subject="Pregunta sobre la receta",
+        body="Buenos días, doctora.",
+    )
+    # The provider's "new message" email is the practice's, in English: not under test here.
+    OutboundEmail.objects.filter(kind=messaging.PRACTICE_EMAIL).delete()
 
 
 def _access(patient):
     from portico.portal.models import PortalAccess
 
     return PortalAccess.objects.get(patient=patient).public_id
+
+
+def _thread(patient):
+    from portico.messaging.models import Thread
+
+    return Thread.objects.get(patient=patient).public_id
 
 
 def _registration_path(admin, practice) -> str:
@@ -265,6 +303,18 @@ PATIENT_PAGES = {
     "records:download": lambda patient: reverse("records:download", args=[_access(patient)]),
     "records:send": lambda patient: reverse("records:send", args=[_access(patient)]),
     "records:access_log": lambda patient: reverse("records:access_log", args=[_access(patient)]),
+    "messaging:patient_list": lambda patient: reverse(
+        "messaging:patient_list", args=[_access(patient)]
+    ),
+    "messaging:patient_new": lambda patient: reverse(
+        "messaging:patient_new", args=[_access(patient)]
+    ),
+    "messaging:patient_renewal": lambda patient: reverse(
+        "messaging:patient_renewal", args=[_access(patient)]
+    ),
+    "messaging:patient_thread": lambda patient: reverse(
+        "messaging:patient_thread", args=[_access(patient), _thread(patient)]
+    ),
     "accounts:profile": lambda patient: reverse("accounts:profile"),
     "accounts:password_change": lambda patient: reverse("accounts:password_change"),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -55,3 +56,15 @@ class SmtpServer:
     @property
     def messages(self):
         return self.handler.messages
+
+
+@contextlib.contextmanager
+def django_sends_to_it(settings):
+    """A running SmtpServer that Django's SMTP backend sends to (pytest-django's `settings`)."""
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_TIMEOUT = 5
+        yield server

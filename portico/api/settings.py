@@ -1,12 +1,17 @@
-"""EHR Settings through the API: the auto-invite switch (SPEC §1.3, §5.1). Administrators only;
-the same service as the "PHR invite" settings page."""
+"""EHR Settings through the API: the auto-invite switch (SPEC §1.3, §5.1) and patient
+messaging (SPEC §1.3, §7.1). Administrators only; the same services as the settings pages."""
 
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from ninja import Field, Router, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StrictBool
 
 from portico.api.schemas import ErrorOut
 from portico.practices import permissions
 from portico.practices import services as practice_services
+from portico.practices.models import Membership
 
 router = Router(tags=["settings"])
 
@@ -56,3 +61,88 @@ def put_auto_invite(request, payload: AutoInviteIn):
         request.user, practice=request.practice, enabled=payload.enabled
     )
     return _auto_invite_out(request.practice)
+
+
+# --- Messaging (SPEC §1.3, §7.1): the same services as the "Messaging" settings tab ------
+
+
+class MessagingSettingsOut(Schema):
+    enabled: bool = Field(description="Patients may write to the practice's providers.")
+    auto_file: bool = Field(description="Patient messages are filed into the chart at once.")
+    helpers: list[UUID] = Field(
+        description="Users (public ids) who read and answer the practice's patient messages "
+        "besides the providers, who always may."
+    )
+
+
+class MessagingSettingsIn(Schema):
+    """Only the fields given change; `helpers` is the whole list (an empty list: nobody
+    besides the providers)."""
+
+    enabled: StrictBool = Field(None, description="true or false (omitted: unchanged).")
+    auto_file: StrictBool = Field(None, description="true or false (omitted: unchanged).")
+    helpers: list[UUID] = Field(
+        None,
+        description="Public ids of users working at the practice (omitted: unchanged).",
+        max_length=1000,
+    )
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _messaging_out(practice) -> dict:
+    members = Membership.objects.filter(practice=practice, is_active=True).select_related("user")
+    return {
+        "enabled": practice.messaging_enabled,
+        "auto_file": practice.messaging_auto_file,
+        "helpers": sorted(
+            (m.user.public_id for m in members if _helper(m)),
+            key=str,
+        ),
+    }
+
+
+def _helper(membership: Membership) -> bool:
+    return membership.may_answer_messages and not membership.receives_messages
+
+
+def _helper_memberships(practice, helpers: list[UUID]) -> set[int]:
+    """The memberships of the users named, all working at the practice, or a 422 naming the
+    field."""
+    wanted = set(helpers)
+    found = dict(
+        Membership.objects.filter(
+            practice=practice, is_active=True, user__public_id__in=wanted
+        ).values_list("user__public_id", "pk")
+    )
+    if len(found) != len(wanted):
+        raise ValidationError(
+            {"helpers": ["Choose people who work at the practice; some of these ids do not."]}
+        )
+    return set(found.values())
+
+
+@router.get("/messaging", response={200: MessagingSettingsOut, **ERRORS})
+def get_messaging_settings(request):
+    """Patient messaging: on or off, automatic filing, who answers besides the providers
+    (administrators only)."""
+    _require_administrator(request)
+    return _messaging_out(request.practice)
+
+
+@router.put("/messaging", response={200: MessagingSettingsOut, **ERRORS})
+def put_messaging_settings(request, payload: MessagingSettingsIn):
+    """Change patient messaging settings; each change is audited. All or nothing: a bad
+    value changes none of them."""
+    _require_administrator(request)
+    practice = request.practice
+    helpers = None if payload.helpers is None else _helper_memberships(practice, payload.helpers)
+    with transaction.atomic():
+        practice_services.messaging_settings_set(
+            request.user, practice=practice, enabled=payload.enabled, auto_file=payload.auto_file
+        )
+        if helpers is not None:
+            practice_services.message_helpers_set(
+                request.user, practice=practice, allowed_member_ids=helpers
+            )
+    return _messaging_out(practice)

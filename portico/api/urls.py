@@ -10,7 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from portico.accounts.services import api_token_authenticate
-from portico.api import patients
+from portico.api import messages, patients
 from portico.api import settings as settings_routes
 from portico.portal.services import InvalidTransition
 
@@ -32,7 +32,7 @@ class StaffToken(HttpBearer):
 api = NinjaAPI(
     title="Portico practice API",
     version="1",
-    description="Practice-side operations: patients and portal enrollment. "
+    description="Practice-side operations: patients, portal enrollment and patient messages. "
     "Authenticate with a staff API token (profile page or `portico create_api_token`).",
     auth=StaffToken(),
     urls_namespace="api",
@@ -40,6 +40,7 @@ api = NinjaAPI(
 # One router per module, mounted at its prefix: /api/v1/patients…, /api/v1/settings/….
 api.add_router("/patients", patients.router)
 api.add_router("/settings", settings_routes.router)
+api.add_router("/messages", messages.router)
 
 
 def _error(request, status: int, detail: str, errors: dict | None = None):

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formataddr
 
+from django.conf import settings
+from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 
 
@@ -20,12 +23,26 @@ class RenderedEmail:
     from_email: str
 
 
+def from_templates(subject: str, template: str, context: dict, *, sender: str) -> RenderedEmail:
+    """An email of `template`.txt and `template`.html rendered with `context`, sent from
+    PORTICO_NOTIFICATIONS_FROM under the display name `sender`."""
+    return RenderedEmail(
+        subject=subject,
+        text=render_to_string(f"{template}.txt", context),
+        html=render_to_string(f"{template}.html", context),
+        from_email=formataddr((sender, settings.PORTICO_NOTIFICATIONS_FROM)),
+    )
+
+
 RENDERERS: dict[str, str] = {
     "portal.enrollment": "portico.portal.emails.render_enrollment",
     "account.password_reset": "portico.accounts.emails.render_password_reset",
     "account.username": "portico.accounts.emails.render_username",
     "records.shared_link": "portico.records.emails.render_shared_link",
     "account.mfa_code": "portico.accounts.mfa.render_email_code",
+    "messaging.new_for_patient": "portico.messaging.emails.render_new_for_patient",
+    "messaging.new_for_practice": "portico.messaging.emails.render_new_for_practice",
+    "messaging.record_update": "portico.messaging.emails.render_record_update",
 }
 
 

@@ -40,6 +40,7 @@ def test_openapi_lists_every_registered_operation(schema):
 def test_every_documented_path_exists(schema):
     for path in schema["paths"]:
         concrete = path.replace("{patient_id}", str(uuid.uuid4()))
+        concrete = concrete.replace("{thread_id}", str(uuid.uuid4()))
         try:
             match = resolve(concrete)
         except Resolver404:  # pragma: no cover - the failure message is the point
@@ -63,7 +64,8 @@ def test_openapi_documents_the_error_body(schema):
     assert set(error["properties"]) == {"detail", "errors"}
     for path, item in schema["paths"].items():
         for method, operation in item.items():
-            statuses = {"401", "422"} | ({"404"} if "{patient_id}" in path else set())
+            by_id = "{patient_id}" in path or "{thread_id}" in path
+            statuses = {"401", "422"} | ({"404"} if by_id else set())
             for status in statuses:
                 ref = operation["responses"][status]["content"]["application/json"]["schema"]
                 assert ref == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
@@ -88,6 +90,15 @@ OPERATIONS = [
     ("post", "/patients/{patient_id}/portal/revoke"),
     ("get", "/settings/auto-invite"),
     ("put", "/settings/auto-invite"),
+    ("get", "/settings/messaging"),
+    ("put", "/settings/messaging"),
+    ("get", "/messages/threads"),
+    ("get", "/messages/threads/{thread_id}"),
+    ("post", "/messages/threads/{thread_id}/replies"),
+    ("put", "/messages/threads/{thread_id}/status"),
+    ("put", "/messages/threads/{thread_id}/provider"),
+    ("post", "/messages/threads/{thread_id}/file"),
+    ("post", "/messages/threads/{thread_id}/renewal"),
 ]
 
 
@@ -100,5 +111,5 @@ def test_each_api_module_has_its_own_router_mounted_by_the_api(schema):
         if router is not None:
             with_routes.append(info.name)
             assert mounted.count(router) == 1, info.name
-    assert sorted(with_routes) == ["patients", "settings"]
+    assert sorted(with_routes) == ["messages", "patients", "settings"]
     assert documented_operations(schema) == sorted(OPERATIONS)

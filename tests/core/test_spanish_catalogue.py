@@ -60,6 +60,10 @@ PATIENT_FACING = [
     "portico/messaging/templates/messaging/_urgent_notice.html",
     "portico/messaging/templates/messaging/_messages.html",
     "portico/messaging/templates/messaging/_no_providers.html",
+    "portico/messaging/emails.py",
+    "portico/messaging/templates/messaging/email/base.html",
+    "portico/messaging/templates/messaging/email/patient_*",
+    "portico/messaging/templates/messaging/email/record_update.*",
 ]
 STAFF_ONLY = {"portico/templates/base_staff.html"}
 
@@ -372,11 +376,39 @@ def test_patient_emails_in_spanish_have_no_english_left(
         client.post(reverse("accounts:username_forgot"), {"email": account.email})
         factories.sign_in(client, account)
         client.post(reverse("records:send", args=[_access(patient)]), {"email": "dr@example.org"})
+        _messaging_emails(patient, account, admin, practice)
     outbox_drain()
 
     assert len(mail.outbox) >= 4, [m.subject for m in mail.outbox]
+    assert {"messaging.new_for_patient", "messaging.record_update"} <= _kinds_sent()
     for message in mail.outbox:
         assert message.extra_headers["Content-Language"] == "es", message.subject
         html = message.alternatives[0][0] if message.alternatives else ""
         found = english_words(f"<p>{message.subject}</p><pre>{message.body}</pre>{html}")
         assert not found, f"English words in the email {message.subject!r}: {found}"
+
+
+def _messaging_emails(patient, account, admin, practice):
+    """The patient's messaging emails: a reply by the practice, and something newly shared."""
+    from portico.messaging import services as messaging_services
+    from portico.messaging.record_updates import record_update_notify
+    from portico.notifications.models import OutboundEmail
+    from portico.portal.models import PortalAccess
+    from portico.practices import services as practice_services
+
+    practice_services.messaging_settings_set(admin, practice=practice, enabled=True)
+    access = PortalAccess.objects.get(patient=patient)
+    provider = messaging_services.messaging_providers(practice)[0].user
+    thread = messaging_services.thread_start(
+        account, access=access, provider=provider, kind="general", subject="Hola", body="Hola"
+    )
+    # The practice's email about it is English by design (staff side): not under test here.
+    OutboundEmail.objects.filter(kind=messaging_services.PRACTICE_EMAIL).delete()
+    messaging_services.staff_reply(provider, thread=thread, body="Hello")
+    record_update_notify(patient.pk)
+
+
+def _kinds_sent() -> set[str]:
+    from portico.notifications.models import EmailState, OutboundEmail
+
+    return set(OutboundEmail.objects.filter(state=EmailState.SENT).values_list("kind", flat=True))

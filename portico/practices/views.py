@@ -95,6 +95,89 @@ def auto_invite(request):
     return redirect("practices:phr_invite")
 
 
+ON_OFF = (("on", True), ("off", False))
+
+
+def _messaging_page(request, status: int = 200, **context):
+    """The "Messaging" tab: the two switches and who (besides the providers) may read and
+    answer the practice's patient messages."""
+    members = list(practice_members(request.practice))
+    return render(
+        request,
+        "practices/messaging.html",
+        {
+            "providers": [m for m in members if m.receives_messages],
+            "helpers": [m for m in members if not m.receives_messages],
+            "on_off": ON_OFF,
+            **context,
+        },
+        status=status,
+    )
+
+
+@administrator_required
+def messaging(request):
+    """EHR Settings > Patient communications > Messaging (SPEC §1.3, §7): messaging on or off,
+    automatic filing into the chart, and who may read and answer patient messages. Two forms
+    post here; a hidden "form" field says which."""
+    if request.method != "POST":
+        return _messaging_page(request)
+    if request.POST.get("form") == "switches":
+        return _messaging_switches(request)
+    members = list(practice_members(request.practice))
+    known = {str(m.pk): m.pk for m in members if not m.receives_messages}
+    ticked = request.POST.getlist("may_answer")
+    # As on the PHR invite tab: anything that is not one of the listed members is refused as a
+    # whole (dropping it silently would untick everyone else).
+    if not set(ticked) <= known.keys():
+        return _messaging_page(
+            request,
+            status=400,
+            helpers_error=gettext("The list of users changed; please try again."),
+        )
+    # Providers always may; their own flag is kept as it is.
+    keep = {m.pk for m in members if m.receives_messages and m.may_answer_messages}
+    changed = services.message_helpers_set(
+        request.user,
+        practice=request.practice,
+        allowed_member_ids={known[t] for t in ticked} | keep,
+    )
+    messages.success(request, gettext("Saved.") if changed else gettext("Nothing changed."))
+    return redirect("practices:messaging")
+
+
+def _messaging_switches(request):
+    choices = dict(ON_OFF)
+    values, errors = {}, {}
+    for name in ("enabled", "auto_file"):
+        values[name] = choices.get(request.POST.get(name, ""))
+        if values[name] is None:
+            errors[f"{name}_error"] = gettext("Choose on or off.")
+    if errors:
+        return _messaging_page(request, status=400, **errors)
+    try:
+        changed = services.messaging_settings_set(request.user, practice=request.practice, **values)
+    except ValidationError as exc:
+        return _messaging_page(
+            request,
+            status=400,
+            **{f"{name}_error": " ".join(msgs) for name, msgs in exc.message_dict.items()},
+        )
+    if not changed:
+        messages.success(request, gettext("Nothing changed."))
+    elif "enabled" in changed and not values["enabled"]:
+        messages.success(
+            request,
+            gettext(
+                "Patient messaging is off: patients can no longer write to the practice. What "
+                "they sent stays in the chart."
+            ),
+        )
+    else:
+        messages.success(request, gettext("Saved."))
+    return redirect("practices:messaging")
+
+
 @staff_required
 @require_POST
 def switch_practice(request):

@@ -12,6 +12,7 @@ from portico.accounts.models import User
 from portico.charts.models import Patient
 from portico.charts.services import encounter_create, encounter_sign, patient_create
 from portico.demo.appointments import give_demo_appointments
+from portico.demo.messages import give_demo_messages
 from portico.demo.records import give_demo_record
 from portico.notifications import sms
 from portico.portal import registration
@@ -211,6 +212,15 @@ def seed_demo() -> Practice:
     # Appointments past and upcoming for the patient's record (demo.appointments).
     for patient in [jordan, *patients]:
         give_demo_appointments(admin, patient=patient, provider=provider, rng=records_rng)
+    # Messaging on, and threads between the demo patient and provider (demo.messages).
+    give_demo_messages(
+        admin,
+        practice=practice,
+        provider=provider,
+        staff=members[Role.STAFF].user,
+        patient=jordan,
+        others=patients[:3],
+    )
     _auto_invite(admin, provider, practice, patients[9], patients[10])
     return practice
 

@@ -86,3 +86,42 @@ def test_every_demo_patient_has_appointments_past_and_upcoming(db):
         appointments = Appointment.objects.filter(patient=patient)
         assert appointments.filter(start_at__lt=now).exists(), patient.pk
         assert appointments.filter(start_at__gt=now, status="booked").exists(), patient.pk
+
+
+def test_demo_patient_has_message_threads_and_the_provider_an_inbox(db):
+    """Messaging is on; the demo patient has threads with the demo provider made through the
+    services (audited), spread over recent weeks: one done, one renewal answered "Renewal
+    sent", one filed to the chart, one with a text file the provider has not read yet."""
+    from portico.audit.models import AuditEvent
+    from portico.messaging import selectors
+    from portico.messaging.models import RenewalDecision, Thread, ThreadKind, ThreadStatus
+
+    call_command("seed_demo")
+    practice = Practice.objects.get(slug=demo.DEMO_SLUG)
+    assert practice.messaging_enabled
+    jordan = Patient.objects.get(email=demo.PATIENT_EMAIL)
+    provider = User.objects.get(email="provider@demo.portico.test")
+
+    threads = list(selectors.patient_threads(jordan))
+    assert len(threads) >= 4
+    assert {t.provider_id for t in threads} == {provider.pk}
+    assert any(t.status == ThreadStatus.DONE for t in threads)
+    assert any(t.filed_at is not None for t in threads)
+    [renewal] = [t for t in threads if t.kind == ThreadKind.RENEWAL]
+    assert renewal.renewal.decision == RenewalDecision.SENT
+    assert renewal.renewal.medications.filter(shared_with_patient=True).exists()
+    unread = [t for t in threads if t.practice_unread]
+    assert unread and unread[0].messages.get().attachment.filename.endswith(".txt")
+    now = timezone.now()
+    ages = {(now - t.last_message_at).days for t in threads}
+    assert max(ages) >= 14 and min(ages) <= 2, ages  # spread over recent weeks
+    for thread in threads:
+        assert thread.created_at <= thread.last_message_at <= now
+
+    inbox = selectors.practice_threads(practice, provider=provider, status=ThreadStatus.OPEN)
+    assert inbox.count() >= 4  # the demo patient's open threads and other patients' questions
+    assert inbox.exclude(patient=jordan).exists()
+    assert selectors.practice_threads(practice, provider=provider, unread=True).count() >= 2
+    assert (
+        AuditEvent.objects.filter(action="message.thread_start").count() == Thread.objects.count()
+    )

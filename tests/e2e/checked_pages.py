@@ -29,6 +29,11 @@ STAFF_PAGES: dict[str, frozenset[str]] = {
     "accounts:mfa_enroll": EN,
     "outreach:bulk_invite": EN,
     "outreach:run": EN,
+    "messaging:inbox": EN,
+    "messaging:staff_thread": EN,
+    "charts:timeline": EN,
+    "practices:phr_invite": EN,
+    "practices:messaging": EN,
 }
 
 # Patient-facing and public pages (the sign-in steps serve staff too): English and Spanish.
@@ -47,6 +52,10 @@ PATIENT_PAGES: dict[str, frozenset[str]] = {
     "records:send": EN_ES,
     "records:access_log": EN_ES,
     "records:shared": EN_ES,
+    "messaging:patient_list": EN_ES,
+    "messaging:patient_new": EN_ES,
+    "messaging:patient_thread": EN_ES,
+    "messaging:patient_renewal": EN_ES,
 }
 CHECKED_PAGES: dict[str, frozenset[str]] = {**STAFF_PAGES, **PATIENT_PAGES}
 

@@ -77,6 +77,27 @@ LUCIA = Chart("Lucía", "Ramírez", dt.date(1975, 4, 8), "lucia.ramirez@example.
 # the sign-in page, then forgets the password (test_spanish.py).
 MATEO = Chart("Mateo", "Olvido", dt.date(1983, 8, 21), "mateo.olvido@example.test", "+12175550100")
 
+# Secure messaging (test_messaging.py): a practice of its own with messaging on, like the demo
+# practice, so that turning messaging off there changes nothing for the other tests.
+MSG_PRACTICE_NAME = "Lakeside Family Practice"
+MSG_PRACTICE_PHONE = "(217) 555-0170"
+MSG_ADMIN_EMAIL = "lina.admin@lakeside.test"
+MSG_ADMIN_TOTP_SECRET = "LAKESIDEADMINETWOELAKESIDEADMINE"
+# The provider patients write to (an MD: SPEC §7.2), with an authenticator app.
+MSG_PROVIDER_EMAIL = "mori.md@lakeside.test"
+MSG_PROVIDER_NAME = "Dr. Ren Mori"
+MSG_PROVIDER_TOTP_SECRET = "LAKESIDEPROVIDERLAKESIDEPROVIDER"
+# A thyroid medicine shared with each messaging patient (the renewal request page lists it).
+MSG_MEDICATION = "levothyroxine"
+# Enrolled already, with PATIENT_PASSWORD: writes to the provider with a PDF attached.
+REMY = Chart(
+    "Remy", "Writewell", dt.date(1985, 4, 21), "remy.writewell@example.test", "+12175550135"
+)
+# Enrolled already, with PATIENT_PASSWORD; her chart prefers Spanish: reads and writes in Spanish.
+SOFIA = Chart(
+    "Sofía", "Escribano", dt.date(1979, 1, 30), "sofia.escribano@example.test", "+12175550136"
+)
+
 # Charts only the bulk invite test touches: born on BULK_BIRTH_DATE, which no other chart is.
 BULK_BIRTH_DATE = dt.date(1931, 1, 2)
 BULK_CHARTS = 240
@@ -127,6 +148,7 @@ def seed() -> None:
     _enroll_with_password(admin, mateo)
     _enroll_with_password(admin, harper)
     _seed_full_record(practice, admin, provider)
+    _seed_messaging()
 
 
 def _chart(practice, chart: Chart, **fields):
@@ -176,3 +198,45 @@ def _seed_full_record(practice, admin, provider) -> None:
     rng = random.Random(7)
     give_demo_record(lucia, provider=provider, staff=admin, rng=rng)
     give_demo_appointments(admin, patient=lucia, provider=provider, rng=rng)
+
+
+def _seed_messaging() -> None:
+    """The messaging practice (messaging on), its administrator and MD provider, and REMY and
+    SOFIA enrolled there, each with a shared current medication."""
+    from portico.charts.models import Medication
+    from portico.charts.services import item_create
+    from portico.practices.services import messaging_settings_set
+    from tests import factories
+
+    practice = factories.make_practice(
+        MSG_PRACTICE_NAME,
+        slug="lakeside-family-practice",
+        phone=MSG_PRACTICE_PHONE,
+        address_line1="5 Shore Road",
+        city="Springfield",
+        state="IL",
+        postal_code="62702",
+        time_zone="America/Chicago",
+    )
+    admin = factories.make_admin(practice, email=MSG_ADMIN_EMAIL, full_name="Lina Admin")
+    factories.give_authenticator(admin, MSG_ADMIN_TOTP_SECRET)
+    provider = factories.make_staff(
+        practice,
+        role="provider",
+        credential="MD",
+        email=MSG_PROVIDER_EMAIL,
+        full_name=MSG_PROVIDER_NAME,
+    )
+    factories.give_authenticator(provider, MSG_PROVIDER_TOTP_SECRET)
+    messaging_settings_set(admin, practice=practice, enabled=True)
+    for chart, fields in ((REMY, {}), (SOFIA, {"preferred_language": "es"})):
+        patient = _chart(practice, chart, **fields)
+        _enroll_with_password(admin, patient)
+        item_create(
+            admin,
+            patient=patient,
+            model=Medication,
+            code="10582",
+            instructions="50 mcg by mouth every morning before breakfast",
+            recorded_on=dt.date(2023, 3, 1),
+        )

@@ -29,7 +29,10 @@ ACCESS_CODE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
 
 
 def staff_sign_in(
-    page: Page, email: str = STAFF_EMAIL, totp_secret: str = STAFF_TOTP_SECRET
+    page: Page,
+    email: str = STAFF_EMAIL,
+    totp_secret: str = STAFF_TOTP_SECRET,
+    practice: str = PRACTICE_NAME,
 ) -> None:
     page.goto("/ehr/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -38,7 +41,7 @@ def staff_sign_in(
     page.get_by_role("button", name="Sign in").click()
     authenticator_code(page, totp_secret)
     expect(page.get_by_role("heading", name="Patients")).to_be_visible()
-    expect(page.get_by_text(PRACTICE_NAME).first).to_be_visible()
+    expect(page.get_by_text(practice).first).to_be_visible()
 
 
 _used_steps: set[tuple[str, int]] = set()

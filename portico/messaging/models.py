@@ -99,6 +99,18 @@ class Thread(models.Model):
                 name="msg_provider_idx",
             ),
             models.Index(fields=["patient", "-last_message_at", "-id"], name="msg_patient_idx"),
+            # The inbox's default lists (open threads): counted and paged without reading a
+            # provider's or the practice's whole history.
+            models.Index(
+                fields=["practice", "provider", "-last_message_at", "-id"],
+                name="msg_provider_open_idx",
+                condition=models.Q(status="open"),
+            ),
+            models.Index(
+                fields=["practice", "-last_message_at", "-id"],
+                name="msg_practice_open_idx",
+                condition=models.Q(status="open"),
+            ),
             models.Index(
                 fields=["practice", "provider"],
                 name="msg_practice_unread_idx",

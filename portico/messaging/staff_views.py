@@ -32,6 +32,7 @@ from portico.messaging.staff_forms import (
     RenewalForm,
     ReplyForm,
 )
+from portico.practices import permissions
 from portico.practices.decorators import staff_required
 
 ONE_FILE_MESSAGE = _("Attach one file per message.")
@@ -58,9 +59,18 @@ def _inbox_filters(request, membership, providers) -> tuple[InboxFilterForm, dic
     return form, chosen
 
 
+def _answerer(request):
+    """The signed-in member, when they may read and answer the practice's patient messages
+    (their membership as this request read it; the services check again when they act)."""
+    permissions.require(
+        permissions.can_answer_messages(request.membership), services.NOT_ALLOWED_MESSAGE
+    )
+    return request.membership
+
+
 @staff_required
 def inbox(request):
-    membership = services.require_answerer(request.user, request.practice)
+    membership = _answerer(request)
     providers = services.messaging_providers(request.practice)
     form, chosen = _inbox_filters(request, membership, providers)
     by_id = {str(m.user.public_id): m.user for m in providers}
@@ -72,6 +82,11 @@ def inbox(request):
         unread=chosen["unread"],
     )
     page = Paginator(threads, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    # Each label translated once per page, not once per row.
+    kind_labels = {value: str(label) for value, label in ThreadKind.choices}
+    page.object_list = list(page.object_list)
+    for thread in page.object_list:
+        thread.kind_label = kind_labels[thread.kind]
     services.inbox_viewed(
         request.user,
         practice=request.practice,
@@ -97,7 +112,7 @@ def inbox(request):
 def _thread(request, thread_id):
     """The current practice's thread (404 for anyone else's), once the actor may answer."""
     thread = selectors.thread_for_practice(request.practice, thread_id)
-    services.require_answerer(request.user, request.practice)
+    _answerer(request)
     return thread
 
 

@@ -19,21 +19,12 @@ from portico.messaging.models import Thread
 from portico.messaging.record_updates import record_update_emails_enabled
 from portico.notifications.rendering import RenderedEmail, from_templates
 from portico.portal.models import AccessState, PortalAccess
+from portico.portal.selectors import enrolled_access
 from portico.practices.models import Membership
 
 
 def _url(name: str, **kwargs) -> str:
     return settings.PORTICO_BASE_URL + reverse(name, kwargs=kwargs)
-
-
-def _active_access(patient) -> PortalAccess | None:
-    return (
-        PortalAccess.objects.filter(
-            patient=patient, state=AccessState.ACTIVE, account__isnull=False
-        )
-        .select_related("practice")
-        .first()
-    )
 
 
 def render_new_for_patient(email) -> RenderedEmail | None:
@@ -46,7 +37,7 @@ def render_new_for_patient(email) -> RenderedEmail | None:
     )
     if thread is None:
         return None
-    access = _active_access(thread.patient)
+    access = enrolled_access(thread.patient)
     if access is None:
         return None
     practice = thread.practice

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from portico.messaging.models import RecordUpdateEmails
 from portico.notifications.services import email_enqueue
-from portico.portal.models import AccessState, PortalAccess
+from portico.portal.selectors import enrolled_access
 
 RECORD_UPDATE_EMAIL = "messaging.record_update"
 AT_MOST_EVERY = dt.timedelta(days=1)
@@ -27,12 +27,8 @@ def record_update_notify(patient_id: int, now: dt.datetime | None = None) -> boo
     """Queue the "your record has something new" email to the chart's enrolled account, unless
     the patient turned these emails off or one was queued in the last day; True if queued."""
     now = now or timezone.now()
-    access = (
-        PortalAccess.objects.filter(patient_id=patient_id, state=AccessState.ACTIVE)
-        .select_related("account", "patient", "practice")
-        .first()
-    )
-    if access is None or access.account is None:
+    access = enrolled_access(patient_id)
+    if access is None:
         return False
     setting, _created = RecordUpdateEmails.objects.select_for_update().get_or_create(
         patient_id=patient_id

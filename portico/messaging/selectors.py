@@ -102,19 +102,6 @@ def attachment_of_thread(thread: Thread, public_id) -> Attachment:
     )
 
 
-def filed_threads(patient) -> QuerySet[Thread]:
-    """The chart's filed threads (the chart's timeline), newest first, with renewal answers."""
-    return (
-        Thread.objects.filter(patient=patient, filed_at__isnull=False)
-        .select_related("provider", "filed_by")
-        .select_related("renewal")
-        .order_by("-last_message_at", "-id")
-    )
-
-
-# --- Added by the "staff" helper (the chart's timeline) -----------------------------------
-
-
 def timeline_threads(patient) -> QuerySet[Thread]:
     """The chart's threads the timeline tells of: every filed thread and every prescription
     renewal request (filed or not, for its answer), newest first, with the provider, who filed

@@ -44,7 +44,8 @@ from portico.messaging.models import (
     ThreadStatus,
 )
 from portico.notifications.services import email_enqueue
-from portico.portal.models import AccessState, PortalAccess
+from portico.portal.models import PortalAccess
+from portico.portal.selectors import enrolled_access
 from portico.practices import permissions
 from portico.practices import selectors as practice_selectors
 from portico.practices.models import Membership, Practice
@@ -254,11 +255,7 @@ def _notify(thread: Thread, *, to_patient: bool, now: dt.datetime) -> None:
     if last is not None and now - last < NOTIFY_EVERY:
         return
     if to_patient:
-        access = (
-            PortalAccess.objects.filter(patient=thread.patient, state=AccessState.ACTIVE)
-            .select_related("account")
-            .first()
-        )
+        access = enrolled_access(thread.patient)
         account = access.account if access is not None else None
         if account is None:
             return

@@ -41,6 +41,18 @@ def patient_access_list(account) -> list[PortalAccess]:
     )
 
 
+def enrolled_access(patient) -> PortalAccess | None:
+    """The chart's portal access when it is active with its account (whom to tell of something
+    new for the patient), with the account and practice; else None."""
+    return (
+        PortalAccess.objects.filter(
+            patient=patient, state=AccessState.ACTIVE, account__isnull=False
+        )
+        .select_related("account", "patient", "practice")
+        .first()
+    )
+
+
 def portal_access_of(patient) -> PortalAccess | None:
     try:
         return patient.portal_access

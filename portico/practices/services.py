@@ -14,31 +14,64 @@ from portico.practices import selectors as practice_selectors
 from portico.practices.models import Membership
 
 
+def _require_settings_admin(actor, practice) -> None:
+    permissions.require(
+        permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
+        gettext("Only administrators can change EHR Settings."),
+    )
+
+
+def _member_right_set(
+    actor,
+    *,
+    practice,
+    allowed_member_ids: set[int],
+    field: str,
+    action: str,
+    detail: str,
+    only=None,
+) -> list[Membership]:
+    """Give a per-user right (a boolean `field` of Membership) to exactly the ticked members
+    among the practice's active members (those `only` accepts, when given); returns the
+    memberships whose right changed, each change audited as `action`."""
+    _require_settings_admin(actor, practice)
+    changed = []
+    members = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(practice=practice, is_active=True)
+    )
+    for membership in members:
+        if only is not None and not only(membership):
+            continue
+        allowed = membership.pk in allowed_member_ids
+        if getattr(membership, field) != allowed:
+            setattr(membership, field, allowed)
+            membership.save(update_fields=[field])
+            changed.append(membership)
+            audit_record(
+                actor,
+                action=action,
+                practice=practice,
+                details={"user": str(membership.user.public_id), detail: allowed},
+            )
+    return changed
+
+
 @transaction.atomic
 def invite_permissions_set(actor, *, practice, allowed_member_ids: set[int]) -> list[Membership]:
     """EHR Settings > PHR invite: exactly the ticked members may invite patients.
 
     Returns the memberships whose right changed; each change is audited.
     """
-    permissions.require(
-        permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
-        gettext("Only administrators can change EHR Settings."),
+    return _member_right_set(
+        actor,
+        practice=practice,
+        allowed_member_ids=allowed_member_ids,
+        field="may_invite_patients",
+        action="settings.phr_invite_permission",
+        detail="may_invite",
     )
-    changed = []
-    members = Membership.objects.select_for_update().filter(practice=practice, is_active=True)
-    for membership in members:
-        allowed = membership.pk in allowed_member_ids
-        if membership.may_invite_patients != allowed:
-            membership.may_invite_patients = allowed
-            membership.save(update_fields=["may_invite_patients"])
-            changed.append(membership)
-            audit_record(
-                actor,
-                action="settings.phr_invite_permission",
-                practice=practice,
-                details={"user": str(membership.user.public_id), "may_invite": allowed},
-            )
-    return changed
 
 
 # Auto-invited patients have no printed access code: they verify with their date of birth and a
@@ -78,10 +111,7 @@ def auto_invite_set(actor, *, practice, enabled: bool) -> bool:
     """
     from portico.practices.models import Practice
 
-    permissions.require(
-        permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
-        gettext("Only administrators can change EHR Settings."),
-    )
+    _require_settings_admin(actor, practice)
     if enabled and not sms.sms_enabled():
         raise ValidationError({"enabled": [AUTO_INVITE_NEEDS_SMS_MESSAGE]})
     locked = Practice.objects.select_for_update().get(pk=practice.pk)
@@ -98,13 +128,6 @@ def auto_invite_set(actor, *, practice, enabled: bool) -> bool:
         details={"enabled": enabled},
     )
     return True
-
-
-def _require_settings_admin(actor, practice) -> None:
-    permissions.require(
-        permissions.can_manage_settings(practice_selectors.membership_for(actor, practice)),
-        gettext("Only administrators can change EHR Settings."),
-    )
 
 
 @transaction.atomic
@@ -149,25 +172,19 @@ def messaging_settings_set(
 
 @transaction.atomic
 def message_helpers_set(actor, *, practice, allowed_member_ids: set[int]) -> list[Membership]:
-    """EHR Settings > Messaging: exactly the ticked members (besides the providers, who always
-    may) read and answer the practice's patient messages. Returns the memberships whose right
-    changed; each change is audited."""
-    _require_settings_admin(actor, practice)
-    changed = []
-    members = Membership.objects.select_for_update().filter(practice=practice, is_active=True)
-    for membership in members.select_related("user"):
-        allowed = membership.pk in allowed_member_ids
-        if membership.may_answer_messages != allowed:
-            membership.may_answer_messages = allowed
-            membership.save(update_fields=["may_answer_messages"])
-            changed.append(membership)
-            audit_record(
-                actor,
-                action="settings.messaging_helper",
-                practice=practice,
-                details={"user": str(membership.user.public_id), "may_answer": allowed},
-            )
-    return changed
+    """EHR Settings > Messaging: exactly the ticked members besides the providers read and
+    answer the practice's patient messages. Providers always may: their own flag is left as it
+    is, whatever the list says. Returns the memberships whose right changed; each change is
+    audited."""
+    return _member_right_set(
+        actor,
+        practice=practice,
+        allowed_member_ids=allowed_member_ids,
+        field="may_answer_messages",
+        action="settings.messaging_helper",
+        detail="may_answer",
+        only=lambda membership: not membership.receives_messages,
+    )
 
 
 def practice_switch(actor, *, session, practice_public_id) -> Membership | None:

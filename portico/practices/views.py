@@ -135,12 +135,8 @@ def messaging(request):
             status=400,
             helpers_error=gettext("The list of users changed; please try again."),
         )
-    # Providers always may; their own flag is kept as it is.
-    keep = {m.pk for m in members if m.receives_messages and m.may_answer_messages}
     changed = services.message_helpers_set(
-        request.user,
-        practice=request.practice,
-        allowed_member_ids={known[t] for t in ticked} | keep,
+        request.user, practice=request.practice, allowed_member_ids={known[t] for t in ticked}
     )
     messages.success(request, gettext("Saved.") if changed else gettext("Nothing changed."))
     return redirect("practices:messaging")

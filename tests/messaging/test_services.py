@@ -535,3 +535,17 @@ def test_a_shared_signed_visit_summary_emails_the_patient(enrolled, provider, pa
     with committed():
         chart_services.encounter_sign(provider, encounter=encounter)
     assert record_emails().count() == 1
+
+
+def test_the_helpers_list_leaves_a_providers_own_flag_as_it_is(practice, admin, provider, staff):
+    provider_membership = Membership.objects.get(user=provider)
+    Membership.objects.filter(pk=provider_membership.pk).update(may_answer_messages=True)
+    staff_membership = Membership.objects.get(user=staff)
+
+    changed = practice_services.message_helpers_set(
+        admin, practice=practice, allowed_member_ids={staff_membership.pk}
+    )
+
+    assert [m.user for m in changed] == [staff]
+    provider_membership.refresh_from_db()
+    assert provider_membership.may_answer_messages  # not in the list, yet untouched

@@ -5,6 +5,7 @@ from portico.charts import urls as chart_urls
 from portico.core import views as core_views
 from portico.messaging import chart_urls as chart_messaging_urls
 from portico.portal import staff_urls as chart_portal_urls
+from portico.scheduling import chart_urls as chart_scheduling_urls
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -19,7 +20,8 @@ urlpatterns = [
             (
                 chart_urls.urlpatterns
                 + chart_portal_urls.urlpatterns
-                + chart_messaging_urls.urlpatterns,
+                + chart_messaging_urls.urlpatterns
+                + chart_scheduling_urls.urlpatterns,
                 "charts",
             )
         ),
@@ -30,6 +32,7 @@ urlpatterns = [
     path("hooks/", include("portico.notifications.urls")),
     path("", include("portico.records.urls")),
     path("", include("portico.messaging.urls")),
+    path("", include("portico.scheduling.urls")),
     path("api/v1/", api.urls),
     # Anything else under the API answers in the API's own error shape, not an HTML page.
     re_path(r"^api/v1/.*$", core_views.api_not_found),

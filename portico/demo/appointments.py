@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import zoneinfo
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from portico.scheduling.models import AppointmentStatus
-from portico.scheduling.services import appointment_create
+from portico.scheduling.models import AppointmentStatus, VisitType
+from portico.scheduling.services import appointment_book, visit_type_save
 
 VISITS = (
     ("Annual physical", "Yearly check-up"),
@@ -18,6 +20,14 @@ VISITS = (
     ("Sick visit", "Cough and sore throat"),
     ("Vaccination", "Flu shot"),
 )
+MINUTES = {"Annual physical": 40, "Follow-up visit": 20, "Sick visit": 20, "Vaccination": 15}
+
+
+def _visit_type(actor, practice, name: str) -> VisitType:
+    found = VisitType.objects.filter(practice=practice, name=name).first()
+    return found or visit_type_save(
+        actor, practice=practice, name=name, duration_minutes=MINUTES[name]
+    )
 
 
 def give_demo_appointments(actor, *, patient, provider, rng: random.Random) -> None:
@@ -29,17 +39,21 @@ def give_demo_appointments(actor, *, patient, provider, rng: random.Random) -> N
     def at(days: int, status: str) -> None:
         day = today + dt.timedelta(days=days)
         start = dt.datetime.combine(day, dt.time(rng.randint(8, 16)), tzinfo=zone)
-        visit_type, reason = rng.choice(VISITS)
-        appointment_create(
-            actor,
-            patient=patient,
-            provider=provider,
-            start_at=start,
-            end_at=start + dt.timedelta(minutes=rng.choice((15, 20, 30))),
-            visit_type=visit_type,
-            reason=reason,
-            status=status,
-        )
+        name, reason = rng.choice(VISITS)
+        # When the provider is busy then, this one is left out.
+        with contextlib.suppress(ValidationError):
+            appointment_book(
+                actor,
+                patient=patient,
+                provider=provider,
+                appointment_type=_visit_type(actor, patient.practice, name),
+                start_at=start,
+                reason=reason,
+                status=status,
+                check_hours=False,
+                allow_past=True,
+                notify=False,
+            )
 
     for _ in range(rng.randint(2, 4)):
         status = rng.choice(

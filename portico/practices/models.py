@@ -16,6 +16,16 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known time zone.")
 
 
+def address_lines(line1: str, line2: str, city: str, state: str, postal_code: str) -> list[str]:
+    """A postal address as the lines it is written on ("Springfield, IL 62701" last)."""
+    city_line = (
+        " ".join(p for p in [f"{city}," if city else "", state, postal_code] if p)
+        .strip()
+        .rstrip(",")
+    )
+    return [line for line in [line1, line2, city_line] if line]
+
+
 class Practice(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
@@ -35,6 +45,9 @@ class Practice(models.Model):
     # `messaging_auto_file` on, every patient thread is filed into the chart when it starts.
     messaging_enabled = models.BooleanField(default=False)
     messaging_auto_file = models.BooleanField(default=False)
+    # SPEC §8.7, §1.3: appointment reminder emails, off until an administrator turns them on;
+    # then sent for the providers ticked on the tab (Membership.sends_reminders).
+    reminders_enabled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -45,14 +58,9 @@ class Practice(models.Model):
 
     @property
     def address_lines(self) -> list[str]:
-        city_line = (
-            " ".join(
-                p for p in [f"{self.city}," if self.city else "", self.state, self.postal_code] if p
-            )
-            .strip()
-            .rstrip(",")
+        return address_lines(
+            self.address_line1, self.address_line2, self.city, self.state, self.postal_code
         )
-        return [line for line in [self.address_line1, self.address_line2, city_line] if line]
 
 
 class Role(models.TextChoices):
@@ -91,6 +99,9 @@ class Membership(models.Model):
     # SPEC §1.3: staff (besides the providers) an administrator lets read and answer the
     # practice's patient messages.
     may_answer_messages = models.BooleanField(default=False)
+    # SPEC §1.3: with the practice's reminders on, a provider's appointments get reminders
+    # while this is ticked.
+    sends_reminders = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

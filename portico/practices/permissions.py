@@ -40,6 +40,18 @@ def can_answer_messages(membership: Membership | None) -> bool:
     )
 
 
+def can_edit_schedule(membership: Membership | None, provider) -> bool:
+    """SPEC §8.4: an administrator sets every provider's working hours and blocked times; a
+    provider sets their own."""
+    if not can_work_in_charts(membership):
+        return False
+    return membership.is_administrator or (
+        membership.role == Role.PROVIDER
+        and provider is not None
+        and membership.user_id == provider.pk
+    )
+
+
 def require(allowed: bool, message: str | Promise | None = None) -> None:
     """Raise PermissionDenied with `message` (translated text) unless `allowed`."""
     if not allowed:

@@ -8,6 +8,7 @@ points at a chart fails this test until someone decides which.
 """
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 from django.apps import apps
@@ -31,6 +32,8 @@ EXEMPT = {
     "records.SharedLink": "the patient's sent links page reads them on every request",
     "messaging.Thread": "messages are not part of the record's renderings; pages read them live",
     "messaging.RecordUpdateEmails": "an email setting, not part of the record",
+    "scheduling.ReminderOptOut": "an email setting, not part of the record",
+    "scheduling.AppointmentReminder": "which reminders were queued, not part of the record",
 }
 
 
@@ -80,13 +83,49 @@ def _amendment_writes(world):
 
 
 def _appointment_writes(world):
-    start = timezone.now() + dt.timedelta(days=3)
-    appointment = scheduling.appointment_create(
-        world.staff, patient=world.patient, start_at=start, end_at=start + dt.timedelta(hours=1)
+    from portico.scheduling.calendar import Stretch
+    from portico.scheduling.models import AppointmentStatus
+
+    visit = scheduling.visit_type_save(
+        world.admin, practice=world.patient.practice, name="Follow-up", duration_minutes=30
+    )
+    scheduling.working_hours_set(
+        world.admin,
+        practice=world.patient.practice,
+        provider=world.provider,
+        stretches=[Stretch(day, dt.time(8), dt.time(18)) for day in range(7)],
+    )
+    start = dt.datetime.combine(
+        timezone.localdate() + dt.timedelta(days=3),
+        dt.time(10),
+        tzinfo=zoneinfo.ZoneInfo(world.patient.practice.time_zone),
+    )
+    appointment = scheduling.appointment_book(
+        world.staff,
+        patient=world.patient,
+        provider=world.provider,
+        appointment_type=visit,
+        start_at=start,
+        check_hours=False,
     )
     yield "create"
-    scheduling.appointment_cancel(world.staff, appointment=appointment)
+    scheduling.appointment_move(
+        world.staff, appointment=appointment, start_at=start + dt.timedelta(hours=1)
+    )
+    yield "move"
+    scheduling.appointment_cancel(world.staff, appointment=appointment, reason="Called")
     yield "cancel"
+    past = scheduling.appointment_book(
+        world.staff,
+        patient=world.patient,
+        provider=world.provider,
+        appointment_type=visit,
+        start_at=timezone.now() - dt.timedelta(days=3),
+        check_hours=False,
+        allow_past=True,
+    )
+    scheduling.appointment_mark(world.staff, appointment=past, status=AppointmentStatus.NOSHOW)
+    yield "mark"
 
 
 WRITES = {
@@ -132,6 +171,7 @@ def test_each_service_write_of_a_record_model_raises_the_record_version(label, p
         patient = factories.make_patient(practice)
         provider = factories.make_staff(practice, role="provider", credential="MD")
         staff = factories.make_staff(practice)
+        admin = factories.make_admin(practice)
 
     before = _version(World.patient)
     for what in WRITES[label](World):

@@ -374,6 +374,7 @@ def bulk_generate_appointments(
     last_day: dt.date,
     fill: Callable[[dt.date], float] | None = None,
     cancelled_share: float = 0.06,
+    lead_days: tuple[int, int] = (1, 60),
     now: dt.datetime | None = None,
     seed: int = 15,
     batch_size: int = 5000,
@@ -383,7 +384,9 @@ def bulk_generate_appointments(
     `first_day` to `last_day`, spread over the working days in proportion to `fill(day)` (by
     default upcoming_fill: every past day alike, the days ahead emptier by the week).
 
-    Patients come mostly from the provider's own panel (patients[i::providers]). Raises
+    Each was booked `lead_days` (a random number of days in that range) before its start, or
+    lately if that is still ahead. Patients come mostly from the provider's own panel
+    (patients[i::providers]). Raises
     ValueError when the held appointments would fill a day past MAX_FILL of its working time
     (give more providers or days, or fewer appointments). Returns how many were made."""
     now = (now or timezone.now()).replace(microsecond=0)
@@ -426,7 +429,7 @@ def bulk_generate_appointments(
 
     def row(d: _Day, start: dt.datetime, kind: int, location, status: str, **extra) -> dict:
         length = type_minutes[kind]
-        lead = dt.timedelta(days=rng.randint(1, 60), minutes=rng.randint(0, 600))
+        lead = dt.timedelta(days=rng.randint(*lead_days), minutes=rng.randint(0, 600))
         scheduled = start - lead
         if scheduled >= now:
             scheduled = now - dt.timedelta(minutes=rng.randint(1, 14 * 24 * 60))

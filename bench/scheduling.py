@@ -855,6 +855,23 @@ class Backends:
             self.thread.join()
 
 
+def rows_inserted(watcher: Backends | None) -> int | None:
+    """PostgreSQL: rows ever inserted into the appointment table (aborted ones included), as
+    its statistics say once the backends that wrote them have reported."""
+    if watcher is None:
+        return None
+    for _ in range(50):
+        time.sleep(0.2)
+        watcher.conn.execute("SELECT pg_stat_clear_snapshot()")
+        (count,) = watcher.conn.execute(
+            "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'scheduling_appointment'"
+        ).fetchone()
+        if getattr(watcher, "last_count", None) == count:
+            return count
+        watcher.last_count = count
+    return count
+
+
 async def race_round(port: int, heads: list[bytes], bodies: list[bytes]):
     """Open a connection per request, send each all but its last byte, then every last byte
     at once; the answers (status, body) and the timings."""
@@ -884,7 +901,6 @@ async def race_round(port: int, heads: list[bytes], bodies: list[bytes]):
 
 
 def part_race(args, refs: list[PracticeRef]) -> dict:
-    from django.contrib.auth import get_user_model
     from django.db import connections
 
     from portico.accounts.services import api_token_create
@@ -924,6 +940,7 @@ def part_race(args, refs: list[PracticeRef]) -> dict:
     zone = zoneinfo.ZoneInfo(ref.practice.time_zone)
     rounds = []
     watcher = Backends(args.database_url) if postgres(args.database_url) else None
+    inserts_before = rows_inserted(watcher)
     try:
         for provider, slot in plans:
             bodies = [
@@ -986,10 +1003,22 @@ def part_race(args, refs: list[PracticeRef]) -> dict:
                 print(f"race: unexpected answers, e.g. {one.other}", flush=True)
     finally:
         rp.stop(server)
-        if watcher:
-            watcher.conn.close()
-    get_user_model()  # (the token's user is the front desk's)
+    # The server's database connections have ended, so their statistics are in: every row an
+    # INSERT tried, kept or not. Beyond one per round, these are requests that passed the
+    # service's check while the winner had not committed yet, refused by the constraint.
+    inserts = rows_inserted(watcher) - inserts_before if watcher else None
+    if watcher:
+        watcher.conn.close()
+    if inserts is not None:
+        print(
+            f"race: {inserts} rows were inserted into the appointment table in "
+            f"{len(rounds)} rounds: {inserts - len(rounds)} requests got past the service's "
+            "check while another's booking was not committed, and were refused by the "
+            "exclusion constraint",
+            flush=True,
+        )
     return {
+        "constraint_refusals": None if inserts is None else inserts - len(rounds),
         "requests": args.race_requests,
         "handlers": f"{args.race_workers} gthread workers x {args.race_threads} threads "
         f"= {handlers}",
@@ -1221,6 +1250,11 @@ class Sink:
         total, distinct, unsubscribe = self.process.stdout.readline().split()
         return int(total), int(distinct), int(unsubscribe)
 
+    def cpu_seconds(self) -> float:
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
@@ -1305,6 +1339,11 @@ def part_reminders(args) -> dict:
     periodic = None
     t0 = time.perf_counter()
     first_at = None
+    database = args.database_url.rsplit("/", 1)[-1] if postgres(args.database_url) else None
+    cpu = rp.ServerCpu(worker.pid, database)
+    cpu_before: dict = {}
+    sink_cpu_before = 0.0
+    cpu_per_email: tuple[float, float, float] | None = None
     deadline = t0 + max(600, 4 * queued / 100)
     try:
         while time.perf_counter() < deadline:
@@ -1313,8 +1352,14 @@ def part_reminders(args) -> dict:
             now = time.perf_counter() - t0
             if first_at is None and received:
                 first_at = now
+                cpu_before, sink_cpu_before = cpu.start(), sink.cpu_seconds()
+                first_count = received
             samples.append((round(now, 1), received, distinct, process_rss_kb(worker.pid)))
             if not kills and received >= queued // 2:
+                # CPU per email of the first sender (and the database's part), and the sink's.
+                total, db = cpu.used(cpu_before, received - first_count)
+                sink_ms = (sink.cpu_seconds() - sink_cpu_before) * 1000 / (received - first_count)
+                cpu_per_email = (total, db, sink_ms)
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait(timeout=10)
                 at_kill = sink.counts()
@@ -1346,7 +1391,6 @@ def part_reminders(args) -> dict:
     states = dict(
         OutboundEmail.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n")
     )
-
     connections.close_all()
     last_at = next((s[0] for s in samples if s[2] >= queued), finished)
     first_half = (
@@ -1378,6 +1422,15 @@ def part_reminders(args) -> dict:
         "states": states,
         "rss_samples": samples[:: max(1, len(samples) // 40)],
         "lease_seconds": args.lease_seconds,
+        "cpu_ms_per_email": None
+        if cpu_per_email is None
+        else {
+            "sender": round(cpu_per_email[0], 2),
+            "of_which_database": None
+            if cpu_per_email[1] != cpu_per_email[1]
+            else round(cpu_per_email[1], 2),
+            "smtp_sink": round(cpu_per_email[2], 2),
+        },
     }
     result["rss"] = rss_summary(samples, kills)
     print(
@@ -1387,7 +1440,12 @@ def part_reminders(args) -> dict:
         f"emails/s overall ({result['seconds']:.0f} s, the restart included); outbox {states}",
         flush=True,
     )
-    print(f"worker RSS: {result['rss']}", flush=True)
+    print(
+        f"sending resumed {result['restart_gap_seconds']} s after the kill (the killed sender's "
+        f"claimed messages wait out their {args.lease_seconds} s lease); CPU per email before "
+        f"the kill {result['cpu_ms_per_email']} ms; worker RSS: {result['rss']}",
+        flush=True,
+    )
     return result
 
 
@@ -1729,9 +1787,15 @@ def main() -> int:
     print(
         f"Run of {started_at:%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} CPUs, "
         f"{platform.python_implementation()} {platform.python_version()}); code "
-        f"{rp.CODE} at {rp.git_commit(rp.CODE)}; database {args.database_url.split('://')[0]}, "
-        f"{args.practices} practice(s) x {args.providers_per_practice} providers, "
-        f"{args.appointments:,} appointments; parts {', '.join(parts)}; load average "
+        f"{rp.CODE} at {rp.git_commit(rp.CODE)}; database {args.database_url.split('://')[0]}"
+        + (
+            f", {args.practices} practice(s) x {args.providers_per_practice} providers, "
+            f"{args.appointments:,} appointments"
+            if parts != ["reminders"]
+            else ""
+        )
+        + (f", {args.reminders:,} reminders" if "reminders" in parts else "")
+        + f"; parts {', '.join(parts)}; load average "
         f"{' '.join(f'{x:.2f}' for x in loadavg_start)} at the start, "
         f"{' '.join(f'{x:.2f}' for x in loadavg_end)} at the end"
     )

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection
 from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -471,29 +469,6 @@ def _is_taken(exc: ValidationError) -> bool:
     )
 
 
-# Two bookings that pass the overlap check at the same moment both insert, and PostgreSQL's
-# exclusion check then finds each other's row and each waits for the other: the database aborts
-# one as a deadlock (see its execIndexing.c). That, and a serialization failure, is a transient
-# refusal, not an answer: run the service again, and it sees the winner ("taken", a 409).
-_RETRY_SQLSTATES = {"40P01", "40001"}
-ATTEMPTS = 3
-
-
-def _retrying(call: Callable[[], T]) -> T:
-    """Run a booking service again when the database aborted its transaction to break a tie
-    with a simultaneous booking (only outside any transaction: the whole call is undone)."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return call()
-        except OperationalError as exc:
-            sqlstate = getattr(exc.__cause__, "sqlstate", None)
-            if sqlstate not in _RETRY_SQLSTATES or attempt == ATTEMPTS:
-                raise
-            if connection.in_atomic_block:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def _open_times_out(practice, intervals) -> list[dict]:
     """Open times with their locations' public ids (one query for the practice's locations)."""
     public_ids = dict(
@@ -775,15 +750,13 @@ def create_appointment(request, payload: AppointmentIn):
     provider = _chosen_provider(request, payload.provider_id, "provider_id")
     visit_type = _chosen_visit_type(request, payload.visit_type_id, "visit_type_id")
     try:
-        appointment = _retrying(
-            lambda: services.appointment_book(
-                request.user,
-                patient=patient,
-                provider=provider,
-                appointment_type=visit_type,
-                start_at=payload.start_at,
-                reason=payload.reason,
-            )
+        appointment = services.appointment_book(
+            request.user,
+            patient=patient,
+            provider=provider,
+            appointment_type=visit_type,
+            start_at=payload.start_at,
+            reason=payload.reason,
         )
     except ValidationError as exc:
         if _is_taken(exc):
@@ -817,14 +790,12 @@ def move_appointment(request, appointment_id: UUID, payload: MoveIn):
         else None
     )
     try:
-        moved = _retrying(
-            lambda: services.appointment_move(
-                request.user,
-                appointment=appointment,
-                start_at=payload.start_at,
-                provider=provider,
-                appointment_type=visit_type,
-            )
+        moved = services.appointment_move(
+            request.user,
+            appointment=appointment,
+            start_at=payload.start_at,
+            provider=provider,
+            appointment_type=visit_type,
         )
     except ValidationError as exc:
         if _is_taken(exc):

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 import time_machine
-from django.db import OperationalError, connection, connections
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
@@ -1308,50 +1308,6 @@ def test_openapi_describes_every_schedule_route(client, db):
     assert hours["start"]["pattern"] == "^([01][0-9]|2[0-3]):[0-5][0-9]$"
     body = schema["paths"]["/api/v1/schedule/providers/{provider_id}/hours"]["put"]["requestBody"]
     assert body["content"]["application/json"]["schema"]["type"] == "array"
-
-
-class Deadlock(Exception):
-    """What psycopg raises when PostgreSQL aborts one of two simultaneous inserts that wait for
-    each other under the exclusion constraint (see execIndexing.c)."""
-
-    sqlstate = "40P01"
-
-
-def deadlocking(real, times: int):
-    """The booking service, aborted by the database the first `times` calls."""
-    calls = []
-
-    def call(*args, **kwargs):
-        calls.append(1)
-        if len(calls) <= times:
-            raise OperationalError("deadlock detected") from Deadlock()
-        return real(*args, **kwargs)
-
-    return call
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("taken", [False, True], ids=["free", "taken-by-the-winner"])
-def test_a_booking_the_database_aborted_to_break_a_tie_is_run_again_never_a_500(
-    api_as, monkeypatch, practice, staff, patient, provider, follow_up, hours, now, taken
-):
-    if taken:
-        services.appointment_book(
-            staff,
-            patient=factories.make_patient(practice),
-            provider=provider,
-            appointment_type=follow_up,
-            start_at=at(TUESDAY, 9),
-        )
-    monkeypatch.setattr(services, "appointment_book", deadlocking(services.appointment_book, 2))
-    staff_api = api_as(staff, practice)
-
-    response = staff_api.post(
-        "/schedule/appointments", booking_body(patient, provider, follow_up, at(TUESDAY, 9))
-    )
-
-    assert response.status_code == (409 if taken else 201), response.content
-    assert Appointment.objects.filter(provider=provider).count() == 1
 
 
 # --- The race, on PostgreSQL ----------------------------------------------------------------

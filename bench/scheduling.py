@@ -1009,6 +1009,8 @@ def part_race(args, refs: list[PracticeRef]) -> dict:
     inserts = rows_inserted(watcher) - inserts_before if watcher else None
     if watcher:
         watcher.conn.close()
+    if rounds:
+        print(f"race: a refusal (409) reads {rounds[0].refusal[:240]}", flush=True)
     if inserts is not None:
         print(
             f"race: {inserts} rows were inserted into the appointment table in "

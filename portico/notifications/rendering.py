@@ -7,7 +7,7 @@ message no longer applies (it is then skipped, not sent).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formataddr
 
 from django.conf import settings
@@ -16,14 +16,33 @@ from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     subject: str
     text: str
     html: str
     from_email: str
+    # Files sent with the message (a calendar file), and headers of its own (List-Unsubscribe);
+    # the outbox's own headers (Message-ID, Auto-Submitted, Content-Language) always win.
+    attachments: tuple[Attachment, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def from_templates(subject: str, template: str, context: dict, *, sender: str) -> RenderedEmail:
+def from_templates(
+    subject: str,
+    template: str,
+    context: dict,
+    *,
+    sender: str,
+    attachments: tuple[Attachment, ...] = (),
+    headers: dict[str, str] | None = None,
+) -> RenderedEmail:
     """An email of `template`.txt and `template`.html rendered with `context`, sent from
     PORTICO_NOTIFICATIONS_FROM under the display name `sender`."""
     return RenderedEmail(
@@ -31,6 +50,8 @@ def from_templates(subject: str, template: str, context: dict, *, sender: str) -
         text=render_to_string(f"{template}.txt", context),
         html=render_to_string(f"{template}.html", context),
         from_email=formataddr((sender, settings.PORTICO_NOTIFICATIONS_FROM)),
+        attachments=attachments,
+        headers=dict(headers or {}),
     )
 
 

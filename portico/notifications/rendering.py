@@ -64,6 +64,10 @@ RENDERERS: dict[str, str] = {
     "messaging.new_for_patient": "portico.messaging.emails.render_new_for_patient",
     "messaging.new_for_practice": "portico.messaging.emails.render_new_for_practice",
     "messaging.record_update": "portico.messaging.emails.render_record_update",
+    "scheduling.booked": "portico.scheduling.emails.render_booked",
+    "scheduling.moved": "portico.scheduling.emails.render_moved",
+    "scheduling.cancelled": "portico.scheduling.emails.render_cancelled",
+    "scheduling.reminder": "portico.scheduling.emails.render_reminder",
 }
 
 
@@ -71,6 +75,7 @@ RENDERERS: dict[str, str] = {
 # (the outbox drain sends them in batches). The renderer reads `email.prefetched`, if set.
 PREFETCHERS: dict[str, str] = {
     "portal.enrollment": "portico.portal.emails.prefetch_enrollment",
+    "scheduling.reminder": "portico.scheduling.emails.prefetch_reminders",
 }
 
 

@@ -68,7 +68,8 @@ class Received:
 
     @property
     def text(self) -> str:
-        return self.message.get_body(preferencelist=("plain",)).get_content()
+        # Line ends as the program shows them (SMTP carries CRLF).
+        return self.message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
 
     @property
     def html(self) -> str:

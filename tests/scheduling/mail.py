@@ -77,7 +77,7 @@ class Received:
 
     def header(self, name: str) -> str | None:
         value = self.message[name]
-        return None if value is None else str(value)
+        return None if value is None else str(value).strip()
 
     def calendar(self) -> Calendar:
         _type, content = self.attachments["appointment.ics"]

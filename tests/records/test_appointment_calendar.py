@@ -144,7 +144,7 @@ def test_the_calendar_link_and_place_read_in_spanish(patient_client, patient, ah
     page = parse(spanish_get(patient_client, record_url(patient)))
 
     items = upcoming(page).find_all("li")
-    assert items[0].one("a", text="Añadir al calendario (.ics)")
+    assert items[0].one("a", text="Agregar al calendario (.ics)")
     assert "Dónde: 12 Elm Street" in items[0].text
 
 

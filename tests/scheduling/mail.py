@@ -64,7 +64,7 @@ class Received:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        return str(self.message["Subject"]).strip()
 
     @property
     def text(self) -> str:

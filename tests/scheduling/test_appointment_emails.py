@@ -202,7 +202,7 @@ def test_a_spanish_speaking_patient_gets_the_email_and_calendar_file_in_spanish(
         book(staff, chart, provider, visit, at(NEXT_MONDAY, 9))
 
     message = received(mail.outbox[-1])
-    when = "lunes, 14 de diciembre de 2026 a las 9:00 AM EST"
+    when = "lunes, 14 de diciembre de 2026, 9:00 AM EST"
     assert message.subject == f"Su cita del {when} está reservada"
     assert message.header("Content-Language") == "es"
     assert f"Cuándo: {when}" in message.text

@@ -252,6 +252,19 @@ def test_reminders_are_written_in_the_patients_language(
     languages = dict(reminder_emails().values_list("to_address", "language"))
     assert languages == {"ana@example.test": "es", english.email: settings.LANGUAGE_CODE}
 
+    with time_machine.travel(WEEK_BEFORE + HOUR, tick=False):
+        outbox_drain()
+    reminders_sent = {
+        m.to[0]: received(m) for m in mail.outbox if "List-Unsubscribe" in m.extra_headers
+    }
+    spanish_reminder = reminders_sent["ana@example.test"]
+    assert spanish_reminder.subject == (
+        "Recordatorio: su cita del lunes, 21 de diciembre de 2026, 9:00 AM EST"
+    )
+    assert "Le recordamos su cita con Riverside Clinic." in spanish_reminder.text
+    assert "Para dejar de recibirlos, abra este enlace:" in spanish_reminder.text
+    assert reminders_sent[english.email].subject.startswith("Reminder: your appointment on")
+
 
 def test_the_job_reads_in_batches_and_queues_every_reminder_once(
     now, monkeypatch, admin, staff, practice, provider, visit, hours

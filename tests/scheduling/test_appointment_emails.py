@@ -15,6 +15,7 @@ from portico.portal.models import PortalAccess
 from portico.scheduling.models import ReminderOptOut
 from portico.scheduling.services import appointment_cancel, appointment_move
 from tests import factories
+from tests.core.test_spanish_catalogue import english_words
 from tests.scheduling.conftest import NOW, at
 from tests.scheduling.mail import (
     SECRETS,
@@ -210,3 +211,25 @@ def test_a_spanish_speaking_patient_gets_the_email_and_calendar_file_in_spanish(
     assert '<html lang="es">' in message.html
     (event,) = message.calendar().walk("VEVENT")
     assert str(event["summary"]) == "Cita con Dr. Paula Provider en Riverside Clinic"
+
+
+def test_spanish_status_emails_have_no_english_left(
+    now, committed, staff, practice, provider, visit, hours
+):
+    give_address(practice)
+    chart = make_chart(practice, preferred_language="es")
+    with committed():
+        appointment = book(staff, chart, provider, visit, at(NEXT_MONDAY, 9))
+    with committed():
+        appointment_move(staff, appointment=appointment, start_at=at(NEXT_MONDAY, 10))
+    with committed():
+        appointment_cancel(staff, appointment=appointment, reason="Patient asked")
+
+    assert len(mail.outbox) == 3
+    for raw in mail.outbox:
+        message = received(raw)
+        found = english_words(
+            f"<p>{message.subject}</p><pre>{message.text}</pre>{message.html}",
+            allowed=frozenset({"provider"}),  # the provider's name, "Dr. Paula Provider"
+        )
+        assert not found, (message.subject, found)

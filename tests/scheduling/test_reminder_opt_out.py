@@ -13,6 +13,7 @@ from portico.scheduling import tokens
 from portico.scheduling.models import ReminderOptOut
 from portico.scheduling.services import reminder_opt_out_set
 from tests import factories
+from tests.core.test_spanish_catalogue import english_words
 from tests.factories import sign_in
 from tests.pages.conftest import chart_url
 from tests.pages.html import parse
@@ -130,8 +131,12 @@ def test_the_unsubscribe_page_follows_the_requests_language(client, chart):
     assert page.one("h1").text == "Recordatorios de citas"
     assert page.one("button", text="Dejar de recibir recordatorios")
 
-    done = parse(client.post(unsubscribe_url(chart)))
-    assert "Ya no recibirá correos de recordatorio de citas de Riverside Clinic." in done.text
+    assert not english_words(client.get(unsubscribe_url(chart)).content.decode())
+    done = client.post(unsubscribe_url(chart))
+    assert (
+        "Ya no recibirá correos de recordatorio de citas de Riverside Clinic." in parse(done).text
+    )
+    assert not english_words(done.content.decode())
 
 
 # --- The chart's switch -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ reminders off or a provider unticked, also when that changed after the reminder 
 one-click unsubscribe headers (RFC 8058) on a real SMTP delivery."""
 
 import datetime as dt
+import threading
 import uuid
 
 import pytest
@@ -368,3 +369,45 @@ def test_a_reminder_reaches_the_mail_server_with_one_click_unsubscribe_headers(
     )
     assert response.status_code == 200
     assert ReminderOptOut.objects.get(patient=chart).source == ReminderOptOut.Source.UNSUBSCRIBE
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: SQLite runs one writer at a time, so nothing races",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_queue_each_reminder_once(
+    now, staff, practice, provider, visit, reminders_on, settings, monkeypatch
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # no worker
+    monkeypatch.setattr(reminders, "BATCH", 7)
+    for i in range(30):
+        patient = factories.make_patient(practice)
+        book(
+            staff, patient, provider, visit, START + i * dt.timedelta(minutes=20), check_hours=False
+        )
+    moment = WEEK_BEFORE + 12 * HOUR  # every one of them is in its week window
+    barrier = threading.Barrier(2)
+    queued: list[int] = []
+    errors: list = []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            queued.append(reminders_queue_due(now=moment))
+        except Exception as exc:  # noqa: BLE001 (the test asserts there were none)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sum(queued) == 30
+    assert reminder_emails().count() == 30
+    assert AppointmentReminder.objects.count() == 30
+    assert len(set(reminder_emails().values_list("subject_id", flat=True))) == 30

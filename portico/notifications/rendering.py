@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formataddr
+from typing import NamedTuple
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(NamedTuple):
+    """A file sent with an email; a plain (filename, content, mimetype) tuple does as well."""
+
     filename: str
     content: bytes
     mimetype: str

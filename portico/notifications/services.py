@@ -298,8 +298,8 @@ def _message(email: OutboundEmail, rendered, connection) -> EmailMultiAlternativ
         connection=connection,
     )
     message.attach_alternative(rendered.html, "text/html")
-    for attachment in rendered.attachments:
-        message.attach(attachment.filename, attachment.content, attachment.mimetype)
+    for filename, content, mimetype in rendered.attachments:
+        message.attach(filename, content, mimetype)
     return message
 
 

@@ -1125,10 +1125,11 @@ def due_now() -> dict[str, list[int]]:
 
 
 def reminders_data(args) -> dict:
-    """Practices of --providers-per-practice providers with reminders on and appointments on
-    the next six days (each booked at least 8 days before, so every confirmed one is due for
-    exactly one reminder whenever the job runs on this day), as many as --reminders needs; the
-    confirmed appointments past that number are made tentative (no reminder)."""
+    """Practices of --providers-per-practice providers with reminders on and appointments
+    from the day after tomorrow to six days ahead (each booked at least 8 days before, so every
+    confirmed one is due for its week reminder, and none enters the day reminder's window while
+    the bench runs), as many as --reminders needs; the confirmed appointments past that number
+    are made tentative (tentative ones get no reminder)."""
     from django.contrib.auth.hashers import make_password
     from django.db.models import CharField, Value
     from django.db.models.functions import Cast, Concat
@@ -1163,7 +1164,7 @@ def reminders_data(args) -> dict:
         )
         patients = list(Patient.objects.filter(practice=practice).values_list("id", flat=True))
         today = today_at(practice)
-        first_day, last_day = today + dt.timedelta(days=1), today + dt.timedelta(days=6)
+        first_day, last_day = today + dt.timedelta(days=2), today + dt.timedelta(days=6)
         book = ba.bulk_schedule(
             practice, providers=providers, first_day=first_day, last_day=last_day,
             vacation_weeks=0, seed=index,
@@ -1171,7 +1172,7 @@ def reminders_data(args) -> dict:
         days = sum(
             1
             for p in book.providers
-            for n in range(6)
+            for n in range((last_day - first_day).days + 1)
             if (first_day + dt.timedelta(days=n)).weekday() in p.week
             and first_day + dt.timedelta(days=n) not in book.holidays
         )
@@ -1378,9 +1379,9 @@ def part_reminders(args) -> dict:
                     start_new_session=True,
                 )  # fmt: skip
             if distinct >= queued and kills:
-                sent = OutboundEmail.objects.filter(state="sent").count()
+                pending = OutboundEmail.objects.exclude(state="sent").count()
                 connections.close_all()
-                if sent >= queued:
+                if not pending:
                     break
         time.sleep(2)  # anything sent twice would arrive now
         received, distinct, unsubscribe = sink.counts()
@@ -1393,6 +1394,7 @@ def part_reminders(args) -> dict:
     states = dict(
         OutboundEmail.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n")
     )
+    stored = sum(states.values())  # the job's, and any the periodic run queued since
     connections.close_all()
     last_at = next((s[0] for s in samples if s[2] >= queued), finished)
     first_half = (
@@ -1412,7 +1414,8 @@ def part_reminders(args) -> dict:
         "received": received,
         "distinct": distinct,
         "duplicates": received - distinct,
-        "lost": queued - distinct,
+        "stored": stored,
+        "lost": stored - distinct,
         "with_list_unsubscribe": unsubscribe,
         "kills": kills,
         "rate_before_kill": round(first_half, 1),
@@ -1437,7 +1440,8 @@ def part_reminders(args) -> dict:
     result["rss"] = rss_summary(samples, kills)
     print(
         f"sink: {received:,} received, {distinct:,} distinct Message-IDs, {received - distinct} "
-        f"twice, {queued - distinct} missing, {unsubscribe:,} with List-Unsubscribe; "
+        f"twice, {stored - distinct} of the {stored:,} stored emails missing, {unsubscribe:,} "
+        "with List-Unsubscribe; "
         f"{result['rate_before_kill']:.0f} emails/s before the kill, {result['rate_overall']:.0f} "
         f"emails/s overall ({result['seconds']:.0f} s, the restart included); outbox {states}",
         flush=True,
@@ -1452,7 +1456,8 @@ def part_reminders(args) -> dict:
 
 
 def rss_summary(samples, kills) -> dict:
-    """Each worker's RSS once it had sent 10% of its share, and at its end (MB)."""
+    """Each worker's RSS once it had sent a tenth of what it sent in all, its peak from then
+    on and at its end (MB): growth after the first tenth is what sending costs over time."""
     kill_at = kills[0]["at_seconds"] if kills else float("inf")
     lives = [
         [s for s in samples if s[0] < kill_at and s[3]],
@@ -1462,12 +1467,15 @@ def rss_summary(samples, kills) -> dict:
     for name, life in zip(("first worker", "second worker"), lives, strict=True):
         if len(life) < 3:
             continue
-        early = life[max(1, len(life) // 10)]
+        start = kills[0]["received"] if name == "second worker" else 0
+        tenth = start + (life[-1][1] - start) / 10
+        early = next((s for s in life if s[1] >= tenth), life[0])
+        later = life[life.index(early) :]
         found[name] = {
             "early_mb": round(early[3] / 1024, 1),
-            "peak_mb": round(max(s[3] for s in life) / 1024, 1),
+            "peak_mb": round(max(s[3] for s in later) / 1024, 1),
             "end_mb": round(life[-1][3] / 1024, 1),
-            "growth_mb": round((max(s[3] for s in life[life.index(early) :]) - early[3]) / 1024, 1),
+            "growth_mb": round((max(s[3] for s in later) - early[3]) / 1024, 1),
         }
     return found
 

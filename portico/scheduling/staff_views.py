@@ -244,8 +244,9 @@ def schedule(request):
     else:
         context["heading"] = f"{chosen.user.display_name} · {week_text}"
         context["columns"] = book_page.week_columns(book[0], clock, links)
-    for column in context["columns"]:
-        column.is_today = column.day == today
+    if view == WEEK:
+        for column in context["columns"]:
+            column.is_today = column.day == today
     body = render_to_string("scheduling/schedule_body.html", context, using="jinja2")
     return render(
         request,

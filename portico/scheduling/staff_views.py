@@ -526,6 +526,10 @@ def _move_form(appointment, memberships, visit_types, data=None) -> MoveForm:
     return form
 
 
+def _all_messages(form) -> list[str]:
+    return [text for errors in form.errors.values() for text in errors] if form.is_bound else []
+
+
 def _appointment_page(
     request,
     appointment,
@@ -558,6 +562,15 @@ def _appointment_page(
             ),
             Clock(zone),
         )
+    move_form = move_form or _move_form(appointment, memberships, visit_types)
+    cancel_form = cancel_form or CancelForm()
+    # An action refused on an appointment that is no longer upcoming (its forms are not shown):
+    # the reason, at the top.
+    refused = (
+        []
+        if upcoming
+        else [text for form in (move_form, cancel_form) for text in _all_messages(form)]
+    )
     audit_read(
         request.user,
         action="appointment.view",
@@ -574,9 +587,10 @@ def _appointment_page(
             "practice": practice,
             "upcoming": upcoming,
             "marks": _marks(appointment, _today(practice), zone),
-            "move_form": move_form or _move_form(appointment, memberships, visit_types),
-            "cancel_form": cancel_form or CancelForm(),
+            "move_form": move_form,
+            "cancel_form": cancel_form,
             "mark_error": mark_error,
+            "refused": refused,
             "open_days": open_days,
             "schedule_section": True,
         },

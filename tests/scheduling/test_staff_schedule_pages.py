@@ -617,6 +617,27 @@ def test_cancelling_needs_a_reason_and_then_cancels(staff_client, booked):
     assert page.find("section", aria_labelledby="move-heading") is None
 
 
+def test_a_completed_appointment_cannot_be_cancelled_or_moved_and_the_page_says_why(
+    staff_client, booked, staff
+):
+    services.appointment_mark(staff, appointment=booked, status=AppointmentStatus.FULFILLED)
+
+    cancel = staff_client.post(appointment_url(booked, "cancel"), {"reason": "Oops"})
+    move = staff_client.post(
+        appointment_url(booked, "move"), {"date": "2026-12-08", "time": "9:00"}
+    )
+
+    assert cancel.status_code == 400 and move.status_code == 400
+    assert parse(cancel).one("div", class_="errors").text == (
+        "Only a pending, tentative or confirmed appointment can be cancelled."
+    )
+    assert parse(move).one("div", class_="errors").text == (
+        "Only a pending, tentative or confirmed appointment can be moved."
+    )
+    booked.refresh_from_db()
+    assert booked.status == AppointmentStatus.FULFILLED and booked.start_at == at(MONDAY, 9, 20)
+
+
 def test_marking_arrived_then_completed_from_the_page(staff_client, booked):
     url = appointment_url(booked, "mark")
 

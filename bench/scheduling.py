@@ -802,6 +802,69 @@ def count_week_queries(population: WeekPopulation, sessions: rp.Sessions) -> lis
     return found
 
 
+def profile_week(args, refs: list[PracticeRef]) -> None:
+    """--profile: first views of the week view in-process with Django's test client (each a
+    new session of the practice's front desk, going round the cold mode's weeks): the SQL by
+    statement and cProfile's top functions."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    sessions = rp.Sessions()
+    sessions.learn("staff", refs[0].front_desk, then="/ehr/")
+    sessions.account_hashes([r.front_desk.pk for r in refs])
+    cold, _warm, _repeat = viewed_weeks(args, refs)
+    clients = []
+    for i in range(args.profile_views):
+        combo = cold[i % len(cold)]
+        user = refs[combo.practice].front_desk
+        key = sessions.key(f"sched-profile-{time.time_ns()}", user.pk)
+        sessions.write([("staff", key, user.pk)])
+        client = Client()
+        client.cookies[sessions.cookie_name] = key
+        clients.append((client, week_path(combo.monday)))
+    profiler = cProfile.Profile()
+    wall = cpu = sql_ms = 0.0
+    queries = 0
+    by_sql: dict[str, list[float]] = {}
+    for client, path in clients:
+        t0, c0 = time.perf_counter(), time.process_time()
+        with CaptureQueriesContext(connection) as captured:
+            profiler.enable()
+            response = client.get(path)
+            profiler.disable()
+        wall, cpu = wall + time.perf_counter() - t0, cpu + time.process_time() - c0
+        if response.status_code != 200:
+            sys.exit(f"{path} answered {response.status_code}")
+        queries += len(captured)
+        for q in captured.captured_queries:
+            ms = float(q["time"]) * 1000
+            sql_ms += ms
+            shape = re.sub(r"\b\d+\b", "N", re.sub(r"'[^']*'", "'…'", q["sql"]))
+            by_sql.setdefault(re.sub(r"\s+", " ", shape)[:150], []).append(ms)
+    n = len(clients)
+    print(
+        f"profile week view: {n} first views in-process, {wall / n * 1000:.1f} ms each, this "
+        f"process' CPU {cpu / n * 1000:.1f} ms (under cProfile), {queries / n:.0f} queries "
+        f"taking {sql_ms / n:.1f} ms"
+    )
+    for sql, times in sorted(by_sql.items(), key=lambda kv: -sum(kv[1]))[:10]:
+        print(f"  {sum(times) / n:6.2f} ms/view  x{len(times) / n:.1f}  {sql}")
+    for order, restrict in (("tottime", 25), ("cumulative", "/portico/")):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).sort_stats(order)
+        if isinstance(restrict, str):
+            stats.print_stats(restrict, 35)
+        else:
+            stats.print_stats(restrict)
+        text = out.getvalue()
+        print(text[text.index("   ncalls") :] if "   ncalls" in text else text)
+
+
 # ---------------------------------------------------------------------------------------------
 # Part 3: the race for one time
 
@@ -1752,6 +1815,8 @@ def main() -> int:
     parser.add_argument("--memory-limit-mb", type=float, default=10.0)
     parser.add_argument("--reminders-child", help=argparse.SUPPRESS)
     parser.add_argument("--data-only", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="profile the week view instead")
+    parser.add_argument("--profile-views", type=int, default=100)
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--booker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1781,6 +1846,9 @@ def main() -> int:
         if args.data_only:
             return 0
         refs = load_practices()
+        if args.profile:
+            profile_week(args, refs)
+            return 0
         if "open" in parts:
             result = part_open(args, refs)
             summary["parts"]["open"] = result

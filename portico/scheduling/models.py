@@ -221,9 +221,7 @@ class Appointment(models.Model):
             # The day and week views: the practice's providers' time. Without it both
             # databases read the practice's whole history through the practice key's index
             # (bench/scheduling.py: 11 ms on PostgreSQL, 22 ms on SQLite, a full week).
-            models.Index(
-                fields=["practice", "provider", "start_at"], name="appointment_book_idx"
-            ),
+            models.Index(fields=["practice", "provider", "start_at"], name="appointment_book_idx"),
             models.Index(fields=["start_at"], name="appointment_start_idx"),
         ]
         constraints = [

@@ -1281,6 +1281,11 @@ def reminders_data(args) -> dict:
     }
 
 
+def own_memory_kb() -> dict[str, int]:
+    status = Path("/proc/self/status").read_text()
+    return {k: int(v) for k, v in re.findall(r"^(VmRSS|VmHWM):\s+(\d+)", status, re.M)}
+
+
 def process_rss_kb(group: int) -> int:
     """The resident memory of the processes of a process group (kB, from /proc)."""
     total = 0
@@ -1361,8 +1366,6 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
 def part_reminders(args) -> dict:
     """(In its own process, on its own database.) Make the data, queue the reminders, send
     them with the task worker, kill it half-way, start it again, count at the sink."""
-    import resource
-
     from django.core.management import call_command
     from django.db import connection, connections
     from django.db.models import Count
@@ -1378,8 +1381,10 @@ def part_reminders(args) -> dict:
     log = rp.REPO / "var" / "bench_scheduling_worker.log"
     log.write_bytes(b"")
     env = worker_env(args, sink.port)
-    # The job, in this process (as `portico run_periodic` runs it).
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # The job, in this process (as `portico run_periodic` runs it). Its memory: this
+    # process' peak RSS, reset just before (Linux: 5 in /proc/self/clear_refs).
+    Path("/proc/self/clear_refs").write_text("5")
+    rss_before = own_memory_kb()
     started, cpu_started = time.perf_counter(), time.process_time()
     with CaptureQueriesContext(connection) as queries:
         queued = reminders.reminders_queue_due()
@@ -1388,14 +1393,14 @@ def part_reminders(args) -> dict:
         "seconds": round(time.perf_counter() - started, 2),
         "cpu_seconds": round(time.process_time() - cpu_started, 2),
         "queries": len(queries),
-        "peak_rss_growth_mb": round(
-            (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024, 1
-        ),
+        "rss_before_mb": round(rss_before["VmRSS"] / 1024, 1),
+        "peak_rss_growth_mb": round((own_memory_kb()["VmHWM"] - rss_before["VmRSS"]) / 1024, 1),
     }
     print(
         f"reminder job: {queued:,} reminders queued in {job['seconds']} s "
         f"({queued / max(job['seconds'], 1e-6):,.0f}/s, {job['queries']} queries, this "
-        f"process' peak RSS +{job['peak_rss_growth_mb']} MB)",
+        f"process' peak RSS {job['peak_rss_growth_mb']:+} MB over the "
+        f"{job['rss_before_mb']} MB it held)",
         flush=True,
     )
     connections.close_all()

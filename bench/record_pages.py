@@ -367,7 +367,10 @@ def ensure_samples(practice, main: list[int]) -> None:
                 encounter=encounter, text="Lab results reviewed.", author=provider
             )
         for i in range(-4, 3):
-            start = now.replace(microsecond=0) + dt.timedelta(days=30 * i + 1)
+            # Each chart at its own time: one provider's appointments never overlap.
+            start = now.replace(microsecond=0) + dt.timedelta(
+                days=30 * i + 1, minutes=20 * (patient.pk % 2000)
+            )
             Appointment.objects.create(
                 practice=practice,
                 patient=patient,

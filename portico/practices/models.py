@@ -16,26 +16,31 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known time zone.")
 
 
-def address_lines(line1: str, line2: str, city: str, state: str, postal_code: str) -> list[str]:
-    """A postal address as the lines it is written on ("Springfield, IL 62701" last)."""
-    city_line = (
-        " ".join(p for p in [f"{city}," if city else "", state, postal_code] if p)
-        .strip()
-        .rstrip(",")
-    )
-    return [line for line in [line1, line2, city_line] if line]
+class PostalAddress(models.Model):
+    """A place's postal address and phone (the practice's own, or one of its locations)."""
 
-
-class Practice(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80, unique=True)
     address_line1 = models.CharField(max_length=200, blank=True)
     address_line2 = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=50, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     phone = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The address as the lines it is written on ("Springfield, IL 62701" last)."""
+        parts = [f"{self.city}," if self.city else "", self.state, self.postal_code]
+        city_line = " ".join(p for p in parts if p).strip().rstrip(",")
+        return [line for line in [self.address_line1, self.address_line2, city_line] if line]
+
+
+class Practice(PostalAddress):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
     time_zone = models.CharField(
         max_length=64, default="America/New_York", validators=[validate_time_zone]
     )
@@ -55,12 +60,6 @@ class Practice(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def address_lines(self) -> list[str]:
-        return address_lines(
-            self.address_line1, self.address_line2, self.city, self.state, self.postal_code
-        )
 
 
 class Role(models.TextChoices):

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from portico.practices.models import address_lines
+from portico.practices.models import PostalAddress
 
 
 class AppointmentStatus(models.TextChoices):
@@ -41,7 +41,7 @@ UPCOMING_STATUSES = (
 )
 
 
-class Location(models.Model):
+class Location(PostalAddress):
     """A place where the practice sees patients. Working hours without a location are at the
     practice's own address."""
 
@@ -50,12 +50,6 @@ class Location(models.Model):
         "practices.Practice", on_delete=models.CASCADE, related_name="locations"
     )
     name = models.CharField(max_length=100)
-    address_line1 = models.CharField(max_length=200, blank=True)
-    address_line2 = models.CharField(max_length=200, blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    state = models.CharField(max_length=50, blank=True)
-    postal_code = models.CharField(max_length=20, blank=True)
-    phone = models.CharField(max_length=20, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -67,12 +61,6 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def address_lines(self) -> list[str]:
-        return address_lines(
-            self.address_line1, self.address_line2, self.city, self.state, self.postal_code
-        )
 
 
 class VisitType(models.Model):

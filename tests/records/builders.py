@@ -138,7 +138,11 @@ def encounter(patient, provider, *, signed=True, shared=True, note="Doing well."
 
 
 def appointment(patient, provider=None, *, days_from_now=7, **kw):
-    start = timezone.now().replace(microsecond=0) + dt.timedelta(days=days_from_now)
+    # Each chart at its own time of day: one provider's appointments never overlap (the
+    # PostgreSQL exclusion constraint refuses that).
+    start = timezone.now().replace(microsecond=0) + dt.timedelta(
+        days=days_from_now, minutes=31 * (patient.pk % 46)
+    )
     return _create(
         Appointment,
         practice=patient.practice,

@@ -329,7 +329,7 @@ def give_demo_schedules(
     for provider, patients in ((first, old[:split_old]), (second, old[split_old:])):
         for patient in patients:
             give_demo_appointments(
-                admin, patient=patient, provider=provider, rng=rng, past=(1, 2), upcoming=(0, 0)
+                admin, patient=patient, provider=provider, rng=rng, past=(1, 1), upcoming=(0, 0)
             )
     for provider in (first, second):
         for patient in pools[provider].new:

@@ -10,7 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from portico.accounts.services import api_token_authenticate
-from portico.api import messages, patients
+from portico.api import messages, patients, scheduling
 from portico.api import settings as settings_routes
 from portico.portal.services import InvalidTransition
 
@@ -32,7 +32,8 @@ class StaffToken(HttpBearer):
 api = NinjaAPI(
     title="Portico practice API",
     version="1",
-    description="Practice-side operations: patients, portal enrollment and patient messages. "
+    description="Practice-side operations: patients, portal enrollment, patient messages and "
+    "the appointment book (schedules, visit types, open times, appointments). "
     "Authenticate with a staff API token (profile page or `portico create_api_token`).",
     auth=StaffToken(),
     urls_namespace="api",
@@ -41,6 +42,7 @@ api = NinjaAPI(
 api.add_router("/patients", patients.router)
 api.add_router("/settings", settings_routes.router)
 api.add_router("/messages", messages.router)
+api.add_router("/schedule", scheduling.router)
 
 
 def _error(request, status: int, detail: str, errors: dict | None = None):

@@ -7,12 +7,21 @@ message no longer applies (it is then skipped, not sent).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formataddr
+from typing import NamedTuple
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
+
+
+class Attachment(NamedTuple):
+    """A file sent with an email; a plain (filename, content, mimetype) tuple does as well."""
+
+    filename: str
+    content: bytes
+    mimetype: str
 
 
 @dataclass(frozen=True)
@@ -21,9 +30,21 @@ class RenderedEmail:
     text: str
     html: str
     from_email: str
+    # Files sent with the message (a calendar file), and headers of its own (List-Unsubscribe);
+    # the outbox's own headers (Message-ID, Auto-Submitted, Content-Language) always win.
+    attachments: tuple[Attachment, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def from_templates(subject: str, template: str, context: dict, *, sender: str) -> RenderedEmail:
+def from_templates(
+    subject: str,
+    template: str,
+    context: dict,
+    *,
+    sender: str,
+    attachments: tuple[Attachment, ...] = (),
+    headers: dict[str, str] | None = None,
+) -> RenderedEmail:
     """An email of `template`.txt and `template`.html rendered with `context`, sent from
     PORTICO_NOTIFICATIONS_FROM under the display name `sender`."""
     return RenderedEmail(
@@ -31,6 +52,8 @@ def from_templates(subject: str, template: str, context: dict, *, sender: str) -
         text=render_to_string(f"{template}.txt", context),
         html=render_to_string(f"{template}.html", context),
         from_email=formataddr((sender, settings.PORTICO_NOTIFICATIONS_FROM)),
+        attachments=attachments,
+        headers=dict(headers or {}),
     )
 
 
@@ -43,6 +66,10 @@ RENDERERS: dict[str, str] = {
     "messaging.new_for_patient": "portico.messaging.emails.render_new_for_patient",
     "messaging.new_for_practice": "portico.messaging.emails.render_new_for_practice",
     "messaging.record_update": "portico.messaging.emails.render_record_update",
+    "scheduling.booked": "portico.scheduling.emails.render_booked",
+    "scheduling.moved": "portico.scheduling.emails.render_moved",
+    "scheduling.cancelled": "portico.scheduling.emails.render_cancelled",
+    "scheduling.reminder": "portico.scheduling.emails.render_reminder",
 }
 
 
@@ -50,6 +77,7 @@ RENDERERS: dict[str, str] = {
 # (the outbox drain sends them in batches). The renderer reads `email.prefetched`, if set.
 PREFETCHERS: dict[str, str] = {
     "portal.enrollment": "portico.portal.emails.prefetch_enrollment",
+    "scheduling.reminder": "portico.scheduling.emails.prefetch_reminders",
 }
 
 

@@ -290,6 +290,7 @@ def _message(email: OutboundEmail, rendered, connection) -> EmailMultiAlternativ
         from_email=rendered.from_email,
         to=[email.to_address],
         headers={
+            **rendered.headers,
             "Message-ID": email.message_id,
             "Auto-Submitted": "auto-generated",
             "Content-Language": email.language,
@@ -297,6 +298,8 @@ def _message(email: OutboundEmail, rendered, connection) -> EmailMultiAlternativ
         connection=connection,
     )
     message.attach_alternative(rendered.html, "text/html")
+    for filename, content, mimetype in rendered.attachments:
+        message.attach(filename, content, mimetype)
     return message
 
 

@@ -15,6 +15,7 @@ from portico.notifications.services import email_retry_due
 from portico.outreach.services import bulk_invite_resume_stalled
 from portico.portal.auto_invite import invite_unsigned_due
 from portico.portal.services import invitations_expire
+from portico.scheduling.reminders import reminders_queue_due
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ JOBS: list[Job] = [
     Job("auto-invites for unsigned encounters", invite_unsigned_due),
     Job("invitation expiry", invitations_expire),
     Job("bulk invite runs resumed after a lost worker", bulk_invite_resume_stalled),
+    Job("appointment reminders due", reminders_queue_due),
     Job("email retries and messages a stopped sender left", email_retry_due),
 ]
 

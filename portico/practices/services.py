@@ -11,7 +11,7 @@ from portico.core.validation import clean_email
 from portico.notifications import sms
 from portico.practices import permissions
 from portico.practices import selectors as practice_selectors
-from portico.practices.models import Membership
+from portico.practices.models import Membership, Role
 
 
 def _require_settings_admin(actor, practice) -> None:
@@ -185,6 +185,58 @@ def message_helpers_set(actor, *, practice, allowed_member_ids: set[int]) -> lis
         detail="may_answer",
         only=lambda membership: not membership.receives_messages,
     )
+
+
+@transaction.atomic
+def reminder_settings_set(actor, *, practice, enabled: bool, sender_ids) -> list[str]:
+    """EHR Settings > Patient communications > Appointment reminders (SPEC §1.3, §8.7): turn
+    reminder emails on or off for the practice, and tick the providers whose appointments get
+    them (`sender_ids`: memberships of the practice's providers; the others are unticked).
+    Returns what changed ("enabled", "senders"); each change is audited. Bad input (not on or
+    off, anything that is not one of the practice's providers) changes nothing.
+
+    Turning reminders off stops them at once, also those already queued: each reminder email
+    reads the setting when it is sent. Status emails (booked, moved, cancelled) still go."""
+    from portico.practices.models import Practice
+
+    _require_settings_admin(actor, practice)
+    errors: dict[str, list[str]] = {}
+    if not isinstance(enabled, bool):
+        errors["enabled"] = [gettext("Choose on or off.")]
+    providers = set(
+        Membership.objects.filter(
+            practice=practice, is_active=True, role=Role.PROVIDER
+        ).values_list("pk", flat=True)
+    )
+    ids = set(sender_ids or ())
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids) or not ids <= providers:
+        errors["sender_ids"] = [gettext("The list of providers changed; please try again.")]
+    if errors:
+        raise ValidationError(errors)
+    changed = []
+    locked = Practice.objects.select_for_update().get(pk=practice.pk)
+    if locked.reminders_enabled != enabled:
+        locked.reminders_enabled = enabled
+        locked.save(update_fields=["reminders_enabled"])
+        changed.append("enabled")
+        audit_record(
+            actor,
+            action="settings.reminders_enabled",
+            practice=practice,
+            details={"enabled": enabled},
+        )
+    practice.reminders_enabled = enabled
+    if _member_right_set(
+        actor,
+        practice=practice,
+        allowed_member_ids=ids,
+        field="sends_reminders",
+        action="settings.reminder_sender",
+        detail="sends_reminders",
+        only=lambda membership: membership.role == Role.PROVIDER,
+    ):
+        changed.append("senders")
+    return changed
 
 
 def practice_switch(actor, *, session, practice_public_id) -> Membership | None:

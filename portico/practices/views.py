@@ -9,7 +9,7 @@ from portico.notifications.sms import sms_enabled
 from portico.practices import services
 from portico.practices.decorators import administrator_required, staff_required
 from portico.practices.forms import StaffAddForm
-from portico.practices.models import Membership
+from portico.practices.models import Membership, Role
 from portico.practices.selectors import practice_members
 
 
@@ -172,6 +172,69 @@ def _messaging_switches(request):
     else:
         messages.success(request, gettext("Saved."))
     return redirect("practices:messaging")
+
+
+def _reminders_page(request, status: int = 200, **context):
+    """The "Appointment reminders" tab: the practice's switch and a tick per provider."""
+    return render(
+        request,
+        "practices/reminders.html",
+        {
+            "providers": [m for m in practice_members(request.practice) if m.role == Role.PROVIDER],
+            "on_off": ON_OFF,
+            **context,
+        },
+        status=status,
+    )
+
+
+@administrator_required
+def reminders(request):
+    """EHR Settings > Patient communications > Appointment reminders (SPEC §1.3, §8.7):
+    reminder emails on or off, and which providers' appointments get them."""
+    if request.method != "POST":
+        return _reminders_page(request)
+    enabled = dict(ON_OFF).get(request.POST.get("enabled", ""))
+    known = {str(m.pk): m.pk for m in practice_members(request.practice) if m.role == Role.PROVIDER}
+    ticked = request.POST.getlist("sends_reminders")
+    errors = {}
+    if enabled is None:
+        errors["enabled_error"] = gettext("Choose on or off.")
+    # As on the other tabs: anything that is not one of the listed providers is refused as a
+    # whole (dropping it silently would untick everyone else).
+    if not set(ticked) <= known.keys():
+        errors["senders_error"] = gettext("The list of providers changed; please try again.")
+    if errors:
+        return _reminders_page(request, status=400, **errors)
+    try:
+        changed = services.reminder_settings_set(
+            request.user,
+            practice=request.practice,
+            enabled=enabled,
+            sender_ids={known[t] for t in ticked},
+        )
+    except ValidationError as exc:
+        return _reminders_page(
+            request,
+            status=400,
+            **{
+                ("enabled_error" if name == "enabled" else "senders_error"): " ".join(msgs)
+                for name, msgs in exc.message_dict.items()
+            },
+        )
+    if not changed:
+        messages.success(request, gettext("Nothing changed."))
+    elif "enabled" in changed and not enabled:
+        messages.success(
+            request,
+            gettext(
+                "Appointment reminders are off: no more reminders are sent. Emails about "
+                "booked, moved or cancelled appointments still go."
+            ),
+        )
+    else:
+        messages.success(request, gettext("Saved."))
+    return redirect("practices:reminders")
 
 
 @staff_required

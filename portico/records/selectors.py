@@ -137,9 +137,10 @@ def shared_encounters(patient):
 
 
 def patient_appointments(patient):
+    # With the location and practice: upcoming appointments show where they are (place_lines).
     return (
         Appointment.objects.filter(patient=patient)
-        .select_related("provider")
+        .select_related("provider", "location", "practice")
         .order_by("-start_at", "-id")
     )
 

@@ -48,15 +48,19 @@ def record_viewed(account, *, access: PortalAccess, page: str) -> None:
     audit_read(account, action="phr.view", patient=access.patient, details={"page": page})
 
 
-def record_downloaded(account, *, access: PortalAccess, fmt: str) -> None:
-    """Audit a download of the record (every read is audited)."""
+def record_downloaded(account, *, access: PortalAccess, fmt: str, appointment=None) -> None:
+    """Audit a download of the record, or of one appointment's calendar file (every read is
+    audited)."""
     require_active_access(account, access)
+    details = {"format": fmt}
+    if appointment is not None:
+        details["appointment"] = str(appointment.public_id)
     audit_record(
         account,
         action="phr.download",
         practice=access.practice,
         patient=access.patient,
-        details={"format": fmt},
+        details=details,
     )
 
 

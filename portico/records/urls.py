@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portico.records import views
+from portico.records import appointment_views, views
 
 app_name = "records"
 urlpatterns = [
@@ -14,6 +14,11 @@ urlpatterns = [
         "portal/records/<uuid:access_id>/download/fhir.json",
         views.download_fhir,
         name="download_fhir",
+    ),
+    path(
+        "portal/records/<uuid:access_id>/appointments/<uuid:appointment_id>/calendar.ics",
+        appointment_views.appointment_calendar,
+        name="appointment_calendar",
     ),
     path("portal/records/<uuid:access_id>/send/", views.send, name="send"),
     path(

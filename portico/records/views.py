@@ -58,27 +58,37 @@ def patient_record_view(view):
     return wrapper
 
 
-def sections_rendering(record, practice):
+def sections_rendering(record, practice, *, access=None):
     """The shared sections of the record (records/sections.html), cached per chart, record
-    version and language; the record's lists are read only when the rendering is not current."""
+    version and language; the record's lists are read only when the rendering is not current.
+
+    With the chart's portal `access` (the patient's own record page), upcoming appointments
+    link to their calendar files; that rendering is cached apart from the one without links
+    (the printable record, and the page a link's recipient opens)."""
     return record_cache.chart_rendering(
-        "phr-sections",
+        "phr-sections-portal" if access is not None else "phr-sections",
         record.patient,
         practice.time_zone,
         "records/sections.html",
-        {"record": record, "practice": practice},
+        {
+            "record": record,
+            "practice": practice,
+            "calendar_access": access.public_id if access is not None else None,
+        },
         true_until=record.true_until,
     )
 
 
-def _record_context(access, accesses, record) -> dict:
+def _record_context(access, accesses, record, *, calendar_links: bool = False) -> dict:
     return {
         "access": access,
         "accesses": accesses,
         "patient": access.patient,
         "practice": access.practice,
         "record": record,
-        "record_sections": sections_rendering(record, access.practice),
+        "record_sections": sections_rendering(
+            record, access.practice, access=access if calendar_links else None
+        ),
         "mobile_phone_display": format_phone(access.patient.mobile_phone),
     }
 
@@ -88,7 +98,11 @@ def record_home(request, access, accesses):
     """The patient's record: every shared section, newest first."""
     services.record_viewed(request.user, access=access, page="home")
     record = selectors.shared_record(access.patient)
-    return render(request, "records/record.html", _record_context(access, accesses, record))
+    return render(
+        request,
+        "records/record.html",
+        _record_context(access, accesses, record, calendar_links=True),
+    )
 
 
 @patient_record_view

@@ -15,7 +15,7 @@ import zoneinfo
 from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -383,16 +383,31 @@ def _refuse_overlap(provider, start_at, end_at, *, exclude_pk=None) -> None:
         raise _taken_error()
 
 
+# PostgreSQL's "deadlock detected": two bookings of one time that passed the check together
+# both insert, and the exclusion check of each then waits for the other's row; the database
+# aborts one of them to break the tie.
+DEADLOCK_SQLSTATE = "40P01"
+SAVE_ATTEMPTS = 3
+
+
 def _saved(appointment: Appointment, **save_kwargs) -> None:
     """Save in a savepoint; the PostgreSQL exclusion constraint's refusal (a race lost to a
-    booking that committed after our check) becomes the same message as the check's."""
-    try:
-        with transaction.atomic():
-            appointment.save(**save_kwargs)
-    except IntegrityError as exc:
-        if OVERLAP_CONSTRAINT in str(exc):
-            raise _taken_error() from exc
-        raise
+    booking that committed after our check) becomes the same message as the check's. A save
+    aborted to break a deadlock with a simultaneous booking is tried again: by then the other
+    booking has committed (the retry is refused as taken) or rolled back (the retry wins)."""
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                appointment.save(**save_kwargs)
+            return
+        except IntegrityError as exc:
+            if OVERLAP_CONSTRAINT in str(exc):
+                raise _taken_error() from exc
+            raise
+        except OperationalError as exc:
+            deadlock = getattr(exc.__cause__, "sqlstate", None) == DEADLOCK_SQLSTATE
+            if not deadlock or attempt == SAVE_ATTEMPTS:
+                raise
 
 
 def _valid_type(practice, appointment_type, errors) -> VisitType | None:

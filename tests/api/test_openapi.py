@@ -2,6 +2,7 @@
 
 import importlib
 import pkgutil
+import re
 import uuid
 
 import pytest
@@ -39,8 +40,7 @@ def test_openapi_lists_every_registered_operation(schema):
 
 def test_every_documented_path_exists(schema):
     for path in schema["paths"]:
-        concrete = path.replace("{patient_id}", str(uuid.uuid4()))
-        concrete = concrete.replace("{thread_id}", str(uuid.uuid4()))
+        concrete = re.sub(r"\{[a-z_]+_id\}", lambda _match: str(uuid.uuid4()), path)
         try:
             match = resolve(concrete)
         except Resolver404:  # pragma: no cover - the failure message is the point
@@ -64,7 +64,7 @@ def test_openapi_documents_the_error_body(schema):
     assert set(error["properties"]) == {"detail", "errors"}
     for path, item in schema["paths"].items():
         for method, operation in item.items():
-            by_id = "{patient_id}" in path or "{thread_id}" in path
+            by_id = "_id}" in path
             statuses = {"401", "422"} | ({"404"} if by_id else set())
             for status in statuses:
                 ref = operation["responses"][status]["content"]["application/json"]["schema"]
@@ -99,6 +99,25 @@ OPERATIONS = [
     ("put", "/messages/threads/{thread_id}/provider"),
     ("post", "/messages/threads/{thread_id}/file"),
     ("post", "/messages/threads/{thread_id}/renewal"),
+    ("get", "/schedule/providers"),
+    ("get", "/schedule/visit-types"),
+    ("post", "/schedule/visit-types"),
+    ("put", "/schedule/visit-types/{visit_type_id}"),
+    ("get", "/schedule/locations"),
+    ("post", "/schedule/locations"),
+    ("put", "/schedule/locations/{location_id}"),
+    ("get", "/schedule/providers/{provider_id}/hours"),
+    ("put", "/schedule/providers/{provider_id}/hours"),
+    ("get", "/schedule/blocked-times"),
+    ("post", "/schedule/blocked-times"),
+    ("delete", "/schedule/blocked-times/{blocked_time_id}"),
+    ("get", "/schedule/providers/{provider_id}/open-times"),
+    ("get", "/schedule/appointments"),
+    ("post", "/schedule/appointments"),
+    ("get", "/schedule/appointments/{appointment_id}"),
+    ("post", "/schedule/appointments/{appointment_id}/move"),
+    ("post", "/schedule/appointments/{appointment_id}/cancel"),
+    ("post", "/schedule/appointments/{appointment_id}/status"),
 ]
 
 
@@ -111,5 +130,5 @@ def test_each_api_module_has_its_own_router_mounted_by_the_api(schema):
         if router is not None:
             with_routes.append(info.name)
             assert mounted.count(router) == 1, info.name
-    assert sorted(with_routes) == ["messages", "patients", "settings"]
+    assert sorted(with_routes) == ["messages", "patients", "scheduling", "settings"]
     assert documented_operations(schema) == sorted(OPERATIONS)

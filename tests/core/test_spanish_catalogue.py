@@ -64,6 +64,10 @@ PATIENT_FACING = [
     "portico/messaging/templates/messaging/email/base.html",
     "portico/messaging/templates/messaging/email/patient_*",
     "portico/messaging/templates/messaging/email/record_update.*",
+    "portico/scheduling/emails.py",
+    "portico/scheduling/ics.py",
+    "portico/scheduling/templates/scheduling/email/*",
+    "portico/scheduling/templates/scheduling/unsubscribe*.html",
 ]
 STAFF_ONLY = {"portico/templates/base_staff.html"}
 

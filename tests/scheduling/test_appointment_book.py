@@ -302,3 +302,42 @@ def test_visit_type_lengths_are_checked(admin, practice):
         with pytest.raises(ValidationError) as caught:
             services.visit_type_save(admin, practice=practice, name="Quick", duration_minutes=bad)
         assert errors_of(caught) == {"duration_minutes": ["Enter a length from 5 to 480 minutes."]}
+
+
+class Deadlock(Exception):
+    """What psycopg raises when PostgreSQL aborts one of two simultaneous inserts that wait for
+    each other under the exclusion constraint."""
+
+    sqlstate = "40P01"
+
+
+@pytest.mark.parametrize("taken", [False, True], ids=["free", "taken-by-the-winner"])
+def test_a_save_the_database_aborted_to_break_a_deadlock_is_tried_again(
+    now, staff, patient, provider, follow_up, hours, monkeypatch, taken
+):
+    from django.db import OperationalError, connection
+
+    if taken:
+        if connection.vendor != "postgresql":
+            pytest.skip("only PostgreSQL's exclusion constraint refuses the retry")
+        # The winner committed while this booking waited.
+        book(staff, factories.make_patient(patient.practice), provider, follow_up, at(TUESDAY, 9))
+    real_save = Appointment.save
+    aborted = []
+
+    def save(self, *args, **kwargs):
+        if len(aborted) < 2:
+            aborted.append(1)
+            raise OperationalError("deadlock detected") from Deadlock()
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Appointment, "save", save)
+    monkeypatch.setattr(services, "_refuse_overlap", lambda *a, **k: None)  # both passed it
+    if taken:
+        with pytest.raises(ValidationError) as caught:
+            book(staff, patient, provider, follow_up, at(TUESDAY, 9))
+        assert caught.value.error_dict["start_at"][0].code == TAKEN_CODE
+    else:
+        book(staff, patient, provider, follow_up, at(TUESDAY, 9))
+    assert len(aborted) == 2
+    assert Appointment.objects.filter(provider=provider).count() == 1

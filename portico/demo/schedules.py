@@ -27,7 +27,8 @@ from portico.demo.appointments import (
     give_demo_appointments,
     visit_types,
 )
-from portico.practices.models import Practice
+from portico.practices import services as practice_services
+from portico.practices.models import Membership, Role
 from portico.scheduling import calendar
 from portico.scheduling import services as scheduling
 from portico.scheduling.calendar import Stretch
@@ -289,7 +290,7 @@ def give_demo_schedules(
         )
     block_holidays(admin, practice, today)
     block_team_meetings(admin, practice, first, today)
-    _reminders_on(practice)
+    _reminders_on(admin, practice)
 
     booked = []
     jordans = book_first_open(
@@ -346,8 +347,16 @@ def give_demo_schedules(
     return booked
 
 
-def _reminders_on(practice) -> None:
-    """Appointment reminders on for the demo practice (each provider's own tick is on by
-    default). Set on the row: the settings tab that changes it comes with its own service."""
-    Practice.objects.filter(pk=practice.pk).update(reminders_enabled=True)
-    practice.reminders_enabled = True
+def _reminders_on(admin, practice) -> None:
+    """Appointment reminders on for the demo practice, for every provider (EHR Settings >
+    Patient communications > Appointment reminders)."""
+    practice_services.reminder_settings_set(
+        admin,
+        practice=practice,
+        enabled=True,
+        sender_ids=list(
+            Membership.objects.filter(practice=practice, role=Role.PROVIDER).values_list(
+                "pk", flat=True
+            )
+        ),
+    )

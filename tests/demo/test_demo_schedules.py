@@ -12,6 +12,7 @@ import time_machine
 from django.core.management import call_command
 
 from portico.accounts.models import User
+from portico.audit.models import AuditEvent
 from portico.charts.models import Patient
 from portico.demo import schedules
 from portico.demo import seed as demo
@@ -120,6 +121,12 @@ def test_each_demo_provider_has_visit_types_a_working_week_a_holiday_and_a_weekl
     assert {m.start_at.astimezone(CHICAGO).strftime("%a %H:%M") for m in meetings} == {"Wed 16:00"}
     assert not BlockedTime.objects.filter(provider=second).exists()
     assert Practice.objects.get(pk=chicago_practice.pk).reminders_enabled
+    assert set(
+        chicago_practice.memberships.filter(sends_reminders=True).values_list("user", flat=True)
+    ) >= {first.pk, second.pk}
+    assert AuditEvent.objects.filter(
+        practice=chicago_practice, action__startswith="settings.reminders"
+    ).exists()
 
 
 def test_the_demo_week_fills_about_two_thirds_of_each_providers_open_time(chicago_practice):

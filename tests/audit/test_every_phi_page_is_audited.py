@@ -10,6 +10,7 @@ someone decides which it is.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 
 import pytest
@@ -74,6 +75,10 @@ READS = {
     "messaging:staff_attachment": Read("staff", "message.attachment_download"),
     "api:list_threads": Read("api", "message.list"),
     "api:get_thread": Read("api", "message.read"),
+    # The appointment book.
+    "api:list_appointments": Read("api", "chart.list"),
+    "api:get_appointment": Read("api", "chart.view"),
+    "records:appointment_calendar": Read("patient", "phr.download"),
 }
 
 # Changes only: a GET is refused; the service audits the change (tests of each service).
@@ -101,10 +106,21 @@ ACTIONS = {
     "api:assign_thread",
     "api:file_thread",
     "api:answer_renewal",
+    "api:create_appointment",
+    "api:move_appointment",
+    "api:cancel_appointment",
+    "api:mark_appointment",
+    "api:update_visit_type",
+    "api:update_location",
+    "api:delete_blocked_time",
+    "charts:appointment_reminders",
 }
 
 # Actions whose path also answers a GET that is one of the READS (the same URL, another method).
-GET_IS_A_READ = {"api:create_patient": "api:list_patients"}
+GET_IS_A_READ = {
+    "api:create_patient": "api:list_patients",
+    "api:create_appointment": "api:list_appointments",
+}
 
 NO_HEALTH_INFORMATION = {
     "home": "redirects each person to their side",
@@ -154,6 +170,18 @@ NO_HEALTH_INFORMATION = {
     "mailbox_message": "the demo's mailbox: emails hold no health information",
     "mailbox_html": "the demo's mailbox: emails hold no health information",
     "dev_sms": "the demo's text messages: security codes only",
+    "api:list_schedule_providers": "the practice's providers",
+    "api:list_visit_types": "practice settings",
+    "api:create_visit_type": "practice settings (its GET is the list)",
+    "api:list_locations": "practice settings",
+    "api:create_location": "practice settings (its GET is the list)",
+    "api:get_working_hours": "a provider's working hours",
+    "api:set_working_hours": "a provider's working hours",
+    "api:list_blocked_times": "the practice's blocked times (staff's labels, no chart)",
+    "api:create_blocked_time": "the practice's blocked times (its GET is the list)",
+    "api:list_open_times": "free times only",
+    "scheduling:unsubscribe": "the practice's name and a button (the opt-out is audited)",
+    "practices:reminders": "practice settings and provider names",
     "<unnamed> ^api/v1/.*$": "the API's not-found answer",
 }
 
@@ -207,6 +235,7 @@ def world(client, practice, admin, provider):
     _token, api_key = api_token_create(admin, practice=practice, name="audit walk")
     invitation = factories.invite(admin, factories.make_patient(practice))
     thread, attachment = _thread_with_attachment(practice, account, access, provider)
+    book = _appointment_book(practice, admin, patient, provider)
     return {
         "admin": admin,
         "account": account,
@@ -224,8 +253,57 @@ def world(client, practice, admin, provider):
             "action": "invite",
             "thread_id": thread.public_id,
             "attachment_id": attachment.public_id,
+            "appointment_id": book["appointment"].public_id,
+            "visit_type_id": book["visit_type"].public_id,
+            "location_id": book["location"].public_id,
+            "blocked_id": book["blocked"].public_id,
+            "blocked_time_id": book["blocked"].public_id,
+            "provider_id": provider.public_id,
+            "user_id": provider.public_id,
         },
         "patient": patient,
+    }
+
+
+def _appointment_book(practice, admin, patient, provider):
+    """A visit type, a location, the provider's working week, a blocked hour and an upcoming
+    appointment of the patient."""
+    from portico.scheduling import services as scheduling
+    from portico.scheduling.calendar import Stretch
+
+    visit_type = scheduling.visit_type_save(
+        admin, practice=practice, name="Follow-up", duration_minutes=20
+    )
+    location = scheduling.location_save(admin, practice=practice, name="Main office")
+    scheduling.working_hours_set(
+        admin,
+        practice=practice,
+        provider=provider,
+        stretches=[Stretch(day, dt.time(8), dt.time(18), location.pk) for day in range(7)],
+    )
+    zone = zoneinfo.ZoneInfo(practice.time_zone)
+    day = dt.datetime.now(tz=zone).date() + dt.timedelta(days=3)
+    blocked = scheduling.blocked_time_add(
+        admin,
+        practice=practice,
+        provider=provider,
+        start_at=dt.datetime.combine(day, dt.time(12), tzinfo=zone),
+        end_at=dt.datetime.combine(day, dt.time(13), tzinfo=zone),
+        label="Team meeting",
+    )
+    appointment = scheduling.appointment_book(
+        admin,
+        patient=patient,
+        provider=provider,
+        appointment_type=visit_type,
+        start_at=dt.datetime.combine(day, dt.time(9), tzinfo=zone),
+        reason="Follow-up",
+    )
+    return {
+        "visit_type": visit_type,
+        "location": location,
+        "blocked": blocked,
+        "appointment": appointment,
     }
 
 
@@ -272,6 +350,14 @@ def _url(name: str, world) -> str:
         {k: pattern_kwargs[k] for k in ("access_id", "thread_id", "attachment_id")},
         {"thread_id": pattern_kwargs["thread_id"]},
         {k: pattern_kwargs[k] for k in ("thread_id", "attachment_id")},
+        {k: pattern_kwargs[k] for k in ("access_id", "appointment_id")},
+        {"appointment_id": pattern_kwargs["appointment_id"]},
+        {"visit_type_id": pattern_kwargs["visit_type_id"]},
+        {"location_id": pattern_kwargs["location_id"]},
+        {"blocked_id": pattern_kwargs["blocked_id"]},
+        {"blocked_time_id": pattern_kwargs["blocked_time_id"]},
+        {"provider_id": pattern_kwargs["provider_id"]},
+        {"user_id": pattern_kwargs["user_id"]},
     ):
         try:
             return reverse(name, kwargs=candidate)

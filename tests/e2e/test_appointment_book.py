@@ -113,7 +113,9 @@ def test_staff_set_hours_book_and_move_and_the_patient_gets_the_calendar_file(
     # week, open times visible (on a tablet).
     admin.set_viewport_size(TABLET)
     admin.get_by_role("link", name="Open the schedule").click()
-    expect(admin.get_by_role("link", name="Today")).to_have_attribute("aria-current", "date")
+    expect(admin.get_by_role("link", name="Today", exact=True)).to_have_attribute(
+        "aria-current", "date"
+    )
     admin.get_by_label("Date", exact=True).fill(day.isoformat())
     admin.get_by_role("button", name="Show").click()
     expect(admin.get_by_role("heading", name=long_date(day), level=2)).to_be_visible()
@@ -126,7 +128,9 @@ def test_staff_set_hours_book_and_move_and_the_patient_gets_the_calendar_file(
     expect(
         admin.get_by_role("heading", name=re.compile(f"^{PROVIDER_NAME} · Week of"))
     ).to_be_visible()
-    expect(admin.get_by_role("link", name="Week")).to_have_attribute("aria-current", "page")
+    expect(admin.get_by_role("link", name="Week", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     saturday = day + dt.timedelta(days=(5 - day.weekday()))
     expect(
         admin.get_by_role("region", name=f"Saturday, {saturday:%B} {saturday.day}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -59,8 +60,11 @@ def appointment_of(practice, public_id) -> Appointment | None:
 
 def _stretches_by_provider(practice, provider_ids) -> dict[int, list[Stretch]]:
     found: dict[int, list[Stretch]] = defaultdict(list)
-    for w in WorkingHours.objects.filter(practice=practice, provider_id__in=provider_ids):
-        found[w.provider_id].append(Stretch(w.weekday, w.start_time, w.end_time, w.location_id))
+    rows = WorkingHours.objects.filter(practice=practice, provider_id__in=provider_ids)
+    for provider_id, weekday, start_time, end_time, location_id in rows.values_list(
+        "provider_id", "weekday", "start_time", "end_time", "location_id"
+    ):
+        found[provider_id].append(Stretch(weekday, start_time, end_time, location_id))
     return found
 
 
@@ -122,12 +126,21 @@ def open_times(
     return calendar.slots(free, dt.timedelta(minutes=visit_type.duration_minutes), not_before=now)
 
 
+class BookedTime(NamedTuple):
+    """An appointment's time and status, without the rest of it (the week table's counts)."""
+
+    provider_id: int
+    start_at: dt.datetime
+    end_at: dt.datetime
+    status: str
+
+
 @dataclass
 class ProviderDay:
     """One provider's day in the book: appointments in order and the open stretches."""
 
     day: dt.date
-    appointments: list[Appointment] = field(default_factory=list)
+    appointments: list[Appointment] | list[BookedTime] = field(default_factory=list)
     open: list[Interval] = field(default_factory=list)
     blocked: list[BlockedTime] = field(default_factory=list)
     working: bool = False
@@ -141,6 +154,19 @@ class ProviderDay:
         return int(sum((i.end - i.start).total_seconds() for i in self.open) // 60)
 
 
+def _by_day(items: list, starts: list[dt.datetime], day_starts, end) -> list[list]:
+    """`items` (in time order, starting at `starts`) on the day they start, in one sweep; those
+    starting before the first day or at `end` (the last day's end) or later are left out."""
+    found: list[list] = [[] for _ in day_starts]
+    index, last = -1, len(day_starts) - 1
+    for item, at in zip(items, starts, strict=True):
+        while index < last and at >= day_starts[index + 1]:
+            index += 1
+        if index >= 0 and at < end:
+            found[index].append(item)
+    return found
+
+
 @dataclass
 class ProviderSchedule:
     membership: Membership
@@ -148,52 +174,70 @@ class ProviderSchedule:
 
 
 def schedule(
-    practice, memberships: list[Membership], first_day: dt.date, days: int
+    practice, memberships: list[Membership], first_day: dt.date, days: int, *, details: bool = True
 ) -> list[ProviderSchedule]:
     """The book for these providers over `days` days from `first_day`: per provider and day the
     appointments (cancelled ones included, for the record), blocked times and open stretches
-    (working hours less blocked times and appointments that hold time). Three queries."""
+    (working hours less blocked times and appointments that hold time). Three queries.
+
+    `details=False` reads only the appointments that hold time, each as its time and status
+    (`BookedTime`), for a view that counts them (the week of every provider) rather than
+    showing who comes."""
     zone = zone_of(practice)
     days = max(1, min(days, 31))
     start, end = _window(first_day, days, zone)
     provider_ids = [m.user_id for m in memberships]
     stretches = _stretches_by_provider(practice, provider_ids)
     blocked = _blocked(practice, provider_ids, start, end)
-    appointments = list(
-        Appointment.objects.filter(
-            practice=practice,
-            provider_id__in=provider_ids,
-            start_at__lt=end,
-            start_at__gte=start - dt.timedelta(hours=Appointment.MAX_LENGTH_HOURS),
-            end_at__gt=start,
-        )
-        .select_related("patient", "appointment_type", "location")
-        .order_by("start_at", "id")
+    in_window = Appointment.objects.filter(
+        practice=practice,
+        provider_id__in=provider_ids,
+        start_at__lt=end,
+        start_at__gte=start - dt.timedelta(hours=Appointment.MAX_LENGTH_HOURS),
+        end_at__gt=start,
+    ).order_by("start_at", "id")
+    appointments: list = (
+        list(in_window.select_related("patient", "appointment_type", "location"))
+        if details
+        else [
+            BookedTime(*row)
+            for row in in_window.filter(HOLDS_TIME).values_list(
+                "provider_id", "start_at", "end_at", "status"
+            )
+        ]
     )
+    by_provider: dict[int, list] = defaultdict(list)
+    for appointment in appointments:
+        by_provider[appointment.provider_id].append(appointment)
     day_list = [first_day + dt.timedelta(days=i) for i in range(days)]
     bounds = [calendar.day_bounds(day, zone) for day in day_list]
+    day_starts = [d_start for d_start, _ in bounds]
+
     result = []
     for membership in memberships:
         pid = membership.user_id
         hours = calendar.working_intervals(stretches.get(pid, []), first_day, days, zone)
-        mine = [a for a in appointments if a.provider_id == pid]
+        mine = by_provider.get(pid, [])
         my_blocks = [b for b in blocked if b.provider_id in (None, pid)]
         busy = [(b.start_at, b.end_at) for b in my_blocks]
         busy.extend((a.start_at, a.end_at) for a in mine if a.status != "cancelled")
         free = calendar.subtract(hours, busy)
+        appointments_of = _by_day(mine, [a.start_at for a in mine], day_starts, end)
+        open_of = _by_day(free, [i.start for i in free], day_starts, end)
+        working_of = _by_day(hours, [i.start for i in hours], day_starts, end)
         provider_days = []
-        for day, (d_start, d_end) in zip(day_list, bounds, strict=True):
+        for index, (day, (d_start, d_end)) in enumerate(zip(day_list, bounds, strict=True)):
             provider_days.append(
                 ProviderDay(
                     day=day,
-                    appointments=[a for a in mine if d_start <= a.start_at < d_end],
-                    open=[i for i in free if d_start <= i.start < d_end],
+                    appointments=appointments_of[index],
+                    open=open_of[index],
                     blocked=[
                         b
                         for b in my_blocks
                         if calendar.overlaps(b.start_at, b.end_at, d_start, d_end)
                     ],
-                    working=any(d_start <= i.start < d_end for i in hours),
+                    working=bool(working_of[index]),
                 )
             )
         result.append(ProviderSchedule(membership, provider_days))

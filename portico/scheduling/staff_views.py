@@ -1,11 +1,1054 @@
-"""The practice's appointment book pages (placeholders until built)."""
+"""The practice's appointment book pages (SPEC §8.4): the schedule (day and week views), the
+booking page, one appointment with its actions (move, cancel, mark), and the schedule
+settings (providers' working hours, visit types, locations, blocked times).
 
-from django.http import Http404
+Every page is for staff of the current practice (`staff_required`: anyone else gets 403).
+Objects named in a URL are looked up in the current practice first, so another practice's
+appointment, visit type, location, blocked time or provider is a 404. The views only parse and
+render: each change is a service call, whose errors are shown next to the fields (400, or 409
+when the time was taken meanwhile, with the open times again), nothing changed. Pages that
+show patients write their read's audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portico.audit.services import audit_read
+from portico.charts import selectors as chart_selectors
+from portico.charts import services as chart_services
+from portico.practices import permissions
+from portico.practices.decorators import staff_required
+from portico.practices.models import Role
+from portico.scheduling import book_page, calendar, selectors, services
+from portico.scheduling.book_page import DAY, WEEK, Clock, Links
+from portico.scheduling.calendar import Interval, Stretch
+from portico.scheduling.forms import (
+    PRACTICE_ADDRESS,
+    WHOLE_PRACTICE,
+    BlockedTimeForm,
+    BookFindForm,
+    BookForm,
+    CancelForm,
+    HoursForm,
+    LocationForm,
+    MoveForm,
+    VisitTypeForm,
+)
+from portico.scheduling.models import (
+    UPCOMING_STATUSES,
+    AppointmentStatus,
+    BlockedTime,
+    Location,
+    VisitType,
+    Weekday,
+    WorkingHours,
+)
+
+# Days of open times the booking and move forms offer, from the day chosen.
+OPEN_DAYS = 14
+# Charts a patient search on the booking page lists.
+SEARCH_ROWS = 20
 
 
-def _todo(request, **kwargs):
-    raise Http404("not built yet")
+def _today(practice) -> dt.date:
+    return timezone.now().astimezone(services.zone_of(practice)).date()
 
 
-schedule = book = appointment = move = cancel = mark = _todo
-settings_home = hours = visit_type_edit = location_edit = blocked = blocked_remove = _todo
+def _uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _date(value) -> dt.date | None:
+    """A YYYY-MM-DD date from a query string, within years a schedule can show."""
+    try:
+        day = dt.date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return day if 1900 <= day.year <= 2200 else None
+
+
+def _instant(value) -> dt.datetime | None:
+    """An ISO date and time with its offset (the value of an open time's button or radio)."""
+    try:
+        moment = dt.datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _by_public_id(items, value, key=lambda item: item.public_id):
+    wanted = _uuid(value) if value else None
+    if wanted is None:
+        return None
+    return next((item for item in items if key(item) == wanted), None)
+
+
+def _provider(memberships, value):
+    """The provider (a User) of this practice's providers chosen by their public id."""
+    membership = _by_public_id(memberships, value, key=lambda m: m.user.public_id)
+    return membership.user if membership is not None else None
+
+
+def _messages_of(error: ValidationError, rename: dict[str, str]) -> dict[str, list[str]]:
+    """A service's errors keyed by this page's field names."""
+    found: dict[str, list[str]] = defaultdict(list)
+    if hasattr(error, "error_dict"):
+        for name, texts in error.message_dict.items():
+            found[rename.get(name, name)].extend(texts)
+    else:
+        found["__all__"].extend(error.messages)
+    return found
+
+
+def _apply(form, found: dict[str, list[str]]) -> None:
+    for name, texts in found.items():
+        for text in texts:
+            form.add_error(name if name in form.fields else None, text)
+
+
+def _is_taken(error: ValidationError) -> bool:
+    return any(
+        getattr(e, "code", None) == services.TAKEN_CODE
+        for e in getattr(error, "error_dict", {}).get("start_at", [])
+    )
+
+
+@dataclass
+class OpenTime:
+    value: str  # the local date and time with its offset: 2026-12-07T09:40:00-05:00
+    text: str  # "9:40 AM"
+    checked: bool = False
+
+
+@dataclass
+class OpenDay:
+    """The open times of one day, as the booking and move forms list them."""
+
+    label: str
+    iso: str
+    times: list[OpenTime]
+
+
+def _open_days(intervals: list[Interval], clock: Clock, chosen: str = "") -> list[OpenDay]:
+    """Open times grouped by local day; `chosen` (an open time's value, or a local
+    YYYY-MM-DDTHH:MM from an open stretch's link) is the one checked."""
+    days: dict[dt.date, OpenDay] = {}
+    for interval in intervals:
+        local = clock.local(interval.start)
+        day = days.get(local.date())
+        if day is None:
+            day = days[local.date()] = OpenDay(
+                formats.date_format(local.date(), "l, F j, Y"), local.date().isoformat(), []
+            )
+        value = local.isoformat()
+        checked = bool(chosen) and (chosen == value or value.startswith(chosen + ":"))
+        day.times.append(OpenTime(value, clock(interval.start), checked))
+    return list(days.values())
+
+
+# --- The book: day and week views -----------------------------------------------------------
+
+
+@staff_required
+def schedule(request):
+    """The appointment book. ?view=day|week (day), ?date=YYYY-MM-DD (today in the practice's
+    zone), ?provider=<user public id> (everyone). The day view puts the providers side by side;
+    the week of one provider shows its seven days; the week of everyone is a table of counts.
+    A fixed number of queries whatever the number of providers and appointments."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    practice = request.practice
+    zone = services.zone_of(practice)
+    today = _today(practice)
+    view = request.GET.get("view")
+    view = view if view in (DAY, WEEK) else DAY
+    day = _date(request.GET.get("date")) or today
+    memberships = list(selectors.providers(practice))
+    chosen = None
+    if request.GET.get("provider"):
+        chosen = _by_public_id(memberships, request.GET["provider"], key=lambda m: m.user.public_id)
+        if chosen is None:
+            raise Http404
+    shown = [chosen] if chosen is not None else memberships
+    first = day - dt.timedelta(days=day.weekday()) if view == WEEK else day
+    days = 7 if view == WEEK else 1
+    # The week of every provider counts appointments: their times and statuses are enough.
+    details = not (view == WEEK and chosen is None)
+    book = selectors.schedule(practice, shown, first, days, details=details) if shown else []
+    audit_read(
+        request.user,
+        action="schedule.view",
+        practice=practice,
+        details={
+            "date": day.isoformat(),
+            "view": view,
+            "provider": str(chosen.user.public_id) if chosen is not None else "all",
+        },
+    )
+    clock, links = Clock(zone), Links()
+    provider_id = chosen.user.public_id if chosen is not None else None
+    step = dt.timedelta(days=days)
+    context = {
+        "links": links,
+        "view": view,
+        "day_iso": day.isoformat(),
+        "is_today": day == today,
+        "previous_url": links.view(view, day - step, provider_id),
+        "next_url": links.view(view, day + step, provider_id),
+        "previous_label": _("Previous week") if view == WEEK else _("Previous day"),
+        "next_label": _("Next week") if view == WEEK else _("Next day"),
+        "today_url": links.view(view, today, provider_id),
+        "day_url": links.view(DAY, day, provider_id),
+        "week_url": links.view(WEEK, day, provider_id),
+        "provider_choices": [
+            {"id": str(m.user.public_id), "name": m.user.display_name} for m in memberships
+        ],
+        "chosen_provider": str(provider_id) if provider_id else "",
+        "rows": [],
+        "not_working": _("Not working"),
+        "columns": [],
+    }
+    week_text = _("Week of %(date)s") % {"date": formats.date_format(first, "DATE_FORMAT")}
+    if view == DAY:
+        context["heading"] = formats.date_format(day, "l, F j, Y")
+        context["columns"] = book_page.day_columns(book, clock, links)
+    elif chosen is None:
+        context["heading"] = week_text
+        context["rows"] = book_page.week_rows(book, clock, links)
+        context["days"] = [
+            {
+                "label": formats.date_format(first + dt.timedelta(days=i), "D, M j"),
+                "url": links.view(DAY, first + dt.timedelta(days=i)),
+            }
+            for i in range(7)
+        ]
+    else:
+        context["heading"] = f"{chosen.user.display_name} · {week_text}"
+        context["columns"] = book_page.week_columns(book[0], clock, links)
+    if view == WEEK:
+        for column in context["columns"]:
+            column.is_today = column.day == today
+    body = render_to_string("scheduling/schedule_body.html", context, using="jinja2")
+    return render(
+        request,
+        "scheduling/schedule.html",
+        {"body": mark_safe(body), "schedule_section": True},  # noqa: S308 (our own template)
+    )
+
+
+# --- Booking ------------------------------------------------------------------------------
+
+
+def _chart_or_404(practice, value):
+    public_id = _uuid(value)
+    if public_id is None:
+        raise Http404
+    return chart_selectors.chart_of(practice, public_id)
+
+
+def _default_provider(request, memberships):
+    """The signed-in provider, or the practice's only provider."""
+    mine = next((m for m in memberships if m.user_id == request.user.pk), None)
+    if mine is not None:
+        return mine
+    return memberships[0] if len(memberships) == 1 else None
+
+
+def _book_page(
+    request,
+    *,
+    find: BookFindForm,
+    memberships,
+    visit_types,
+    patient=None,
+    query: str = "",
+    form: BookForm | None = None,
+    chosen_time: str = "",
+    status: int = 200,
+):
+    """The booking page: the search form, then (once a provider and a visit type are chosen)
+    the booking form with the patients to choose from and the open times of the next 14 days.
+    Showing patients (a search's results, or the chart chosen) is a read of charts."""
+    practice = request.practice
+    find.is_valid()
+    data = find.cleaned_data  # what is valid of it (a field with an error is left out)
+    provider = _provider(memberships, data.get("provider"))
+    visit_type = _by_public_id(visit_types, data.get("visit_type"))
+    first_day = data.get("date") or _today(practice)
+    patients = [patient] if patient is not None else []
+    if patient is None and query:
+        patients = list(
+            chart_selectors.patient_search(practice=practice, query=query)[:SEARCH_ROWS]
+        )
+    if patient is not None or query:
+        chart_services.charts_listed(
+            request.user,
+            practice=practice,
+            charts=patients,
+            what="book an appointment",
+            search="" if patient is not None else query,
+        )
+    clock = Clock(services.zone_of(practice))
+    open_days: list[OpenDay] = []
+    if provider is not None and visit_type is not None:
+        open_days = _open_days(
+            selectors.open_times(
+                practice, provider, visit_type, first_day=first_day, days=OPEN_DAYS
+            ),
+            clock,
+            chosen_time,
+        )
+    if form is None:
+        form = BookForm(
+            initial={
+                "provider": data.get("provider") or "",
+                "visit_type": data.get("visit_type") or "",
+                "date": first_day,
+            }
+        )
+    return render(
+        request,
+        "scheduling/book.html",
+        {
+            "find": find,
+            "form": form,
+            "patient": patient,
+            "patients": patients,
+            "query": query,
+            "provider": provider,
+            "visit_type": visit_type,
+            "first_day": first_day,
+            "open_days": open_days,
+            "chosen_time": chosen_time,
+            "chosen_patient": str(patient.public_id) if patient is not None else "",
+            "other_patient_url": _book_url(data),
+            "open_days_count": OPEN_DAYS,
+            "schedule_section": True,
+        },
+        status=status,
+    )
+
+
+def _book_url(data) -> str:
+    """The booking page with the provider, visit type and date chosen, and no patient."""
+    query = {
+        "provider": data.get("provider") or "",
+        "visit_type": data.get("visit_type") or "",
+        "date": data["date"].isoformat() if data.get("date") else "",
+    }
+    return f"{reverse('scheduling:book')}?{urlencode(query)}"
+
+
+@staff_required
+def book(request):
+    """Book an appointment. GET ?patient=<chart public id>&provider=<user public id>&
+    visit_type=<public id>&date=YYYY-MM-DD&time=HH:MM&q=<search> fills the page in; POST books
+    through services.appointment_book and opens the appointment."""
+    practice = request.practice
+    memberships = list(selectors.providers(practice))
+    visit_types = list(selectors.visit_types(practice))
+    if request.method == "POST":
+        return _book_post(request, memberships, visit_types)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    params = request.GET
+    patient = _chart_or_404(practice, params["patient"]) if params.get("patient") else None
+    default = _default_provider(request, memberships)
+    data = {
+        "q": params.get("q", ""),
+        "provider": params.get(
+            "provider", str(default.user.public_id) if default is not None else ""
+        ),
+        "visit_type": params.get(
+            "visit_type", str(visit_types[0].public_id) if visit_types else ""
+        ),
+        "date": params.get("date", ""),
+    }
+    find = BookFindForm(data, providers=memberships, visit_types=visit_types)
+    find.is_valid()
+    query = (find.cleaned_data.get("q") or "").strip()
+    day = find.cleaned_data.get("date")
+    # An open stretch's link (date and time): the open time starting then, when there is one.
+    chosen_time = f"{day.isoformat()}T{params['time'][:5]}" if day and params.get("time") else ""
+    return _book_page(
+        request,
+        find=find,
+        memberships=memberships,
+        visit_types=visit_types,
+        patient=patient,
+        query=query,
+        chosen_time=chosen_time,
+    )
+
+
+def _book_post(request, memberships, visit_types):
+    practice = request.practice
+    form = BookForm(request.POST)
+    form.is_valid()
+    data = form.cleaned_data
+    find = BookFindForm(
+        {
+            "q": "",
+            "provider": request.POST.get("provider", ""),
+            "visit_type": request.POST.get("visit_type", ""),
+            "date": request.POST.get("date", ""),
+        },
+        providers=memberships,
+        visit_types=visit_types,
+    )
+    patient = None
+    if data.get("patient"):
+        patient = _chart_or_404(practice, data["patient"])
+    else:
+        form.add_error("patient", _("Choose a patient."))
+    if not data.get("start_at"):
+        form.add_error("start_at", _("Choose one of the open times."))
+    status = 400
+    if not form.errors:
+        try:
+            appointment = services.appointment_book(
+                request.user,
+                patient=patient,
+                provider=_provider(memberships, data.get("provider")),
+                appointment_type=_by_public_id(visit_types, data.get("visit_type")),
+                start_at=_instant(data["start_at"]),
+                reason=data.get("reason", ""),
+            )
+        except ValidationError as exc:
+            status = 409 if _is_taken(exc) else 400
+            found = _messages_of(exc, {"appointment_type": "visit_type"})
+            find.is_valid()
+            for name in ("provider", "visit_type"):
+                for text in found.pop(name, []):
+                    find.add_error(name, text)
+            _apply(form, found)
+        else:
+            messages.success(
+                request,
+                _("The appointment is booked for %(when)s.")
+                % {
+                    "when": formats.date_format(
+                        timezone.localtime(appointment.start_at), "DATETIME_FORMAT"
+                    )
+                },
+            )
+            return redirect("scheduling:appointment", appointment_id=appointment.public_id)
+    chosen_time = "" if status == 409 else request.POST.get("start_at", "")
+    return _book_page(
+        request,
+        find=find,
+        memberships=memberships,
+        visit_types=visit_types,
+        patient=patient,
+        form=form,
+        chosen_time=chosen_time,
+        status=status,
+    )
+
+
+# --- One appointment ----------------------------------------------------------------------
+
+
+def _appointment(request, appointment_id):
+    """The current practice's appointment (404 for anyone else's)."""
+    appointment = selectors.appointment_of(request.practice, appointment_id)
+    if appointment is None:
+        raise Http404
+    return appointment
+
+
+def _marks(appointment, today: dt.date, zone) -> list[tuple[str, str]]:
+    """The marks that apply now: (status, button text)."""
+    if appointment.start_at.astimezone(zone).date() > today:
+        return []
+    words = {
+        AppointmentStatus.ARRIVED: _("Mark arrived"),
+        AppointmentStatus.FULFILLED: _("Mark completed"),
+        AppointmentStatus.NOSHOW: _("Mark no-show"),
+    }
+    return [
+        (status, words[status])
+        for status, after in services.MARKS.items()
+        if appointment.status in after and status in words
+    ]
+
+
+def _move_choices(appointment, memberships, visit_types):
+    """The provider and visit type selects: the practice's, with the appointment's own kept
+    as the first choice when it is no longer one of them."""
+    form = MoveForm(providers=memberships, visit_types=visit_types)
+    provider_choices = list(form.fields["provider"].widget.choices)
+    type_choices = list(form.fields["visit_type"].widget.choices)
+    if appointment.provider is not None and not any(
+        m.user_id == appointment.provider_id for m in memberships
+    ):
+        provider_choices.insert(0, ("", appointment.provider.display_name))
+    if not any(v.pk == appointment.appointment_type_id for v in visit_types):
+        type_choices.insert(0, ("", appointment.visit_type or _("Keep the visit type")))
+    return provider_choices, type_choices
+
+
+def _move_form(appointment, memberships, visit_types, data=None) -> MoveForm:
+    local = timezone.localtime(appointment.start_at)
+    provider_choices, type_choices = _move_choices(appointment, memberships, visit_types)
+    form = MoveForm(
+        data,
+        initial={
+            "provider": str(appointment.provider.public_id) if appointment.provider else "",
+            "visit_type": str(appointment.appointment_type.public_id)
+            if appointment.appointment_type
+            else "",
+            "date": local.date(),
+            "time": local.time().replace(second=0, microsecond=0),
+        },
+    )
+    form.fields["provider"].widget.choices = provider_choices
+    form.fields["visit_type"].widget.choices = type_choices
+    return form
+
+
+def _all_messages(form) -> list[str]:
+    return [text for errors in form.errors.values() for text in errors] if form.is_bound else []
+
+
+def _appointment_page(
+    request,
+    appointment,
+    *,
+    status: int = 200,
+    move_form: MoveForm | None = None,
+    cancel_form: CancelForm | None = None,
+    mark_error: str = "",
+):
+    """The appointment with its actions; every showing is an audited read of the patient."""
+    practice = request.practice
+    zone = services.zone_of(practice)
+    memberships = list(selectors.providers(practice))
+    visit_types = list(selectors.visit_types(practice))
+    upcoming = appointment.status in UPCOMING_STATUSES
+    open_days: list[OpenDay] = []
+    if (
+        upcoming
+        and appointment.provider is not None
+        and appointment.appointment_type is not None
+        and any(m.user_id == appointment.provider_id for m in memberships)
+    ):
+        open_days = _open_days(
+            selectors.open_times(
+                practice,
+                appointment.provider,
+                appointment.appointment_type,
+                days=OPEN_DAYS,
+                ignore=appointment,
+            ),
+            Clock(zone),
+        )
+    move_form = move_form or _move_form(appointment, memberships, visit_types)
+    cancel_form = cancel_form or CancelForm()
+    # An action refused on an appointment that is no longer upcoming (its forms are not shown):
+    # the reason, at the top.
+    refused = (
+        []
+        if upcoming
+        else [text for form in (move_form, cancel_form) for text in _all_messages(form)]
+    )
+    audit_read(
+        request.user,
+        action="appointment.view",
+        patient=appointment.patient,
+        details={"appointment": str(appointment.public_id)},
+    )
+    return render(
+        request,
+        "scheduling/appointment.html",
+        {
+            "appointment": appointment,
+            "mark": book_page.STATUS_MARKS.get(appointment.status, ""),
+            "patient": appointment.patient,
+            "practice": practice,
+            "upcoming": upcoming,
+            "marks": _marks(appointment, _today(practice), zone),
+            "move_form": move_form,
+            "cancel_form": cancel_form,
+            "mark_error": mark_error,
+            "refused": refused,
+            "open_days": open_days,
+            "schedule_section": True,
+        },
+        status=status,
+    )
+
+
+@staff_required
+def appointment(request, appointment_id):
+    found = _appointment(request, appointment_id)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    return _appointment_page(request, found)
+
+
+def _back_to(appointment):
+    return redirect("scheduling:appointment", appointment_id=appointment.public_id)
+
+
+@staff_required
+@require_POST
+def move(request, appointment_id):
+    """Move to a new date and time (or one of the open times, sent by its own button), with
+    the provider and visit type chosen."""
+    found = _appointment(request, appointment_id)
+    practice = request.practice
+    memberships = list(selectors.providers(practice))
+    visit_types = list(selectors.visit_types(practice))
+    form = _move_form(found, memberships, visit_types, data=request.POST)
+    start_at = provider = visit_type = None
+    if form.is_valid():
+        data = form.cleaned_data
+        picked = request.POST.get("start_at")
+        if picked:
+            start_at = _instant(picked)
+            if start_at is None:
+                form.add_error(None, _("Choose one of the open times."))
+        elif data["date"] and data["time"]:
+            start_at = calendar.local_datetime(
+                data["date"], data["time"], services.zone_of(practice)
+            )
+        else:
+            form.add_error("time", _("Enter a date and a time, or choose one of the open times."))
+        provider = _provider(memberships, data["provider"]) if data["provider"] else None
+        if data["provider"] and provider is None:
+            form.add_error("provider", _("Choose a provider of this practice."))
+        visit_type = _by_public_id(visit_types, data["visit_type"]) if data["visit_type"] else None
+        if data["visit_type"] and visit_type is None:
+            form.add_error("visit_type", _("Choose a visit type of this practice."))
+    if form.errors:
+        return _appointment_page(request, found, status=400, move_form=form)
+    try:
+        services.appointment_move(
+            request.user,
+            appointment=found,
+            start_at=start_at,
+            provider=provider,
+            appointment_type=visit_type,
+        )
+    except ValidationError as exc:
+        found_errors = _messages_of(
+            exc, {"appointment_type": "visit_type", "start_at": "time", "status": "__all__"}
+        )
+        _apply(form, found_errors)
+        return _appointment_page(
+            request, found, status=409 if _is_taken(exc) else 400, move_form=form
+        )
+    messages.success(request, _("The appointment is moved."))
+    return _back_to(found)
+
+
+@staff_required
+@require_POST
+def cancel(request, appointment_id):
+    """Cancel, with a reason (kept for the practice)."""
+    found = _appointment(request, appointment_id)
+    form = CancelForm(request.POST)
+    form.is_valid()
+    try:
+        services.appointment_cancel(
+            request.user, appointment=found, reason=form.cleaned_data.get("reason", "")
+        )
+    except ValidationError as exc:
+        _apply(form, _messages_of(exc, {"status": "__all__"}))
+        return _appointment_page(request, found, status=400, cancel_form=form)
+    messages.success(request, _("The appointment is cancelled."))
+    return _back_to(found)
+
+
+@staff_required
+@require_POST
+def mark(request, appointment_id):
+    """Mark arrived, completed or no-show."""
+    found = _appointment(request, appointment_id)
+    status = request.POST.get("status", "")
+    try:
+        done = services.appointment_mark(request.user, appointment=found, status=status)
+    except ValidationError as exc:
+        return _appointment_page(request, found, status=400, mark_error=" ".join(exc.messages))
+    messages.success(
+        request,
+        _("The appointment is marked %(status)s.") % {"status": done.get_status_display().lower()},
+    )
+    return _back_to(found)
+
+
+# --- Schedule settings ----------------------------------------------------------------------
+
+
+def _hours_lines(rows, clock_of) -> list[str]:
+    """A provider's regular week in words: one line per working weekday."""
+    by_day: dict[int, list[str]] = defaultdict(list)
+    for w in rows:
+        where = f" ({w.location.name})" if w.location is not None else ""
+        by_day[w.weekday].append(f"{clock_of(w.start_time)} – {clock_of(w.end_time)}{where}")
+    return [f"{Weekday(day).label}: {', '.join(by_day[day])}" for day in sorted(by_day)]
+
+
+def _time_text(value: dt.time) -> str:
+    return formats.time_format(value, "TIME_FORMAT")
+
+
+@staff_required
+def settings_home(request):
+    """Schedule settings: each provider's weekly hours, the visit types and locations, and a
+    link to the blocked times. Any member may look; the edit links show for those who may."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    practice = request.practice
+    membership = request.membership
+    memberships = list(selectors.providers(practice))
+    hours: dict[int, list] = defaultdict(list)
+    for w in WorkingHours.objects.filter(practice=practice).select_related("location"):
+        hours[w.provider_id].append(w)
+    providers = [
+        {
+            "membership": m,
+            "lines": _hours_lines(hours.get(m.user_id, []), _time_text),
+            "may_edit": permissions.can_edit_schedule(membership, m.user),
+        }
+        for m in memberships
+    ]
+    is_admin = permissions.can_manage_settings(membership)
+    return render(
+        request,
+        "scheduling/settings.html",
+        {
+            "providers": providers,
+            "visit_types": list(selectors.visit_types(practice, active_only=False)),
+            "locations": list(selectors.locations(practice, active_only=False)),
+            "is_admin": is_admin,
+            "may_block": is_admin or membership.role == Role.PROVIDER,
+            "schedule_section": True,
+        },
+    )
+
+
+def _hours_rows(existing) -> dict[tuple[int, int], WorkingHours]:
+    by_day: dict[int, list] = defaultdict(list)
+    for w in sorted(existing, key=lambda w: (w.weekday, w.start_time)):
+        by_day[w.weekday].append(w)
+    return {(day, n): w for day, rows in by_day.items() for n, w in enumerate(rows)}
+
+
+@staff_required
+def hours(request, user_id):
+    """A provider's working hours: a weekday grid of up to two stretches a day (start, end,
+    location), saved at once. An administrator edits anyone's; a provider their own."""
+    practice = request.practice
+    memberships = list(selectors.providers(practice))
+    membership = _by_public_id(memberships, user_id, key=lambda m: m.user.public_id)
+    if membership is None:
+        raise Http404
+    provider = membership.user
+    permissions.require(
+        permissions.can_edit_schedule(request.membership, provider),
+        _("Only an administrator or the provider can change this schedule."),
+    )
+    locations = list(selectors.locations(practice))
+    existing = _hours_rows(
+        WorkingHours.objects.filter(practice=practice, provider=provider).select_related("location")
+    )
+    per_day: dict[int, int] = defaultdict(int)
+    for day, _n in existing:
+        per_day[day] += 1
+    if request.method == "POST":
+        form = HoursForm(request.POST, locations=locations, per_day=per_day)
+        return _hours_post(request, membership, form, locations)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    initial = {}
+    for (day, n), w in existing.items():
+        initial[f"{day}-{n}-start"] = w.start_time
+        initial[f"{day}-{n}-end"] = w.end_time
+        initial[f"{day}-{n}-location"] = str(w.location.public_id) if w.location else ""
+    form = HoursForm(initial=initial, locations=locations, per_day=per_day)
+    return _hours_page(request, membership, form)
+
+
+def _hours_page(request, membership, form, status: int = 200):
+    return render(
+        request,
+        "scheduling/hours.html",
+        {
+            "provider_membership": membership,
+            "form": form,
+            "is_admin": permissions.can_manage_settings(request.membership),
+            "schedule_section": True,
+        },
+        status=status,
+    )
+
+
+def _hours_post(request, membership, form: HoursForm, locations):
+    """Save the week at once; a stretch the service refuses ("stretches.N") gets its message
+    beside its own row, and the form keeps what was typed."""
+    if not form.is_valid():
+        return _hours_page(request, membership, form, status=400)
+    data = form.cleaned_data
+    stretches: list[Stretch] = []
+    where: list[tuple[int, int]] = []
+    for _label, rows in form.days():
+        for row in rows:
+            key = (row.weekday, row.n)
+            start_time, end_time = data[row.start.name], data[row.end.name]
+            if start_time is None and end_time is None:
+                continue
+            if start_time is None or end_time is None:
+                form.add_row_error(*key, _("Enter a start and an end time."))
+                continue
+            location_id = None
+            if data[row.location.name] != PRACTICE_ADDRESS:
+                chosen = _by_public_id(locations, data[row.location.name])
+                if chosen is None:
+                    form.add_row_error(*key, _("Choose a location of this practice."))
+                    continue
+                location_id = chosen.pk
+            stretches.append(Stretch(row.weekday, start_time, end_time, location_id))
+            where.append(key)
+    if not form.row_errors:
+        try:
+            services.working_hours_set(
+                request.user,
+                practice=request.practice,
+                provider=membership.user,
+                stretches=stretches,
+            )
+        except ValidationError as exc:
+            for name, texts in _messages_of(exc, {}).items():
+                index = name.removeprefix("stretches.")
+                for text in texts:
+                    if index.isdigit() and int(index) < len(where):
+                        form.add_row_error(*where[int(index)], text)
+                    else:
+                        form.add_error(None, text)
+        else:
+            messages.success(
+                request,
+                _("%(name)s's working hours are saved.") % {"name": membership.user.display_name},
+            )
+            return redirect("scheduling:settings")
+    return _hours_page(request, membership, form, status=400)
+
+
+def _require_admin(request) -> None:
+    permissions.require(
+        permissions.can_manage_settings(request.membership),
+        _("Only administrators can change visit types and locations."),
+    )
+
+
+def _scoped(model, practice, public_id):
+    found = model.objects.filter(practice=practice, public_id=public_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+@staff_required
+def visit_type_edit(request, visit_type_id=None):
+    """Add or change a visit type (name, length); untick "Offered for booking" to retire one
+    (booked appointments keep it)."""
+    practice = request.practice
+    visit_type = _scoped(VisitType, practice, visit_type_id) if visit_type_id else None
+    _require_admin(request)
+    if request.method == "POST":
+        form = VisitTypeForm(request.POST)
+        if form.is_valid():
+            try:
+                saved = services.visit_type_save(
+                    request.user,
+                    practice=practice,
+                    visit_type=visit_type,
+                    name=form.cleaned_data["name"],
+                    duration_minutes=form.cleaned_data["duration_minutes"],
+                    is_active=form.cleaned_data["is_active"],
+                )
+            except ValidationError as exc:
+                _apply(form, _messages_of(exc, {}))
+            else:
+                messages.success(
+                    request, _("The visit type “%(name)s” is saved.") % {"name": saved.name}
+                )
+                return redirect("scheduling:settings")
+        status = 400
+    elif request.method in ("GET", "HEAD"):
+        initial = {"is_active": True}
+        if visit_type is not None:
+            initial = {
+                "name": visit_type.name,
+                "duration_minutes": visit_type.duration_minutes,
+                "is_active": visit_type.is_active,
+            }
+        form, status = VisitTypeForm(initial=initial), 200
+    else:
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(
+        request,
+        "scheduling/visit_type_form.html",
+        {"form": form, "visit_type": visit_type, "is_admin": True, "schedule_section": True},
+        status=status,
+    )
+
+
+@staff_required
+def location_edit(request, location_id=None):
+    """Add or change a location (name, address, phone); untick "In use" to retire one."""
+    practice = request.practice
+    location = _scoped(Location, practice, location_id) if location_id else None
+    _require_admin(request)
+    if request.method == "POST":
+        form = LocationForm(request.POST)
+        if form.is_valid():
+            values = dict(form.cleaned_data)
+            is_active = values.pop("is_active")
+            try:
+                saved = services.location_save(
+                    request.user,
+                    practice=practice,
+                    location=location,
+                    is_active=is_active,
+                    **values,
+                )
+            except ValidationError as exc:
+                _apply(form, _messages_of(exc, {}))
+            else:
+                messages.success(
+                    request, _("The location “%(name)s” is saved.") % {"name": saved.name}
+                )
+                return redirect("scheduling:settings")
+        status = 400
+    elif request.method in ("GET", "HEAD"):
+        initial: dict = {"is_active": True}
+        if location is not None:
+            initial = {name: getattr(location, name) for name in services.LOCATION_FIELDS}
+            initial["is_active"] = location.is_active
+        form, status = LocationForm(initial=initial), 200
+    else:
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(
+        request,
+        "scheduling/location_form.html",
+        {"form": form, "location": location, "is_admin": True, "schedule_section": True},
+        status=status,
+    )
+
+
+def _may_block(membership) -> bool:
+    return permissions.can_manage_settings(membership) or (
+        permissions.can_work_in_charts(membership) and membership.role == Role.PROVIDER
+    )
+
+
+@staff_required
+def blocked(request):
+    """Blocked times: the upcoming ones, and a form to add one (an administrator for anyone or
+    the whole practice, a provider for themselves). Staff get 403."""
+    practice = request.practice
+    membership = request.membership
+    permissions.require(
+        _may_block(membership),
+        _("Only an administrator or a provider can block time."),
+    )
+    is_admin = permissions.can_manage_settings(membership)
+    memberships = list(selectors.providers(practice))
+    choosable = (
+        memberships if is_admin else [m for m in memberships if m.user_id == membership.user_id]
+    )
+    form_kwargs = {"providers": choosable, "whole_practice": is_admin}
+    if request.method == "POST":
+        form = BlockedTimeForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            data = form.cleaned_data
+            provider = None
+            if data["provider"] != WHOLE_PRACTICE:
+                provider = _provider(memberships, data["provider"])
+                if provider is None:
+                    form.add_error("provider", _("Choose a provider of this practice."))
+            if not form.errors:
+                zone = services.zone_of(practice)
+                try:
+                    services.blocked_time_add(
+                        request.user,
+                        practice=practice,
+                        provider=provider,
+                        start_at=calendar.local_datetime(
+                            data["start_date"], data["start_time"], zone
+                        ),
+                        end_at=calendar.local_datetime(data["end_date"], data["end_time"], zone),
+                        label=data["label"],
+                    )
+                except ValidationError as exc:
+                    _apply(
+                        form, _messages_of(exc, {"start_at": "start_time", "end_at": "end_time"})
+                    )
+                else:
+                    messages.success(request, _("The time is blocked."))
+                    return redirect("scheduling:blocked")
+        status = 400
+    elif request.method in ("GET", "HEAD"):
+        default = "" if is_admin else str(request.user.public_id)
+        form, status = BlockedTimeForm(initial={"provider": default}, **form_kwargs), 200
+    else:
+        return HttpResponseNotAllowed(["GET", "POST"])
+    upcoming = list(
+        BlockedTime.objects.filter(practice=practice, end_at__gt=timezone.now())
+        .select_related("provider")
+        .order_by("start_at", "id")
+    )
+    for item in upcoming:
+        item.may_remove = is_admin or (
+            item.provider_id is not None and item.provider_id == request.user.pk
+        )
+    return render(
+        request,
+        "scheduling/blocked.html",
+        {
+            "form": form,
+            "upcoming": upcoming,
+            "practice": practice,
+            "is_admin": is_admin,
+            "schedule_section": True,
+        },
+        status=status,
+    )
+
+
+@staff_required
+@require_POST
+def blocked_remove(request, blocked_id):
+    """Free a blocked time again (an administrator any, a provider their own)."""
+    found = (
+        BlockedTime.objects.select_related("practice", "provider")
+        .filter(practice=request.practice, public_id=blocked_id)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    services.blocked_time_remove(request.user, blocked_time=found)
+    messages.success(request, _("The blocked time is removed: it can be booked again."))
+    return redirect("scheduling:blocked")

@@ -94,12 +94,17 @@ BENCH_ARGS_bulk_invite ?= --patients 100000 --deliver 20000
 # bench/messaging_pages.py measures 11 page loads and a 25 MB upload: 6 s each keeps it to
 # about four minutes (its data, 100,000 messages on SQLite, is made once and kept in var/).
 BENCH_ARGS_messaging_pages ?= --seconds 6
+# bench/scheduling.py: open times, the week view (6 s a measurement), the booking race and 20,000
+# reminders sent and killed half-way (its data, 100,000 appointments on SQLite, is kept in var/).
+BENCH_ARGS_scheduling ?= --seconds 6 --reminders 20000
 # The benchmarks themselves (bench/floor_wsgi.py and bench/compat.py are their helpers).
-BENCHES := bench/record_pages.py bench/bulk_invite.py bench/email_drain.py bench/messaging_pages.py
+BENCHES := bench/record_pages.py bench/bulk_invite.py bench/email_drain.py bench/messaging_pages.py \
+	bench/scheduling.py
 bench: $(STAMP)
 	@status=0; for b in $(BENCHES); do \
 		case $$b in bench/bulk_invite.py) args="$(BENCH_ARGS_bulk_invite)";; \
-			bench/messaging_pages.py) args="$(BENCH_ARGS_messaging_pages)";; *) args="";; esac; \
+			bench/messaging_pages.py) args="$(BENCH_ARGS_messaging_pages)";; \
+			bench/scheduling.py) args="$(BENCH_ARGS_scheduling)";; *) args="";; esac; \
 		$(BIN)/python $$b $$args || status=1; done; exit $$status
 
 ci: lint test test-postgres e2e

@@ -216,8 +216,12 @@ class Appointment(models.Model):
         ordering = ["-start_at", "-id"]
         indexes = [
             models.Index(fields=["patient", "start_at"]),
-            # Overlap checks, open times and the day and week views: one provider's time.
+            # Overlap checks and open times: one provider's time, at every practice.
             models.Index(fields=["provider", "start_at"]),
+            # The day and week views: the practice's providers' time. Without it both
+            # databases read the practice's whole history through the practice key's index
+            # (bench/scheduling.py: 11 ms on PostgreSQL, 22 ms on SQLite, a full week).
+            models.Index(fields=["practice", "provider", "start_at"], name="appointment_book_idx"),
             models.Index(fields=["start_at"], name="appointment_start_idx"),
         ]
         constraints = [

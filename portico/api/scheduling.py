@@ -463,12 +463,6 @@ def _renamed(exc: ValidationError, names: dict[str, str]) -> ValidationError:
     return ValidationError({names.get(key, key): value for key, value in exc.error_dict.items()})
 
 
-def _is_taken(exc: ValidationError) -> bool:
-    return hasattr(exc, "error_dict") and any(
-        error.code == services.TAKEN_CODE for error in exc.error_dict.get("start_at", [])
-    )
-
-
 def _open_times_out(practice, intervals) -> list[dict]:
     """Open times with their locations' public ids (one query for the practice's locations)."""
     public_ids = dict(
@@ -674,11 +668,7 @@ def create_blocked_time(request, payload: BlockedTimeIn):
 @router.delete("/blocked-times/{blocked_time_id}", response={204: None, **ERRORS})
 def delete_blocked_time(request, blocked_time_id: UUID):
     """Free a blocked time again (who may: as for adding it)."""
-    blocked = (
-        BlockedTime.objects.select_related("practice", "provider")
-        .filter(practice=request.practice, public_id=blocked_time_id)
-        .first()
-    )
+    blocked = selectors.blocked_time_of(request.practice, blocked_time_id)
     if blocked is None:
         raise Http404
     services.blocked_time_remove(request.user, blocked_time=blocked)
@@ -759,7 +749,7 @@ def create_appointment(request, payload: AppointmentIn):
             reason=payload.reason,
         )
     except ValidationError as exc:
-        if _is_taken(exc):
+        if services.is_taken(exc):
             return _conflict(
                 request, exc, provider=provider, visit_type=visit_type, start_at=payload.start_at
             )
@@ -798,7 +788,7 @@ def move_appointment(request, appointment_id: UUID, payload: MoveIn):
             appointment_type=visit_type,
         )
     except ValidationError as exc:
-        if _is_taken(exc):
+        if services.is_taken(exc):
             return _conflict(
                 request,
                 exc,

@@ -14,6 +14,7 @@ from portico.charts.services import encounter_create, encounter_sign, patient_cr
 from portico.demo.appointments import give_demo_appointments
 from portico.demo.messages import give_demo_messages
 from portico.demo.records import give_demo_record
+from portico.demo.schedules import give_demo_schedules
 from portico.notifications import sms
 from portico.portal import registration
 from portico.portal import services as portal
@@ -29,6 +30,8 @@ STAFF = [
     # The staff member whose right to invite patients was taken away (SPEC §1.4).
     ("staff@demo.portico.test", "Sam Lee", Role.STAFF, "", False),
 ]
+# A second provider, seen in the appointment book only (no sign-in: the password is unusable).
+SECOND_PROVIDER = ("np@demo.portico.test", "Maya Collins", ProviderCredential.NP)
 PATIENT_EMAIL = "patient@demo.portico.test"
 # Fixed authenticator-app secrets (base32) of the demo staff, printed by `make demo` and written
 # in README.md, so anyone (or a script with pyotp) can compute the sign-in code. Demo only.
@@ -83,6 +86,9 @@ LAST = [
     "Fischer",
 ]
 STREETS = ["Maple Ave", "Oak St", "Pine Rd", "Cedar Ln", "Elm St", "Birch Way", "Lake Dr"]
+# Charts beyond the ~20 with a full record: the people the providers' week of appointments is
+# booked for (demographics and a visit or two; some are new patients).
+SCHEDULED_PATIENTS = 120
 
 
 def demo_exists() -> bool:
@@ -165,6 +171,13 @@ def seed_demo() -> Practice:
     admin = members[Role.ADMINISTRATOR].user
     demo_authenticators()
     provider = members[Role.PROVIDER].user
+    email, name, credential = SECOND_PROVIDER
+    second_provider = User.objects.filter(email=email).first() or User.objects.create_user(
+        email=email, password=None, full_name=name
+    )
+    Membership.objects.create(
+        user=second_provider, practice=practice, role=Role.PROVIDER, credential=credential
+    )
 
     rng = random.Random(2026)  # noqa: S311 (demo data, not security)
     # The enrolled demo patient with fixed sign-in.
@@ -209,7 +222,16 @@ def seed_demo() -> Practice:
         give_demo_record(
             patient, provider=provider, staff=members[Role.STAFF].user, rng=records_rng
         )
-    # Appointments past and upcoming for the patient's record (demo.appointments).
+    # Schedules, and a week of appointments for each provider (demo.schedules); then past and
+    # upcoming appointments for the records (demo.appointments), at the times left open.
+    give_demo_schedules(
+        admin,
+        practice=practice,
+        providers=[provider, second_provider],
+        jordan=jordan,
+        returning=patients,
+        scheduled=_scheduled_patients(provider, practice),
+    )
     for patient in [jordan, *patients]:
         give_demo_appointments(admin, patient=patient, provider=provider, rng=records_rng)
     # Messaging on, and threads between the demo patient and provider (demo.messages).
@@ -223,6 +245,17 @@ def seed_demo() -> Practice:
     )
     _auto_invite(admin, provider, practice, patients[9], patients[10])
     return practice
+
+
+def _scheduled_patients(actor, practice) -> list[Patient]:
+    """SCHEDULED_PATIENTS more charts with demographics only (names not used by the others)."""
+    rng = random.Random(2028)  # noqa: S311 (demo data, not security)
+    taken = {(FIRST[i], LAST[i]) for i in range(19)} | {("Jordan", "Rivera")}
+    names = [(f, la) for f in FIRST for la in LAST if (f, la) not in taken]
+    return [
+        patient_create(actor, practice=practice, **_patient_values(rng, 19 + i, first, last))
+        for i, (first, last) in enumerate(rng.sample(names, SCHEDULED_PATIENTS))
+    ]
 
 
 def _auto_invite(admin, provider, practice, signed, unsigned) -> None:

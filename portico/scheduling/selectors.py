@@ -58,6 +58,15 @@ def appointment_of(practice, public_id) -> Appointment | None:
     )
 
 
+def blocked_time_of(practice, public_id) -> BlockedTime | None:
+    """One blocked time of the practice by its public id (None: not this practice's)."""
+    return (
+        BlockedTime.objects.select_related("practice", "provider")
+        .filter(practice=practice, public_id=public_id)
+        .first()
+    )
+
+
 def _stretches_by_provider(practice, provider_ids) -> dict[int, list[Stretch]]:
     found: dict[int, list[Stretch]] = defaultdict(list)
     rows = WorkingHours.objects.filter(practice=practice, provider_id__in=provider_ids)

@@ -366,6 +366,15 @@ def _taken_error() -> ValidationError:
     )
 
 
+def is_taken(error: ValidationError) -> bool:
+    """Whether a service refused a time because another booking holds it (the pages and the
+    API then show the open times again)."""
+    return any(
+        getattr(e, "code", None) == TAKEN_CODE
+        for e in getattr(error, "error_dict", {}).get("start_at", [])
+    )
+
+
 def _refuse_overlap(provider, start_at, end_at, *, exclude_pk=None) -> None:
     """Refuse a time that overlaps another appointment of the provider that holds its time.
     Runs in the booking transaction: on SQLite that transaction holds the write lock from its

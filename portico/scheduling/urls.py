@@ -3,7 +3,7 @@ one-click unsubscribe of reminder emails."""
 
 from django.urls import path
 
-from portico.scheduling import reminder_views, staff_views
+from portico.scheduling import reminder_views, settings_views, staff_views
 
 app_name = "scheduling"
 
@@ -20,22 +20,24 @@ urlpatterns = [
     path(APPOINTMENT + "cancel/", staff_views.cancel, name="cancel"),
     path(APPOINTMENT + "status/", staff_views.mark, name="mark"),
     # Schedule settings: providers' hours, visit types, locations, blocked times.
-    path(SETTINGS, staff_views.settings_home, name="settings"),
-    path(SETTINGS + "providers/<uuid:user_id>/hours/", staff_views.hours, name="hours"),
-    path(SETTINGS + "visit-types/new/", staff_views.visit_type_edit, name="visit_type_new"),
+    path(SETTINGS, settings_views.settings_home, name="settings"),
+    path(SETTINGS + "providers/<uuid:user_id>/hours/", settings_views.hours, name="hours"),
+    path(SETTINGS + "visit-types/new/", settings_views.visit_type_edit, name="visit_type_new"),
     path(
         SETTINGS + "visit-types/<uuid:visit_type_id>/",
-        staff_views.visit_type_edit,
+        settings_views.visit_type_edit,
         name="visit_type_edit",
     ),
-    path(SETTINGS + "locations/new/", staff_views.location_edit, name="location_new"),
+    path(SETTINGS + "locations/new/", settings_views.location_edit, name="location_new"),
     path(
-        SETTINGS + "locations/<uuid:location_id>/", staff_views.location_edit, name="location_edit"
+        SETTINGS + "locations/<uuid:location_id>/",
+        settings_views.location_edit,
+        name="location_edit",
     ),
-    path(SETTINGS + "blocked/", staff_views.blocked, name="blocked"),
+    path(SETTINGS + "blocked/", settings_views.blocked, name="blocked"),
     path(
         SETTINGS + "blocked/<uuid:blocked_id>/remove/",
-        staff_views.blocked_remove,
+        settings_views.blocked_remove,
         name="blocked_remove",
     ),
     # Reminder emails' unsubscribe link (RFC 8058: GET shows a confirm button, POST acts).

@@ -79,6 +79,10 @@ READS = {
     "api:list_appointments": Read("api", "chart.list"),
     "api:get_appointment": Read("api", "chart.view"),
     "records:appointment_calendar": Read("patient", "phr.download"),
+    "scheduling:schedule": Read("staff", "schedule.view"),
+    "scheduling:book": Read("staff", "chart.list", {"q": "Rivera"}),
+    "scheduling:appointment": Read("staff", "appointment.view"),
+    "charts:appointments": Read("staff", "chart.view"),
 }
 
 # Changes only: a GET is refused; the service audits the change (tests of each service).
@@ -114,6 +118,10 @@ ACTIONS = {
     "api:update_location",
     "api:delete_blocked_time",
     "charts:appointment_reminders",
+    "scheduling:move",
+    "scheduling:cancel",
+    "scheduling:mark",
+    "scheduling:blocked_remove",
 }
 
 # Actions whose path also answers a GET that is one of the READS (the same URL, another method).
@@ -182,6 +190,13 @@ NO_HEALTH_INFORMATION = {
     "api:list_open_times": "free times only",
     "scheduling:unsubscribe": "the practice's name and a button (the opt-out is audited)",
     "practices:reminders": "practice settings and provider names",
+    "scheduling:settings": "providers' hours, visit types and locations",
+    "scheduling:hours": "a provider's working week",
+    "scheduling:visit_type_new": "practice settings",
+    "scheduling:visit_type_edit": "practice settings",
+    "scheduling:location_new": "practice settings",
+    "scheduling:location_edit": "practice settings",
+    "scheduling:blocked": "blocked times: provider names, times and staff's labels",
     "<unnamed> ^api/v1/.*$": "the API's not-found answer",
 }
 

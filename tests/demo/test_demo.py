@@ -31,7 +31,8 @@ def test_demo_has_the_documented_sign_ins_and_portal_states(db):
     assert roles["staff@demo.portico.test"].may_invite_patients is False
     assert "patient@demo.portico.test" not in roles  # a patient, not staff
 
-    assert 18 <= Patient.objects.filter(practice=practice).count() <= 25
+    # Twenty charts with a full record, and the people the week's appointments are for.
+    assert Patient.objects.filter(practice=practice).count() == 20 + demo.SCHEDULED_PATIENTS
     states = list(PortalAccess.objects.values_list("state", flat=True))
     assert states.count(AccessState.ACTIVE) >= 3
     assert states.count(AccessState.REVOKED) == 1
@@ -76,16 +77,20 @@ def test_seeding_twice_changes_nothing(db):
     assert Patient.objects.count() == before
 
 
-def test_every_demo_patient_has_appointments_past_and_upcoming(db):
+def test_every_demo_chart_has_appointments_and_those_with_a_record_past_and_upcoming(db):
+    from portico.charts.models import Encounter
     from portico.scheduling.models import Appointment
 
     call_command("seed_demo")
 
     now = timezone.now()
-    for patient in Patient.objects.all():
+    with_record = Patient.objects.filter(pk__in=Encounter.objects.values("patient"))
+    assert with_record.count() == 20
+    for patient in with_record:
         appointments = Appointment.objects.filter(patient=patient)
         assert appointments.filter(start_at__lt=now).exists(), patient.pk
         assert appointments.filter(start_at__gt=now, status="booked").exists(), patient.pk
+    assert not Patient.objects.exclude(pk__in=Appointment.objects.values("patient")).exists()
 
 
 def test_demo_patient_has_message_threads_and_the_provider_an_inbox(db):

@@ -34,6 +34,12 @@ STAFF_PAGES: dict[str, frozenset[str]] = {
     "charts:timeline": EN,
     "practices:phr_invite": EN,
     "practices:messaging": EN,
+    "scheduling:schedule": EN,
+    "scheduling:settings": EN,
+    "scheduling:hours": EN,
+    "scheduling:book": EN,
+    "scheduling:appointment": EN,
+    "charts:appointments": EN,
 }
 
 # Patient-facing and public pages (the sign-in steps serve staff too): English and Spanish.

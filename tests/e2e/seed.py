@@ -64,6 +64,14 @@ HARPER = Chart(
     "Harper", "Labwell", dt.date(1968, 10, 30), "harper.labwell@example.test", "+12175550144"
 )
 
+# Enrolled already, with PATIENT_PASSWORD: the administrator sets PROVIDER_NAME's hours, books
+# her a visit and moves it; she sees it in her record and downloads its calendar file
+# (test_appointment_book.py).
+ARI = Chart("Ari", "Bookwell", dt.date(1987, 9, 14), "ari.bookwell@example.test", "+12175550145")
+# The visit type the story books (one of demo.appointments.VISIT_TYPES, which the seed adds).
+BOOK_VISIT_TYPE = "Follow-up"
+BOOK_VISIT_MINUTES = 20
+
 # Registers and signs in with the keyboard alone (test_keyboard.py).
 KAI = Chart("Kai", "Keyboard", dt.date(1988, 5, 17), "kai.keyboard@example.test", "+12175550133")
 # Registers and reads a full record on a 320 px wide screen (test_small_screens.py).
@@ -148,6 +156,7 @@ def seed() -> None:
     _enroll_with_password(admin, mateo)
     _enroll_with_password(admin, harper)
     _seed_full_record(practice, admin, provider)
+    _seed_appointment_book(practice, admin)
     _seed_messaging()
 
 
@@ -198,6 +207,14 @@ def _seed_full_record(practice, admin, provider) -> None:
     rng = random.Random(7)
     give_demo_record(lucia, provider=provider, staff=admin, rng=rng)
     give_demo_appointments(admin, patient=lucia, provider=provider, rng=rng)
+
+
+def _seed_appointment_book(practice, admin) -> None:
+    """The practice's visit types (no working hours: the story sets them) and ARI enrolled."""
+    from portico.demo.appointments import visit_types
+
+    visit_types(admin, practice)
+    _enroll_with_password(admin, _chart(practice, ARI))
 
 
 def _seed_messaging() -> None:

@@ -416,25 +416,25 @@ def _person(user) -> dict | None:
 
 def _provider(request, provider_id: UUID):
     """A provider of the token's practice, named in the path (else 404)."""
-    membership = selectors.providers(request.practice).filter(user__public_id=provider_id).first()
-    if membership is None:
+    provider = selectors.provider_of(request.practice, provider_id)
+    if provider is None:
         raise Http404
-    return membership.user
+    return provider
 
 
 def _chosen_provider(request, provider_id: UUID | None, field: str):
     """A provider of the practice named in a body or query (else 422 on `field`)."""
     if provider_id is None:
         return None
-    membership = selectors.providers(request.practice).filter(user__public_id=provider_id).first()
-    if membership is None:
+    provider = selectors.provider_of(request.practice, provider_id)
+    if provider is None:
         raise ValidationError({field: [_("Choose a provider of this practice.")]})
-    return membership.user
+    return provider
 
 
 def _chosen_visit_type(request, visit_type_id: UUID, field: str) -> VisitType:
     """An active visit type of the practice named in a body or query (else 422 on `field`)."""
-    found = selectors.visit_types(request.practice).filter(public_id=visit_type_id).first()
+    found = selectors.visit_type_of(request.practice, visit_type_id)
     if found is None:
         raise ValidationError({field: [_("Choose a visit type of this practice.")]})
     return found
@@ -531,11 +531,7 @@ def create_visit_type(request, payload: VisitTypeIn):
 @router.put("/visit-types/{visit_type_id}", response={200: VisitTypeOut, **ERRORS})
 def update_visit_type(request, visit_type_id: UUID, payload: VisitTypeIn):
     """Rename a visit type, change its length or retire it; administrators only."""
-    visit_type = (
-        selectors.visit_types(request.practice, active_only=False)
-        .filter(public_id=visit_type_id)
-        .first()
-    )
+    visit_type = selectors.visit_type_of(request.practice, visit_type_id, active_only=False)
     if visit_type is None:
         raise Http404
     return services.visit_type_save(
@@ -559,11 +555,7 @@ def create_location(request, payload: LocationIn):
 @router.put("/locations/{location_id}", response={200: LocationOut, **ERRORS})
 def update_location(request, location_id: UUID, payload: LocationIn):
     """Change a location's name and address, or retire it; administrators only."""
-    location = (
-        selectors.locations(request.practice, active_only=False)
-        .filter(public_id=location_id)
-        .first()
-    )
+    location = selectors.location_of(request.practice, location_id)
     if location is None:
         raise Http404
     return services.location_save(

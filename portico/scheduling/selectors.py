@@ -58,6 +58,22 @@ def appointment_of(practice, public_id) -> Appointment | None:
     )
 
 
+def provider_of(practice, user_public_id):
+    """A provider of the practice (the User) by their account's public id, else None."""
+    membership = providers(practice).filter(user__public_id=user_public_id).first()
+    return membership.user if membership is not None else None
+
+
+def visit_type_of(practice, public_id, *, active_only: bool = True) -> VisitType | None:
+    """One visit type of the practice by its public id (None: not this practice's)."""
+    return visit_types(practice, active_only=active_only).filter(public_id=public_id).first()
+
+
+def location_of(practice, public_id) -> Location | None:
+    """One location of the practice (active or not) by its public id."""
+    return locations(practice, active_only=False).filter(public_id=public_id).first()
+
+
 def blocked_time_of(practice, public_id) -> BlockedTime | None:
     """One blocked time of the practice by its public id (None: not this practice's)."""
     return (

@@ -32,8 +32,6 @@ from portico.scheduling.forms import (
 )
 from portico.scheduling.models import (
     BlockedTime,
-    Location,
-    VisitType,
     Weekday,
     WorkingHours,
 )
@@ -209,8 +207,7 @@ def _require_admin(request) -> None:
     )
 
 
-def _scoped(model, practice, public_id):
-    found = model.objects.filter(practice=practice, public_id=public_id).first()
+def _or_404(found):
     if found is None:
         raise Http404
     return found
@@ -221,7 +218,11 @@ def visit_type_edit(request, visit_type_id=None):
     """Add or change a visit type (name, length); untick "Offered for booking" to retire one
     (booked appointments keep it)."""
     practice = request.practice
-    visit_type = _scoped(VisitType, practice, visit_type_id) if visit_type_id else None
+    visit_type = (
+        _or_404(selectors.visit_type_of(practice, visit_type_id, active_only=False))
+        if visit_type_id
+        else None
+    )
     _require_admin(request)
     if request.method == "POST":
         form = VisitTypeForm(request.POST)
@@ -266,7 +267,7 @@ def visit_type_edit(request, visit_type_id=None):
 def location_edit(request, location_id=None):
     """Add or change a location (name, address, phone); untick "In use" to retire one."""
     practice = request.practice
-    location = _scoped(Location, practice, location_id) if location_id else None
+    location = _or_404(selectors.location_of(practice, location_id)) if location_id else None
     _require_admin(request)
     if request.method == "POST":
         form = LocationForm(request.POST)

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "portico.scheduling",
     "portico.records",
     "portico.messaging",
+    "portico.booking",
     "portico.periodic",
     "portico.demo",
 ]
@@ -336,6 +337,7 @@ PORTICO_RATE_LIMITS = {
     "username_reminder": (10, 900),  # username reminders
     "registration": (30, 900),  # answers on the registration pages (access or security code)
     "security_code": (10, 900),  # requests for a texted security code
+    "booking_request": (5, 3600),  # appointment requests sent from the public booking pages
 }
 
 # Email delivery (notifications/services.py): send rate (0 = unlimited), batch size, the lease a

@@ -70,6 +70,9 @@ RENDERERS: dict[str, str] = {
     "scheduling.moved": "portico.scheduling.emails.render_moved",
     "scheduling.cancelled": "portico.scheduling.emails.render_cancelled",
     "scheduling.reminder": "portico.scheduling.emails.render_reminder",
+    "booking.received": "portico.booking.emails.render_received",
+    "booking.denied": "portico.booking.emails.render_denied",
+    "booking.proposed": "portico.booking.emails.render_proposed",
 }
 
 

@@ -37,6 +37,12 @@ class PostalAddress(models.Model):
         return [line for line in [self.address_line1, self.address_line2, city_line] if line]
 
 
+class CancellationApproval(models.TextChoices):
+    NONE = "none", _("Do not require approval for any cancellation requests")
+    ALL = "all", _("Require approval for all cancellation requests")
+    WITHIN = "within", _("Require approval for requests that fall within N calendar days")
+
+
 class Practice(PostalAddress):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
@@ -53,6 +59,17 @@ class Practice(PostalAddress):
     # SPEC §8.7, §1.3: appointment reminder emails, off until an administrator turns them on;
     # then sent for the providers ticked on the tab (Membership.sends_reminders).
     reminders_enabled = models.BooleanField(default=False)
+    # SPEC §8.6: when a patient's cancellation of a confirmed appointment needs the practice's
+    # approval (CancellationApproval), and from how many calendar days before the visit patients
+    # are told they may be charged (None: the practice has no such policy).
+    cancellation_approval = models.CharField(
+        max_length=8, choices=CancellationApproval.choices, default=CancellationApproval.NONE
+    )
+    cancellation_approval_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    cancellation_notice_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # SPEC §8.4: the origins (https://www.example-clinic.com) whose pages may frame the
+    # practice's booking pages, one per line. Every other page of Portico denies framing.
+    booking_embed_origins = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -60,6 +77,10 @@ class Practice(PostalAddress):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def embed_origins(self) -> list[str]:
+        return [line.strip() for line in self.booking_embed_origins.splitlines() if line.strip()]
 
 
 class Role(models.TextChoices):

@@ -54,7 +54,7 @@ def unsubscribe_url(patient) -> str:
     return _url("scheduling:unsubscribe", token=tokens.unsubscribe_token(patient))
 
 
-def _record_url(patient) -> str | None:
+def record_url(patient) -> str | None:
     """The patient's record in the portal, when the chart's access is active with its account
     (the rule of portal.selectors.enrolled_access, read from the row loaded with the chart)."""
     try:
@@ -135,7 +135,7 @@ def _render(
         "when": when,
         "provider": appointment.provider.display_name if appointment.provider else "",
         "place_lines": appointment.place_lines,
-        "url": _record_url(appointment.patient),
+        "url": record_url(appointment.patient),
         "unsubscribe_url": unsubscribe,
         **texts,
     }

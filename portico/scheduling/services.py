@@ -14,7 +14,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -25,6 +25,8 @@ from portico.charts.record_cache import record_changed
 from portico.charts.validation import has_control_characters
 from portico.core.validation import max_length_of
 from portico.notifications.services import email_enqueue
+from portico.portal.models import AccessState
+from portico.portal.services import NO_ACCESS_MESSAGE
 from portico.practices import permissions
 from portico.practices import selectors as practice_selectors
 from portico.practices.models import Membership, Role
@@ -68,6 +70,22 @@ def schedulable_provider(practice, provider) -> Membership | None:
     if membership is None or membership.role != Role.PROVIDER:
         return None
     return membership
+
+
+def _require_actor(actor, appointment: Appointment, access=None) -> None:
+    """Staff of the appointment's practice act on it; so does the patient, through their own
+    chart's active portal access (`access`): a revoked patient is refused with the access
+    error on their next request."""
+    if access is None:
+        permissions.require_member(actor, appointment.practice)
+        return
+    if (
+        actor is None
+        or access.account_id != actor.pk
+        or access.patient_id != appointment.patient_id
+        or access.effective_state != AccessState.ACTIVE
+    ):
+        raise PermissionDenied(str(NO_ACCESS_MESSAGE))
 
 
 def _require_schedule_editor(actor, practice, provider) -> None:
@@ -430,14 +448,16 @@ def _valid_type(practice, appointment_type, errors) -> VisitType | None:
     return appointment_type
 
 
-def _notify(appointment: Appointment, kind: str) -> None:
-    """Queue a status email (booked, moved, cancelled) to the patient's address on file; it goes
-    even with reminders off, and carries the calendar file."""
-    if appointment.patient.email:
+def _notify(appointment: Appointment, kind: str, email_to: str = "") -> None:
+    """Queue a status email (booked, moved, cancelled) to the patient's address on file (or
+    `email_to`: the address typed in an online request); it goes even with reminders off, and
+    carries the calendar file."""
+    to_address = email_to or appointment.patient.email
+    if to_address:
         email_enqueue(
             kind=f"scheduling.{kind}",
             subject_id=appointment.public_id,
-            to_address=appointment.patient.email,
+            to_address=to_address,
             practice=appointment.practice,
             patient=appointment.patient,
         )
@@ -456,6 +476,7 @@ def appointment_book(
     check_hours: bool = True,
     allow_past: bool = False,
     notify: bool = True,
+    email_to: str = "",
 ) -> Appointment:
     """Book a patient with a provider for a visit type at `start_at` (its length is the visit
     type's). Refused with a clear message when the time has passed, is outside the provider's
@@ -509,7 +530,7 @@ def appointment_book(
         details={"appointment": str(appointment.public_id)},
     )
     if notify and appointment.status in UPCOMING_STATUSES and start_at > timezone.now():
-        _notify(appointment, "booked")
+        _notify(appointment, "booked", email_to)
     return appointment
 
 
@@ -529,6 +550,7 @@ def appointment_move(
     start_at: dt.datetime,
     provider=None,
     appointment_type: VisitType | None = None,
+    email_to: str = "",
 ) -> Appointment:
     """Move an upcoming appointment to another time (and, optionally, provider or visit type),
     with the same checks as booking. The patient gets a "moved" email whose calendar file
@@ -592,17 +614,22 @@ def appointment_move(
             "to": start_at.isoformat(),
         },
     )
-    _notify(appointment, "moved")
+    _notify(appointment, "moved", email_to)
     return appointment
 
 
 @transaction.atomic
-def appointment_cancel(actor, *, appointment: Appointment, reason: str) -> Appointment:
+def appointment_cancel(
+    actor, *, appointment: Appointment, reason: str, access=None, notify: bool = True
+) -> Appointment:
     """Cancel an upcoming appointment with a reason (kept for the practice, never emailed). Its
     time is free at once; the patient gets a "cancelled" email whose calendar file removes the
-    entry, and no reminder goes for it any more. Cancelling twice changes nothing."""
+    entry, and no reminder goes for it any more. Cancelling twice changes nothing.
+
+    With the chart's portal `access`, the patient cancels it themselves (the online booking
+    services decide when the practice's cancellation policy lets them)."""
     practice = appointment.practice
-    permissions.require_member(actor, practice)
+    _require_actor(actor, appointment, access)
     appointment = _locked(appointment)
     if appointment.status == AppointmentStatus.CANCELLED:
         return appointment
@@ -632,8 +659,43 @@ def appointment_cancel(actor, *, appointment: Appointment, reason: str) -> Appoi
         patient=appointment.patient,
         details={"appointment": str(appointment.public_id), "from": old},
     )
-    if appointment.end_at > timezone.now():
+    if notify and appointment.end_at > timezone.now():
         _notify(appointment, "cancelled")
+    return appointment
+
+
+@transaction.atomic
+def appointment_confirm(
+    actor, *, appointment: Appointment, access=None, notify: bool = True, email_to: str = ""
+) -> Appointment:
+    """Confirm a tentative (proposed) or pending appointment: by the patient accepting the
+    practice's proposed time in the portal (`access`), or by staff (the patient agreed on the
+    phone). The patient gets the "booked" email with its calendar file. Confirming twice
+    changes nothing."""
+    _require_actor(actor, appointment, access)
+    appointment = _locked(appointment)
+    if appointment.status == AppointmentStatus.BOOKED:
+        return appointment
+    if appointment.status not in (AppointmentStatus.PROPOSED, AppointmentStatus.PENDING):
+        raise ValidationError(
+            {"status": [_("Only a pending or tentative appointment can be confirmed.")]}
+        )
+    if appointment.start_at < timezone.now():
+        raise ValidationError({"status": [_("This appointment's time has passed.")]})
+    old = appointment.status
+    appointment.status = AppointmentStatus.BOOKED
+    appointment.sequence += 1
+    appointment.save(update_fields=["status", "sequence", "updated_at"])
+    record_changed(appointment.patient_id)
+    audit_record(
+        actor,
+        action="appointment.confirm",
+        practice=appointment.practice,
+        patient=appointment.patient,
+        details={"appointment": str(appointment.public_id), "from": old},
+    )
+    if notify:
+        _notify(appointment, "booked", email_to)
     return appointment
 
 

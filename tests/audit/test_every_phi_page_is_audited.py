@@ -251,6 +251,7 @@ def world(client, practice, admin, provider):
     invitation = factories.invite(admin, factories.make_patient(practice))
     thread, attachment = _thread_with_attachment(practice, account, access, provider)
     book = _appointment_book(practice, admin, patient, provider)
+    online = _online_booking(practice, admin, provider, book)
     return {
         "admin": admin,
         "account": account,
@@ -275,6 +276,9 @@ def world(client, practice, admin, provider):
             "blocked_time_id": book["blocked"].public_id,
             "provider_id": provider.public_id,
             "user_id": provider.public_id,
+            "request_id": online["request"].public_id,
+            "booking_id": online["profile"].booking_id,
+            "slug": online["slug"],
         },
         "patient": patient,
     }
@@ -320,6 +324,37 @@ def _appointment_book(practice, admin, patient, provider):
         "blocked": blocked,
         "appointment": appointment,
     }
+
+
+def _online_booking(practice, admin, provider, book):
+    """The provider's public online profile (Follow-up offered online) and a visitor's
+    pending request for one of its open times."""
+    from portico.booking import selectors as booking_selectors
+    from portico.booking import services as booking
+    from portico.scheduling import selectors as scheduling_selectors
+
+    profile = booking.profile_ensure(admin, practice=practice, provider=provider)
+    booking.profile_save(
+        admin, profile=profile, online_visit_types=[book["visit_type"]], npi="1234567893"
+    )
+    booking.npi_attest(admin, profile=profile, attested=True)
+    booking.profile_status_set(admin, profile=profile, on=True)
+    first_open = scheduling_selectors.open_times(
+        practice, provider, book["visit_type"], days=14
+    )[0]
+    request = booking.request_submit(
+        profile=profile,
+        visit_type=book["visit_type"],
+        start_at=first_open.start,
+        patient_kind="new",
+        first_name="Casey",
+        last_name="Quinn",
+        date_of_birth=dt.date(1990, 5, 6),
+        email="casey@example.test",
+        reason="Checkup",
+    )
+    slug = booking_selectors.profile_slug(profile, "MD")
+    return {"profile": profile, "request": request, "slug": slug}
 
 
 def _thread_with_attachment(practice, account, access, provider):
@@ -373,6 +408,10 @@ def _url(name: str, world) -> str:
         {"blocked_time_id": pattern_kwargs["blocked_time_id"]},
         {"provider_id": pattern_kwargs["provider_id"]},
         {"user_id": pattern_kwargs["user_id"]},
+        {"request_id": pattern_kwargs["request_id"]},
+        {"booking_id": pattern_kwargs["booking_id"]},
+        {"slug": pattern_kwargs["slug"]},
+        {k: pattern_kwargs[k] for k in ("access_id", "request_id")},
     ):
         try:
             return reverse(name, kwargs=candidate)

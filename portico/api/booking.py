@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from pydantic import AfterValidator, StrictBool, WithJsonSchema
+from pydantic import AfterValidator, StrictBool, StringConstraints, WithJsonSchema
 
 from portico.api.patients import PageIn
 from portico.api.scheduling import (
@@ -72,6 +72,7 @@ router = Router(tags=["booking"])
 
 # How many values a list field of a profile takes: more than any real profile needs.
 MAX_CHOICES = 50
+PLAN_MAX_LENGTH = 200
 
 _CONTROL_OR_LINE_BREAK = r"\u0000-\u001f\u007f-\u009f"
 PLAN_PATTERN = rf"^[^{_CONTROL_OR_LINE_BREAK}]*$"
@@ -88,8 +89,9 @@ def _one_line(value: str) -> str:
 
 InsurancePlan = Annotated[
     str,
+    StringConstraints(max_length=PLAN_MAX_LENGTH),
     AfterValidator(_one_line),
-    WithJsonSchema({"type": "string", "maxLength": 200, "pattern": PLAN_PATTERN}),
+    WithJsonSchema({"type": "string", "maxLength": PLAN_MAX_LENGTH, "pattern": PLAN_PATTERN}),
 ]
 
 

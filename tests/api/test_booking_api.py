@@ -307,6 +307,7 @@ BAD_PROFILES = {
     "npi-bad-check-digit": ({"npi": "1234567890"}, "npi"),
     "npi-letters": ({"npi": "12345678AB"}, "npi"),
     "plan-with-line-break": ({"insurance_accepted": ["Aetna\nCigna"]}, "insurance_accepted.0"),
+    "over-long-plan": ({"insurance_accepted": ["x" * 201]}, "insurance_accepted.0"),
     "too-many-plans-text": ({"insurance_accepted": ["x" * 199] * 11}, "insurance_accepted"),
     "over-long-biography": ({"biography": "x" * 2001}, "biography"),
     "nul-in-biography": ({"biography": "Hi\x00"}, "biography"),
@@ -726,6 +727,16 @@ def test_a_bad_denial_is_422_and_changes_nothing(staff_api, ask, body, field):
     before = booking_snapshot()
     response = staff_api.post(f"/booking/requests/{asked.public_id}/deny", body)
     assert field in assert_error_body(response, 422)["errors"]
+    assert booking_snapshot() == before
+
+
+def test_a_body_that_is_not_json_is_400_and_changes_nothing(staff_api, ask):
+    asked = ask(at(MONDAY, 9))
+    before = booking_snapshot()
+    response = staff_api.post(f"/booking/requests/{asked.public_id}/deny", raw="{reason: Full")
+    assert assert_error_body(response, 400)["errors"] == {
+        "body": ["The request body is not valid JSON."]
+    }
     assert booking_snapshot() == before
 
 

@@ -4,6 +4,7 @@ practice for staff, to public profiles for visitors, to the chart for a patient.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from dataclasses import dataclass
 
@@ -58,7 +59,9 @@ def public_profiles() -> QuerySet[ProviderProfile]:
 
 def profile_slug(profile: ProviderProfile, credential: str) -> str:
     """first-last[-credential]-12345: the name part follows renames; the number never changes."""
+    # slugify keeps underscores, which the profile's URL pattern does not take.
     name = slugify(profile.provider.full_name or profile.provider.email.split("@")[0])
+    name = "-".join(part for part in re.split(r"[-_]+", name) if part)
     parts = [name or "provider"]
     if credential:
         parts.append(credential.lower())

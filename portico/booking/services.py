@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portico.audit.services import audit_record
+from portico.audit.services import audit_read, audit_record
 from portico.booking import selectors
 from portico.booking.models import (
     AppointmentRequest,
@@ -391,6 +391,18 @@ def request_opened(actor, *, request: AppointmentRequest) -> None:
         practice=request.practice,
         patient=request.patient,
         details={"request": str(request.public_id)},
+    )
+
+
+def requests_listed(actor, *, practice, requests: Iterable[AppointmentRequest], what: str) -> None:
+    """Audit that staff were shown a list of the practice's requests (each carries a name, a
+    date of birth and a reason for visit): which list, and the public ids of those shown."""
+    permissions.require_member(actor, practice)
+    audit_read(
+        actor,
+        action="booking.request_list",
+        practice=practice,
+        details={"page": what, "requests": [str(r.public_id) for r in requests]},
     )
 
 

@@ -339,9 +339,7 @@ def _online_booking(practice, admin, provider, book):
     )
     booking.npi_attest(admin, profile=profile, attested=True)
     booking.profile_status_set(admin, profile=profile, on=True)
-    first_open = scheduling_selectors.open_times(
-        practice, provider, book["visit_type"], days=14
-    )[0]
+    first_open = scheduling_selectors.open_times(practice, provider, book["visit_type"], days=14)[0]
     request = booking.request_submit(
         profile=profile,
         visit_type=book["visit_type"],

@@ -82,6 +82,9 @@ READS = {
     "scheduling:schedule": Read("staff", "schedule.view"),
     "scheduling:book": Read("staff", "chart.list", {"q": "Rivera"}),
     "scheduling:appointment": Read("staff", "appointment.view"),
+    # Online booking: what a request carries (name, date of birth, reason) is read at the practice.
+    "api:list_appointment_requests": Read("api", "booking.request_list"),
+    "api:get_appointment_request": Read("api", "booking.request_view"),
     "charts:appointments": Read("staff", "chart.view"),
 }
 
@@ -122,6 +125,9 @@ ACTIONS = {
     "scheduling:cancel",
     "scheduling:mark",
     "scheduling:blocked_remove",
+    "api:approve_appointment_request",
+    "api:deny_appointment_request",
+    "api:propose_appointment_time",
 }
 
 # Actions whose path also answers a GET that is one of the READS (the same URL, another method).
@@ -197,6 +203,11 @@ NO_HEALTH_INFORMATION = {
     "scheduling:location_new": "practice settings",
     "scheduling:location_edit": "practice settings",
     "scheduling:blocked": "blocked times: provider names, times and staff's labels",
+    "api:list_online_profiles": "providers' online profiles",
+    "api:get_online_profile": "a provider's online profile",
+    "api:update_online_profile": "a provider's online profile (its GET is the profile)",
+    "api:set_online_profile_status": "a provider's online profile",
+    "api:set_npi_attestation": "a provider's online profile",
     "<unnamed> ^api/v1/.*$": "the API's not-found answer",
 }
 

@@ -85,6 +85,10 @@ READS = {
     # Online booking: what a request carries (name, date of birth, reason) is read at the practice.
     "api:list_appointment_requests": Read("api", "booking.request_list"),
     "api:get_appointment_request": Read("api", "booking.request_view"),
+    "booking:patient_appointments": Read("patient", "phr.view"),
+    "booking:patient_reschedule": Read("patient", "phr.view"),
+    "booking:patient_cancel": Read("patient", "phr.view"),
+    "booking:patient_withdraw": Read("patient", "phr.view"),
     "charts:appointments": Read("staff", "chart.view"),
 }
 
@@ -128,6 +132,7 @@ ACTIONS = {
     "api:approve_appointment_request",
     "api:deny_appointment_request",
     "api:propose_appointment_time",
+    "booking:patient_accept",
 }
 
 # Actions whose path also answers a GET that is one of the READS (the same URL, another method).
@@ -262,7 +267,7 @@ def world(client, practice, admin, provider):
     invitation = factories.invite(admin, factories.make_patient(practice))
     thread, attachment = _thread_with_attachment(practice, account, access, provider)
     book = _appointment_book(practice, admin, patient, provider)
-    online = _online_booking(practice, admin, provider, book)
+    online = _online_booking(practice, admin, provider, book, account, access)
     return {
         "admin": admin,
         "account": account,
@@ -337,9 +342,10 @@ def _appointment_book(practice, admin, patient, provider):
     }
 
 
-def _online_booking(practice, admin, provider, book):
-    """The provider's public online profile (Follow-up offered online) and a visitor's
-    pending request for one of its open times."""
+def _online_booking(practice, admin, provider, book, account, access):
+    """The provider's public online profile (Follow-up offered online), a visitor's pending
+    request for one of its open times, and the patient's pending request to move their
+    appointment (the request the pages open: staff's and the patient's)."""
     from portico.booking import selectors as booking_selectors
     from portico.booking import services as booking
     from portico.scheduling import selectors as scheduling_selectors
@@ -351,7 +357,7 @@ def _online_booking(practice, admin, provider, book):
     booking.npi_attest(admin, profile=profile, attested=True)
     booking.profile_status_set(admin, profile=profile, on=True)
     first_open = scheduling_selectors.open_times(practice, provider, book["visit_type"], days=14)[0]
-    request = booking.request_submit(
+    booking.request_submit(
         profile=profile,
         visit_type=book["visit_type"],
         start_at=first_open.start,
@@ -361,6 +367,17 @@ def _online_booking(practice, admin, provider, book):
         date_of_birth=dt.date(1990, 5, 6),
         email="casey@example.test",
         reason="Checkup",
+    )
+    appointment = book["appointment"]
+    other_time = next(
+        t.start
+        for t in scheduling_selectors.open_times(
+            practice, provider, book["visit_type"], days=14, ignore=appointment
+        )
+        if t.start != appointment.start_at
+    )
+    request = booking.reschedule_request(
+        account, access=access, appointment=appointment, start_at=other_time, note="Later?"
     )
     slug = booking_selectors.profile_slug(profile, "MD")
     return {"profile": profile, "request": request, "slug": slug}

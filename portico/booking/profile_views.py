@@ -180,9 +180,7 @@ def profile_status(request, user_id):
         changed = services.profile_status_set(request.user, profile=profile, on=choice)
     except ValidationError as exc:
         profile.refresh_from_db()
-        return _page(
-            request, membership, profile, status=400, status_error=" ".join(exc.messages)
-        )
+        return _page(request, membership, profile, status=400, status_error=" ".join(exc.messages))
     if not changed:
         messages.success(request, _("Nothing changed."))
     elif choice:
@@ -218,9 +216,7 @@ def npi_attest(request, user_id):
         changed = services.npi_attest(request.user, profile=profile, attested=choice)
     except ValidationError as exc:
         profile.refresh_from_db()
-        return _page(
-            request, membership, profile, status=400, attest_error=" ".join(exc.messages)
-        )
+        return _page(request, membership, profile, status=400, attest_error=" ".join(exc.messages))
     if not changed:
         messages.success(request, _("Nothing changed."))
     elif choice:

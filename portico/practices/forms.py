@@ -38,16 +38,14 @@ class FirstChoiceRadios(forms.RadioSelect):
         return super().id_for_label(id_, "0" if index is None else index)
 
 
-class DaysField(forms.IntegerField):
-    """A number of calendar days typed in the box after a choice (N); the service checks the
-    range, so out-of-range numbers get the same message from the page and the API."""
+class DaysField(forms.CharField):
+    """A number of calendar days typed in the box after a choice (N), passed on as typed: the
+    service reads and checks it, so every box's problem shows at once, with the same message
+    from the page and the API."""
 
     def __init__(self, **kwargs):
         super().__init__(
             required=False,
-            min_value=None,
-            max_value=None,
-            error_messages={"invalid": _("Enter the number of calendar days as a whole number.")},
             widget=forms.NumberInput(attrs={"min": 1, "max": 90, "inputmode": "numeric"}),
             **kwargs,
         )
@@ -76,13 +74,3 @@ class CancellationPolicyForm(forms.Form):
         },
     )
     notice_days = DaysField(label=_("Number of calendar days (N) with the charges alert"))
-
-    def clean(self):
-        data = super().clean()
-        if (
-            data.get("notice") == NOTICE_WITHIN
-            and data.get("notice_days") is None
-            and "notice_days" not in self.errors
-        ):
-            self.add_error("notice_days", _("Enter the number of calendar days."))
-        return data

@@ -254,12 +254,13 @@ _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 def _policy_days(value, field: str, errors: dict[str, list[str]]) -> int | None:
-    """A number of calendar days (1 to POLICY_DAYS_MAX) from an int or a string of digits."""
+    """A number of calendar days (1 to POLICY_DAYS_MAX) from an int or the digits typed ("" or
+    None: missing)."""
     if isinstance(value, str):
         value = value.strip()
         if not value:
             value = None
-        elif value.isascii() and value.isdigit():
+        elif re.fullmatch(r"[+-]?[0-9]{1,9}", value):
             value = int(value)
     if value is None:
         errors[field] = [gettext("Enter the number of calendar days.")]

@@ -178,9 +178,9 @@ def _policy_form(practice) -> CancellationPolicyForm:
     return CancellationPolicyForm(
         initial={
             "approval": practice.cancellation_approval,
-            "approval_days": practice.cancellation_approval_days,
+            "approval_days": practice.cancellation_approval_days or "",
             "notice": NOTICE_NONE if practice.cancellation_notice_days is None else NOTICE_WITHIN,
-            "notice_days": practice.cancellation_notice_days,
+            "notice_days": practice.cancellation_notice_days or "",
         }
     )
 
@@ -213,6 +213,8 @@ def _cancellation_policy(request):
                 practice=request.practice,
                 approval=data["approval"],
                 approval_days=data["approval_days"],
+                # Chosen with an empty box: "" (the service asks for the number); None is
+                # "Practice doesn't have policy".
                 notice_days=data["notice_days"] if data["notice"] == NOTICE_WITHIN else None,
             )
         except ValidationError as exc:

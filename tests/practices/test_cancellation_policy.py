@@ -114,6 +114,8 @@ def test_choosing_all_or_no_policy_clears_the_days(client, admin, practice):
         ({"approval": "within", "approval_days": "91"}, "approval_days", "from 1 to 90"),
         ({"approval": "within", "approval_days": "-3"}, "approval_days", "from 1 to 90"),
         ({"approval": "within", "approval_days": "two"}, "approval_days", "whole number"),
+        ({"approval": "within", "approval_days": "9" * 40}, "approval_days", "whole number"),
+        ({"approval": "within", "approval_days": "3\x00"}, "approval_days", "ull"),
         ({"approval": "within", "approval_days": "1.5"}, "approval_days", "whole number"),
         ({"notice": "within", "notice_days": ""}, "notice_days", "Enter the number"),
         ({"notice": "within", "notice_days": "0"}, "notice_days", "from 1 to 90"),
@@ -139,6 +141,20 @@ def test_bad_input_shows_a_message_next_to_its_choice_and_changes_nothing(
     assert page.one("div", class_="error-summary")
     assert policy(practice) == before
     assert AuditEvent.objects.filter(action="settings.cancellation_policy").count() == audited
+
+
+def test_every_box_with_a_problem_says_so_at_once(client, admin, practice):
+    sign_in(client, admin)
+
+    response = post(client, "within", "0", "within", "")
+
+    assert response.status_code == 400
+    page = parse(response)
+    assert "from 1 to 90" in page.one("div", id="id_approval_days_error").text
+    assert "Enter the number" in page.one("div", id="id_notice_days_error").text
+    # What was typed stays in the boxes.
+    assert page.one("input", id="id_approval_days")["value"] == "0"
+    assert policy(practice) == (CancellationApproval.NONE, None, None)
 
 
 def test_only_administrators_change_the_policy(client, practice, staff, provider):

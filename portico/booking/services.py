@@ -783,9 +783,15 @@ def proposal_accept(account, *, access, appointment: Appointment) -> Appointment
     _require_patient(account, access, appointment)
     if appointment.status != AppointmentStatus.PROPOSED:
         raise ValidationError({"status": [_("This appointment is not waiting for your answer.")]})
+    return _confirm_proposal(account, appointment, access)
+
+
+def _confirm_proposal(actor, appointment: Appointment, access) -> Appointment:
+    """Confirm a tentative appointment; when it is the time proposed in answer to a request,
+    the request is approved and a reschedule's original appointment cancelled with it."""
     request = _proposal_of(appointment)
     confirmed = scheduling.appointment_confirm(
-        account,
+        actor,
         appointment=appointment,
         access=access,
         email_to=request.email if request is not None else "",
@@ -793,7 +799,7 @@ def proposal_accept(account, *, access, appointment: Appointment) -> Appointment
     if request is not None:
         if request.original is not None and request.original.status in UPCOMING_STATUSES:
             scheduling.appointment_cancel(
-                account,
+                actor,
                 appointment=request.original,
                 reason=_("Rescheduled to the time the practice proposed"),
                 access=access,
@@ -801,6 +807,15 @@ def proposal_accept(account, *, access, appointment: Appointment) -> Appointment
         request.status = RequestStatus.APPROVED
         request.save(update_fields=["status", "updated_at"])
     return confirmed
+
+
+@transaction.atomic
+def proposal_confirm(actor, *, appointment: Appointment) -> Appointment:
+    """Staff confirm a tentative appointment (the patient agreed, on the phone): as if the
+    patient had accepted it in the portal (SPEC §8.5). The appointment book's rules apply
+    (a pending one can be confirmed too; confirming twice changes nothing)."""
+    permissions.require_member(actor, appointment.practice)
+    return _confirm_proposal(actor, appointment, None)
 
 
 @transaction.atomic

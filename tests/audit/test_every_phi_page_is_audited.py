@@ -85,6 +85,8 @@ READS = {
     # Online booking: what a request carries (name, date of birth, reason) is read at the practice.
     "api:list_appointment_requests": Read("api", "booking.request_list"),
     "api:get_appointment_request": Read("api", "booking.request_view"),
+    "booking:requests": Read("staff", "booking.request_list"),
+    "booking:request": Read("staff", "booking.request_view"),
     "booking:patient_appointments": Read("patient", "phr.view"),
     "booking:patient_reschedule": Read("patient", "phr.view"),
     "booking:patient_cancel": Read("patient", "phr.view"),
@@ -133,6 +135,12 @@ ACTIONS = {
     "api:deny_appointment_request",
     "api:propose_appointment_time",
     "booking:patient_accept",
+    "booking:request_approve",
+    "booking:request_deny",
+    "booking:request_propose",
+    "booking:appointment_confirm",
+    "booking:profile_status",
+    "booking:npi_attest",
 }
 
 # Actions whose path also answers a GET that is one of the READS (the same URL, another method).
@@ -208,6 +216,8 @@ NO_HEALTH_INFORMATION = {
     "scheduling:location_new": "practice settings",
     "scheduling:location_edit": "practice settings",
     "scheduling:blocked": "blocked times: provider names, times and staff's labels",
+    "booking:profile_settings": "a provider's online profile settings (no chart)",
+    "booking:website_settings": "practice settings: websites allowed to frame the booking pages",
     "api:list_online_profiles": "providers' online profiles",
     "api:get_online_profile": "a provider's online profile",
     "api:update_online_profile": "a provider's online profile (its GET is the profile)",

@@ -513,6 +513,7 @@ def request_approve(
             actor,
             appointment=_original(request),
             reason=request.reason or _("Cancelled at the patient's request"),
+            email_to=request.email,
         )
         request.appointment = appointment
     _decided(actor, request, RequestStatus.APPROVED, "booking.request_approve")
@@ -647,7 +648,11 @@ def _portal_request(access, appointment: Appointment, kind: str, **values) -> Ap
 
 
 def _open_change(appointment: Appointment) -> AppointmentRequest | None:
-    return appointment.change_requests.filter(status=RequestStatus.PENDING).first()
+    """A change of the appointment still open: waiting for the practice, or for the patient's
+    answer to the time the practice proposed instead."""
+    return appointment.change_requests.filter(
+        status__in=(RequestStatus.PENDING, RequestStatus.PROPOSED)
+    ).first()
 
 
 @transaction.atomic

@@ -20,11 +20,8 @@ import datetime as dt
 from typing import Annotated, Any
 from uuid import UUID
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from pydantic import AfterValidator, StrictBool, StringConstraints, WithJsonSchema
@@ -401,9 +398,7 @@ def _profile(request, membership: Membership) -> ProviderProfile:
 def _profile_out(profile: ProviderProfile, membership: Membership) -> dict:
     items = selectors.checklist(profile, membership)
     attested_by = profile.npi_attested_by
-    base = settings.PORTICO_BASE_URL
-    slug = selectors.profile_slug(profile, membership.credential)
-    embed_url = base + reverse("booking:embed", kwargs={"booking_id": profile.booking_id})
+    links = selectors.booking_links(profile, membership.credential)
     return {
         "provider": {
             "id": membership.user.public_id,
@@ -425,13 +420,9 @@ def _profile_out(profile: ProviderProfile, membership: Membership) -> dict:
         "accepts_new_patients": profile.accepts_new_patients,
         "online_visit_type_ids": [v.public_id for v in profile.online_visit_types.all()],
         "checklist": [{"code": i.code, "label": i.label, "done": i.done} for i in items],
-        "public_url": base + reverse("booking:profile", kwargs={"slug": slug}),
-        "embed_url": embed_url,
-        "embed_snippet": format_html(
-            '<iframe src="{}" title="{}" width="100%" height="900" loading="lazy"></iframe>',
-            embed_url,
-            _("Book an appointment with %(name)s") % {"name": membership.user.display_name},
-        ),
+        "public_url": links["profile_url"],
+        "embed_url": links["embed_url"],
+        "embed_snippet": links["snippet"],
         "updated_at": profile.updated_at,
     }
 

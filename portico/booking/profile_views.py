@@ -11,13 +11,10 @@ show no health information."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -33,7 +30,6 @@ from portico.scheduling import selectors as scheduling_selectors
 
 ON_OFF = (("on", True), ("off", False))
 # The height the embed code gives the booking page's frame (the practice may change it).
-FRAME_HEIGHT = 900
 
 
 def _provider(request, user_id) -> Membership:
@@ -53,24 +49,7 @@ def _provider(request, user_id) -> Membership:
 
 
 def booking_links(profile: ProviderProfile, membership: Membership) -> dict[str, str]:
-    """The addresses of a profile's pages, and the <iframe> code a practice pastes into its
-    website to show the booking page there."""
-    base = settings.PORTICO_BASE_URL
-    slug = selectors.profile_slug(profile, membership.credential)
-    embed_url = base + reverse("booking:embed", kwargs={"booking_id": profile.booking_id})
-    title = _("Book an appointment with %(name)s") % {"name": profile.provider.display_name}
-    # Plain text, escaped once for the website it is pasted into; the page escapes it again
-    # to show it as text.
-    snippet = (
-        f'<iframe src="{escape(embed_url)}" title="{escape(title)}" width="100%" '
-        f'height="{FRAME_HEIGHT}" loading="lazy"></iframe>'
-    )
-    return {
-        "profile_url": base + reverse("booking:profile", kwargs={"slug": slug}),
-        "book_url": base + reverse("booking:book", kwargs={"slug": slug}),
-        "embed_url": embed_url,
-        "snippet": snippet,
-    }
+    return selectors.booking_links(profile, membership.credential)
 
 
 def _profile_form(request, profile: ProviderProfile, data=None) -> ProfileForm:

@@ -8,9 +8,13 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portico.booking.models import AppointmentRequest, ProviderProfile, RequestStatus
@@ -67,6 +71,31 @@ def profile_slug(profile: ProviderProfile, credential: str) -> str:
         parts.append(credential.lower())
     parts.append(profile.number)
     return "-".join(parts)
+
+
+# The height of the booking page's frame in the snippet a practice pastes into its website.
+FRAME_HEIGHT = 900
+
+
+def booking_links(profile: ProviderProfile, credential: str) -> dict[str, str]:
+    """The absolute addresses of a profile's public pages (profile, booking page, embed), and
+    the <iframe> code a practice pastes into its website to show the booking page there (plain
+    text, escaped once for that website)."""
+    base = settings.PORTICO_BASE_URL
+    slug = profile_slug(profile, credential)
+    embed_url = base + reverse("booking:embed", kwargs={"booking_id": profile.booking_id})
+    title = gettext("Book an appointment with %(name)s") % {
+        "name": profile.provider.display_name
+    }
+    return {
+        "profile_url": base + reverse("booking:profile", kwargs={"slug": slug}),
+        "book_url": base + reverse("booking:book", kwargs={"slug": slug}),
+        "embed_url": embed_url,
+        "snippet": (
+            f'<iframe src="{escape(embed_url)}" title="{escape(title)}" width="100%" '
+            f'height="{FRAME_HEIGHT}" loading="lazy"></iframe>'
+        ),
+    }
 
 
 def public_profile_by_number(number: str) -> ProviderProfile | None:

@@ -60,7 +60,8 @@ def profile_slug(profile: ProviderProfile, credential: str) -> str:
     """first-last[-credential]-12345: the name part follows renames; the number never changes."""
     name = slugify(profile.provider.full_name or profile.provider.email.split("@")[0])
     parts = [name or "provider"]
-    if credential:
+    # "Paula Provider, MD" with the credential MD: the credential is not written twice.
+    if credential and not name.endswith(f"-{credential.lower()}"):
         parts.append(credential.lower())
     parts.append(profile.number)
     return "-".join(parts)

@@ -460,6 +460,10 @@ def test_a_profile_of_another_practice_of_the_same_provider_is_its_own(
         ("José Núñez-García", "DO", "jose-nunez-garcia-do"),
         ("Zoë O'Brien", "", "zoe-obrien"),
         ("Anh Nguyễn", "NP", "anh-nguyen-np"),
+        # A credential already written after the name is not repeated.
+        ("Paula Provider, MD", "MD", "paula-provider-md"),
+        ("Paula Provider MD", "MD", "paula-provider-md"),
+        ("Paula Provider, MD", "DO", "paula-provider-md-do"),
         ("李明", "MD", "provider-md"),
     ],
 )

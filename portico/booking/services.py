@@ -283,9 +283,11 @@ def _check_asked_time(profile, visit_type, start_at, errors, *, ignore=None) -> 
         errors["start_at"] = [_("Choose one of the open times.")]
         return
     now = timezone.now()
+    zone = scheduling.zone_of(profile.practice)
+    days_ahead = (start_at.astimezone(zone).date() - now.astimezone(zone).date()).days
     if start_at < now:
         errors["start_at"] = [_("Choose a time that has not passed.")]
-    elif start_at > now + dt.timedelta(days=BOOKING_DAYS + 1):
+    elif days_ahead >= BOOKING_DAYS:  # the pages show today and the next BOOKING_DAYS - 1 days
         errors["start_at"] = [_("Choose one of the open times.")]
     elif visit_type is not None and not is_open_time(profile, visit_type, start_at, ignore=ignore):
         errors["start_at"] = [_("That time is no longer open. Choose one of the open times.")]

@@ -188,6 +188,16 @@ def test_the_last_day_the_booking_pages_show_can_be_asked_for(profile, follow_up
     assert ask(profile, follow_up, at(last, 9)).pk
 
 
+def test_a_time_after_the_days_the_booking_pages_show_is_refused(profile, follow_up):
+    # Monday 4 January is the 29th day from today: the pages show 28 (today included).
+    beyond = MONDAY + dt.timedelta(days=services.BOOKING_DAYS)
+    assert services.is_open_time(profile, follow_up, at(beyond, 9))  # the schedule has it
+    with pytest.raises(ValidationError) as refused:
+        ask(profile, follow_up, at(beyond, 9))
+    assert "start_at" in refused.value.message_dict
+    assert not AppointmentRequest.objects.exists()
+
+
 def test_a_time_is_free_again_for_requests_while_another_request_waits(profile, follow_up):
     first = ask(profile, follow_up, at(TUESDAY, 9))
     second = ask(profile, follow_up, at(TUESDAY, 9), email="sam@example.org")

@@ -7,6 +7,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
@@ -150,7 +151,7 @@ def open_requests(practice) -> QuerySet[AppointmentRequest]:
 def request_of(practice, public_id) -> AppointmentRequest | None:
     try:
         return requests_of(practice).filter(public_id=public_id).first()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ValidationError):  # not a UUID: Django raises ValidationError
         return None
 
 

@@ -437,3 +437,8 @@ def test_requests_are_only_read_within_their_practice(asked, practice, other_pra
     assert services.selectors.request_of(other_practice, asked.public_id) is None
     assert list(services.selectors.open_requests(other_practice)) == []
     assert AppointmentRequest.objects.count() == 1
+
+
+@pytest.mark.parametrize("public_id", ["not-a-uuid", "", None, 12])
+def test_a_malformed_request_id_is_a_miss(public_id, asked, practice):
+    assert services.selectors.request_of(practice, public_id) is None

@@ -34,7 +34,7 @@ from portico.booking.models import (
 from portico.booking.npi import npi_problem
 from portico.booking.vocabulary import Specialty, SpokenLanguage
 from portico.charts import services as chart_services
-from portico.charts.validation import has_control_characters
+from portico.charts.validation import has_control_characters, normalize_phone
 from portico.core.validation import max_length_of
 from portico.notifications.services import email_enqueue
 from portico.portal.models import AccessState
@@ -330,6 +330,12 @@ def request_submit(
     for field in ("first_name", "last_name", "email", "reason"):
         if not values[field]:
             errors[field] = [_("This field is required.")]
+    if values["phone"] and not has_control_characters(values["phone"]):
+        # Kept as a chart keeps it (E.164): approving the request may make a chart from it.
+        try:
+            values["phone"] = normalize_phone(values["phone"])
+        except ValidationError as exc:
+            errors["phone"] = list(exc.messages)
     _text_errors(AppointmentRequest, values, errors)
     if values["email"] and "email" not in errors:
         try:

@@ -188,6 +188,23 @@ def test_the_last_day_the_booking_pages_show_can_be_asked_for(profile, follow_up
     assert ask(profile, follow_up, at(last, 9)).pk
 
 
+@pytest.mark.parametrize("phone", ["555-0100", "12345", "call me after 5", "+1 (000) 555-0134"])
+def test_a_phone_a_chart_would_refuse_is_refused_with_the_request(phone, profile, follow_up):
+    # Staff approving the request make the chart from it: the phone must be one it takes.
+    with pytest.raises(ValidationError) as refused:
+        ask(profile, follow_up, at(TUESDAY, 9), phone=phone)
+    assert list(refused.value.message_dict) == ["phone"]
+    assert not AppointmentRequest.objects.exists()
+
+
+@pytest.mark.parametrize("phone", ["", "217.555.0134", "+1 217 555 0134", "(217) 555-0134 x12"])
+def test_a_phone_is_kept_as_the_chart_keeps_it(phone, profile, follow_up, admin):
+    request = ask(profile, follow_up, at(TUESDAY, 9), phone=phone)
+    assert request.phone == ("+12175550134" if phone else "")
+    chart = services.request_approve(admin, request=request).patient
+    assert chart.mobile_phone == request.phone
+
+
 def test_a_time_after_the_days_the_booking_pages_show_is_refused(profile, follow_up):
     # Monday 4 January is the 29th day from today: the pages show 28 (today included).
     beyond = MONDAY + dt.timedelta(days=services.BOOKING_DAYS)

@@ -642,8 +642,21 @@ def _portal_request(access, appointment: Appointment, kind: str, **values) -> Ap
     )
 
 
-def _open_change(appointment: Appointment) -> AppointmentRequest | None:
-    return appointment.change_requests.filter(status=RequestStatus.PENDING).first()
+def _refuse_open_change(appointment: Appointment) -> None:
+    """One open change request per appointment: one waiting for the practice, or answered
+    with another time that waits for the patient (accepting it cancels this appointment)."""
+    open_change = appointment.change_requests.filter(
+        status__in=(RequestStatus.PENDING, RequestStatus.PROPOSED)
+    ).first()
+    if open_change is None:
+        return
+    if open_change.status == RequestStatus.PROPOSED:
+        message = _(
+            "The practice proposed another time for this appointment: accept or decline it first."
+        )
+    else:
+        message = _("A request about this appointment is already waiting for the practice.")
+    raise ValidationError({"status": [message]})
 
 
 @transaction.atomic
@@ -664,10 +677,7 @@ def reschedule_request(
         raise ValidationError(
             {"status": [_("Only an upcoming confirmed appointment can be moved.")]}
         )
-    if _open_change(appointment) is not None:
-        raise ValidationError(
-            {"status": [_("A request about this appointment is already waiting for the practice.")]}
-        )
+    _refuse_open_change(appointment)
     visit_type = appointment.appointment_type
     if visit_type is None or appointment.provider is None:
         raise ValidationError({"status": [_("Please call the practice to move this appointment.")]})
@@ -719,10 +729,7 @@ def patient_cancel(
         raise ValidationError(errors)
     if appointment.status == AppointmentStatus.PROPOSED:
         return proposal_decline(account, access=access, appointment=appointment, reason=reason)
-    if _open_change(appointment) is not None:
-        raise ValidationError(
-            {"status": [_("A request about this appointment is already waiting for the practice.")]}
-        )
+    _refuse_open_change(appointment)
     if not selectors.cancellation_needs_approval(appointment.practice, appointment.start_at):
         return scheduling.appointment_cancel(
             account, appointment=appointment, reason=reason, access=access

@@ -362,3 +362,37 @@ def test_accepting_twice_or_after_declining_is_refused(world, enrolled, access):
     with pytest.raises(ValidationError):
         services.proposal_decline(enrolled, access=access, appointment=tentative)
     assert _status(tentative) == AppointmentStatus.BOOKED
+
+
+@pytest.mark.parametrize("policy", [CancellationApproval.NONE, CancellationApproval.ALL])
+def test_while_the_practice_proposes_another_time_nothing_else_is_asked_about_it(
+    policy, confirmed, enrolled, access, admin, practice
+):
+    # The patient asked to move the appointment; the practice answered with another time that
+    # waits for the patient. Answering it is the next step: another request about the same
+    # appointment would be undone by accepting (which cancels the original).
+    practice.cancellation_approval = policy
+    practice.save()
+    first = services.reschedule_request(
+        enrolled, access=access, appointment=confirmed, start_at=at(WEDNESDAY, 11)
+    )
+    tentative = services.request_propose(
+        admin, request=first, start_at=at(WEDNESDAY, 14), reason="11 is taken"
+    )
+    before = counts()
+    with pytest.raises(ValidationError) as again:
+        services.reschedule_request(
+            enrolled, access=access, appointment=confirmed, start_at=at(THURSDAY, 15)
+        )
+    assert again.value.message_dict["status"] == [
+        "The practice proposed another time for this appointment: accept or decline it first."
+    ]
+    with pytest.raises(ValidationError) as cancel:
+        services.patient_cancel(enrolled, access=access, appointment=confirmed, reason="Sick")
+    assert "status" in cancel.value.message_dict
+    assert counts() == before and _status(confirmed) == AppointmentStatus.BOOKED
+    # Once the patient declined it, the appointment is theirs to change again.
+    services.proposal_decline(enrolled, access=access, appointment=tentative)
+    assert services.reschedule_request(
+        enrolled, access=access, appointment=confirmed, start_at=at(THURSDAY, 15)
+    ).pk

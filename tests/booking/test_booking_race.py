@@ -153,3 +153,45 @@ def _assert_one_appointment(provider, slot, matched, charts_before) -> None:
     # A loser's new chart went with its refused approval.
     new_charts = Patient.objects.count() - charts_before
     assert new_charts == (0 if booked.patient in matched else 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_answering_one_request_at_once_answer_it_once(
+    profile, follow_up, practice, provider, patient, tmp_path
+):
+    request = services.request_submit(
+        profile=profile,
+        visit_type=follow_up,
+        start_at=at(TUESDAY, 9),
+        patient_kind="existing",
+        first_name="Rosa",
+        last_name="Rivera",
+        date_of_birth=dt.date(1980, 4, 2),
+        email="rosa@example.org",
+        reason="Knee pain",
+    )
+    staff = [factories.make_staff(practice) for _ in range(RACERS)]
+    database = _file_copy(tmp_path)
+
+    def answer(i: int) -> str:
+        try:
+            if i % 2:
+                services.request_deny(staff[i], request=request, reason="Full")
+            else:
+                services.request_approve(staff[i], request=request, patient=patient)
+        except ValidationError as exc:
+            assert "already answered" in exc.message_dict["status"][0]
+            return "refused"
+        return "answered"
+
+    outcomes, errors = _race(answer, RACERS, database)
+
+    assert errors == []
+    assert sorted(outcomes) == ["answered"] + ["refused"] * (RACERS - 1)
+    with _reading(database):
+        request.refresh_from_db()
+        booked = Appointment.objects.filter(provider=provider).count()
+        if request.status == RequestStatus.APPROVED:
+            assert booked == 1 and request.appointment is not None
+        else:
+            assert request.status == RequestStatus.DENIED and booked == 0

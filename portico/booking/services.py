@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -644,9 +645,11 @@ def _portal_request(access, appointment: Appointment, kind: str, **values) -> Ap
 
 def _refuse_open_change(appointment: Appointment) -> None:
     """One open change request per appointment: one waiting for the practice, or answered
-    with another time that waits for the patient (accepting it cancels this appointment)."""
+    with another time that waits for the patient (accepting it cancels this appointment) while
+    that time is still tentative."""
     open_change = appointment.change_requests.filter(
-        status__in=(RequestStatus.PENDING, RequestStatus.PROPOSED)
+        Q(status=RequestStatus.PENDING)
+        | Q(status=RequestStatus.PROPOSED, appointment__status=AppointmentStatus.PROPOSED)
     ).first()
     if open_change is None:
         return

@@ -396,3 +396,19 @@ def test_while_the_practice_proposes_another_time_nothing_else_is_asked_about_it
     assert services.reschedule_request(
         enrolled, access=access, appointment=confirmed, start_at=at(THURSDAY, 15)
     ).pk
+
+
+def test_a_proposed_time_the_practice_withdrew_no_longer_stands_in_the_way(
+    confirmed, enrolled, access, admin
+):
+    # Staff cancel the tentative appointment in the book: nothing waits for the patient now.
+    first = services.reschedule_request(
+        enrolled, access=access, appointment=confirmed, start_at=at(WEDNESDAY, 11)
+    )
+    tentative = services.request_propose(
+        admin, request=first, start_at=at(WEDNESDAY, 14), reason="11 is taken"
+    )
+    scheduling.appointment_cancel(admin, appointment=tentative, reason="Provider away")
+    assert services.reschedule_request(
+        enrolled, access=access, appointment=confirmed, start_at=at(THURSDAY, 15)
+    ).pk

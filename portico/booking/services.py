@@ -13,6 +13,7 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -352,6 +353,8 @@ def request_submit(
         raise ValidationError(errors)
     if source not in (RequestSource.PUBLIC, RequestSource.EMBED, RequestSource.API):
         source = RequestSource.PUBLIC
+    if language not in dict(settings.LANGUAGES):  # the emails are written in one Portico speaks
+        language = ""
     request = AppointmentRequest.objects.create(
         practice=profile.practice,
         provider=profile.provider,

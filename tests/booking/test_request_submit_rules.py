@@ -220,3 +220,11 @@ def test_a_time_is_free_again_for_requests_while_another_request_waits(profile, 
     second = ask(profile, follow_up, at(TUESDAY, 9), email="sam@example.org")
     assert first.pk != second.pk
     assert services.is_open_time(profile, follow_up, at(TUESDAY, 9))
+
+
+@pytest.mark.parametrize("language", ["fr", "english-language", "es\x00"])
+def test_a_page_language_the_site_does_not_speak_is_not_kept(language, profile, follow_up):
+    request = ask(profile, follow_up, at(TUESDAY, 9), language=language)
+    request.refresh_from_db()
+    assert request.language == ""
+    assert emails("booking.received", request.email) == 1

@@ -417,6 +417,25 @@ def test_the_patient_withdraws_a_waiting_request_and_staff_can_no_longer_answer_
     assert AuditEvent.objects.filter(action="booking.request_withdraw").count() == 1
 
 
+def test_the_patient_withdraws_a_cancellation_request_and_keeps_the_appointment(
+    cancellation, confirmed, enrolled, access
+):
+    assert services.request_withdraw(enrolled, access=access, request=cancellation) is True
+    assert _status(cancellation) == RequestStatus.WITHDRAWN
+    assert _status(confirmed) == AppointmentStatus.BOOKED
+
+
+def test_a_proposal_waiting_for_the_patient_is_not_withdrawn_but_declined(
+    reschedule, admin, enrolled, access
+):
+    tentative = services.request_propose(
+        admin, request=reschedule, start_at=at(WEDNESDAY, 14), reason="11 is taken"
+    )
+    assert services.request_withdraw(enrolled, access=access, request=reschedule) is False
+    assert _status(reschedule) == RequestStatus.PROPOSED
+    assert _status(tentative) == AppointmentStatus.PROPOSED
+
+
 def test_another_chart_cannot_withdraw_the_request(reschedule, admin, practice):
     stranger = factories.make_patient(practice)
     account = factories.enroll(admin, stranger)

@@ -9,6 +9,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -64,10 +65,12 @@ def public_profiles() -> QuerySet[ProviderProfile]:
 def profile_slug(profile: ProviderProfile, credential: str) -> str:
     """first-last[-credential]-12345: the name part follows renames; the number never changes."""
     # slugify keeps underscores, which the profile's URL pattern does not take.
-    name = slugify(profile.provider.full_name or profile.provider.email.split("@")[0])
+    # Never the email address: it is not for the public.
+    name = slugify(profile.provider.full_name)
     name = "-".join(part for part in re.split(r"[-_]+", name) if part)
     parts = [name or "provider"]
-    if credential:
+    # "Paula Provider, MD" with the credential MD: the credential is not written twice.
+    if credential and not name.endswith(f"-{credential.lower()}"):
         parts.append(credential.lower())
     parts.append(profile.number)
     return "-".join(parts)
@@ -84,9 +87,7 @@ def booking_links(profile: ProviderProfile, credential: str) -> dict[str, str]:
     base = settings.PORTICO_BASE_URL
     slug = profile_slug(profile, credential)
     embed_url = base + reverse("booking:embed", kwargs={"booking_id": profile.booking_id})
-    title = gettext("Book an appointment with %(name)s") % {
-        "name": profile.provider.display_name
-    }
+    title = gettext("Book an appointment with %(name)s") % {"name": profile.provider.display_name}
     return {
         "profile_url": base + reverse("booking:profile", kwargs={"slug": slug}),
         "book_url": base + reverse("booking:book", kwargs={"slug": slug}),
@@ -181,7 +182,7 @@ def open_requests(practice) -> QuerySet[AppointmentRequest]:
 def request_of(practice, public_id) -> AppointmentRequest | None:
     try:
         return requests_of(practice).filter(public_id=public_id).first()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ValidationError):  # not a UUID: Django raises ValidationError
         return None
 
 

@@ -13,9 +13,11 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,7 +36,7 @@ from portico.booking.models import (
 from portico.booking.npi import npi_problem
 from portico.booking.vocabulary import Specialty, SpokenLanguage
 from portico.charts import services as chart_services
-from portico.charts.validation import has_control_characters
+from portico.charts.validation import has_control_characters, normalize_phone
 from portico.core.validation import max_length_of
 from portico.notifications.services import email_enqueue
 from portico.portal.models import AccessState
@@ -283,9 +285,11 @@ def _check_asked_time(profile, visit_type, start_at, errors, *, ignore=None) -> 
         errors["start_at"] = [_("Choose one of the open times.")]
         return
     now = timezone.now()
+    zone = scheduling.zone_of(profile.practice)
+    days_ahead = (start_at.astimezone(zone).date() - now.astimezone(zone).date()).days
     if start_at < now:
         errors["start_at"] = [_("Choose a time that has not passed.")]
-    elif start_at > now + dt.timedelta(days=BOOKING_DAYS + 1):
+    elif days_ahead >= BOOKING_DAYS:  # the pages show today and the next BOOKING_DAYS - 1 days
         errors["start_at"] = [_("Choose one of the open times.")]
     elif visit_type is not None and not is_open_time(profile, visit_type, start_at, ignore=ignore):
         errors["start_at"] = [_("That time is no longer open. Choose one of the open times.")]
@@ -328,6 +332,12 @@ def request_submit(
     for field in ("first_name", "last_name", "email", "reason"):
         if not values[field]:
             errors[field] = [_("This field is required.")]
+    if values["phone"] and not has_control_characters(values["phone"]):
+        # Kept as a chart keeps it (E.164): approving the request may make a chart from it.
+        try:
+            values["phone"] = normalize_phone(values["phone"])
+        except ValidationError as exc:
+            errors["phone"] = list(exc.messages)
     _text_errors(AppointmentRequest, values, errors)
     if values["email"] and "email" not in errors:
         try:
@@ -343,6 +353,8 @@ def request_submit(
         raise ValidationError(errors)
     if source not in (RequestSource.PUBLIC, RequestSource.EMBED, RequestSource.API):
         source = RequestSource.PUBLIC
+    if language not in dict(settings.LANGUAGES):  # the emails are written in one Portico speaks
+        language = ""
     request = AppointmentRequest.objects.create(
         practice=profile.practice,
         provider=profile.provider,
@@ -647,12 +659,23 @@ def _portal_request(access, appointment: Appointment, kind: str, **values) -> Ap
     )
 
 
-def _open_change(appointment: Appointment) -> AppointmentRequest | None:
-    """A change of the appointment still open: waiting for the practice, or for the patient's
-    answer to the time the practice proposed instead."""
-    return appointment.change_requests.filter(
-        status__in=(RequestStatus.PENDING, RequestStatus.PROPOSED)
+def _refuse_open_change(appointment: Appointment) -> None:
+    """One open change request per appointment: one waiting for the practice, or answered
+    with another time that waits for the patient (accepting it cancels this appointment) while
+    that time is still tentative."""
+    open_change = appointment.change_requests.filter(
+        Q(status=RequestStatus.PENDING)
+        | Q(status=RequestStatus.PROPOSED, appointment__status=AppointmentStatus.PROPOSED)
     ).first()
+    if open_change is None:
+        return
+    if open_change.status == RequestStatus.PROPOSED:
+        message = _(
+            "The practice proposed another time for this appointment: accept or decline it first."
+        )
+    else:
+        message = _("A request about this appointment is already waiting for the practice.")
+    raise ValidationError({"status": [message]})
 
 
 @transaction.atomic
@@ -673,10 +696,7 @@ def reschedule_request(
         raise ValidationError(
             {"status": [_("Only an upcoming confirmed appointment can be moved.")]}
         )
-    if _open_change(appointment) is not None:
-        raise ValidationError(
-            {"status": [_("A request about this appointment is already waiting for the practice.")]}
-        )
+    _refuse_open_change(appointment)
     visit_type = appointment.appointment_type
     if visit_type is None or appointment.provider is None:
         raise ValidationError({"status": [_("Please call the practice to move this appointment.")]})
@@ -728,10 +748,7 @@ def patient_cancel(
         raise ValidationError(errors)
     if appointment.status == AppointmentStatus.PROPOSED:
         return proposal_decline(account, access=access, appointment=appointment, reason=reason)
-    if _open_change(appointment) is not None:
-        raise ValidationError(
-            {"status": [_("A request about this appointment is already waiting for the practice.")]}
-        )
+    _refuse_open_change(appointment)
     if not selectors.cancellation_needs_approval(appointment.practice, appointment.start_at):
         return scheduling.appointment_cancel(
             account, appointment=appointment, reason=reason, access=access

@@ -210,6 +210,10 @@ def npi_attest(actor, *, profile: ProviderProfile, attested: bool) -> bool:
     §8.2). Only a valid NPI can be attested. Returns whether anything changed."""
     membership = permissions.require_member(actor, profile.practice)
     permissions.require(membership.is_administrator, _("Only an administrator can attest an NPI."))
+    # The NPI as stored now, not as the caller loaded it.
+    profile = (
+        ProviderProfile.objects.select_for_update().select_related("practice").get(pk=profile.pk)
+    )
     if attested == profile.npi_attested:
         return False
     if attested:

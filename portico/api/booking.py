@@ -47,6 +47,7 @@ from portico.api.schemas import (
     InputSchema,
     IsoDate,
     PhoneOrBlank,
+    text_field,
 )
 from portico.booking import selectors, services
 from portico.booking.models import (
@@ -90,20 +91,6 @@ InsurancePlan = Annotated[
     AfterValidator(_one_line),
     WithJsonSchema({"type": "string", "maxLength": PLAN_MAX_LENGTH, "pattern": PLAN_PATTERN}),
 ]
-
-
-def _text(model, field: str, default=..., *, required: bool = False, **extra) -> Any:
-    """A text field with the column's length as its limit; the JSON Schema states the
-    services' rules (no control characters and, when `required`, not blank)."""
-    schema: dict[str, Any] = (
-        {"pattern": NAME_PATTERN, "minLength": 1} if required else {"pattern": TEXT_PATTERN}
-    )
-    return Field(
-        default,
-        max_length=model._meta.get_field(field).max_length,
-        json_schema_extra=schema,
-        **extra,
-    )
 
 
 # --- Shapes: online profiles ---------------------------------------------------------------
@@ -162,7 +149,7 @@ class ProfileIn(InputSchema):
         max_length=MAX_CHOICES,
         description="One plan per item; at most 2,000 characters in all.",
     )
-    biography: CleanStr | None = _text(ProviderProfile, "biography", None)
+    biography: CleanStr | None = text_field(ProviderProfile, "biography", None)
     accepts_new_patients: StrictBool | None = None
     online_visit_type_ids: list[UUID] | None = Field(
         None,
@@ -306,16 +293,18 @@ class RequestFilter(InputSchema):
 
 
 def _patient_text(field: str) -> Any:
-    return _text(Patient, field, None, description="Omitted or null: what the requester typed.")
+    return text_field(
+        Patient, field, None, description="Omitted or null: what the requester typed."
+    )
 
 
 class NewPatientIn(InputSchema):
     """A new chart made from the request: each field omitted or null is what the requester
     typed (names, date of birth, email, phone) or empty."""
 
-    legal_first_name: CleanStr | None = _text(Patient, "legal_first_name", None, required=True)
-    legal_last_name: CleanStr | None = _text(Patient, "legal_last_name", None, required=True)
-    preferred_name: CleanStr | None = _text(Patient, "preferred_name", None)
+    legal_first_name: CleanStr | None = text_field(Patient, "legal_first_name", None, required=True)
+    legal_last_name: CleanStr | None = text_field(Patient, "legal_last_name", None, required=True)
+    preferred_name: CleanStr | None = text_field(Patient, "preferred_name", None)
     date_of_birth: IsoDate | None = Field(None, description="YYYY-MM-DD, from 1900 to today.")
     sex: Sex | None = None
     email: EmailOrBlank | None = Field(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -26,7 +26,13 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, BeforeValidator, StrictBool, StrictInt, WithJsonSchema
 
 from portico.api.patients import PageIn
-from portico.api.schemas import NAME_PATTERN, TEXT_PATTERN, CleanStr, ErrorOut, InputSchema, IsoDate
+from portico.api.schemas import (
+    CleanStr,
+    ErrorOut,
+    InputSchema,
+    IsoDate,
+    text_field,
+)
 from portico.charts import selectors as chart_selectors
 from portico.charts import services as chart_services
 from portico.scheduling import calendar, selectors, services
@@ -141,20 +147,6 @@ WeekdayNumber = Annotated[
 ]
 
 
-def _text(model, field: str, default=..., *, required: bool = False, **extra) -> Any:
-    """A text field with the column's length as its limit. The JSON Schema states the service's
-    rules: no control characters and, when `required`, not blank."""
-    schema: dict[str, Any] = (
-        {"pattern": NAME_PATTERN, "minLength": 1} if required else {"pattern": TEXT_PATTERN}
-    )
-    return Field(
-        default,
-        max_length=model._meta.get_field(field).max_length,
-        json_schema_extra=schema,
-        **extra,
-    )
-
-
 # --- Shapes --------------------------------------------------------------------------------
 
 
@@ -181,7 +173,9 @@ class VisitTypeOut(Schema):
 class VisitTypeIn(InputSchema):
     """The whole visit type (PUT replaces it). Appointments already booked keep their length."""
 
-    name: CleanStr = _text(VisitType, "name", required=True, description="Unique in the practice.")
+    name: CleanStr = text_field(
+        VisitType, "name", required=True, description="Unique in the practice."
+    )
     duration_minutes: StrictInt = Field(
         ...,
         description=f"From {VisitType.MIN_MINUTES} to {VisitType.MAX_MINUTES} minutes.",
@@ -209,13 +203,15 @@ class LocationOut(Schema):
 class LocationIn(InputSchema):
     """The whole location (PUT replaces it: fields left out become empty)."""
 
-    name: CleanStr = _text(Location, "name", required=True, description="Unique in the practice.")
-    address_line1: CleanStr = _text(Location, "address_line1", "")
-    address_line2: CleanStr = _text(Location, "address_line2", "")
-    city: CleanStr = _text(Location, "city", "")
-    state: CleanStr = _text(Location, "state", "")
-    postal_code: CleanStr = _text(Location, "postal_code", "")
-    phone: CleanStr = _text(Location, "phone", "")
+    name: CleanStr = text_field(
+        Location, "name", required=True, description="Unique in the practice."
+    )
+    address_line1: CleanStr = text_field(Location, "address_line1", "")
+    address_line2: CleanStr = text_field(Location, "address_line2", "")
+    city: CleanStr = text_field(Location, "city", "")
+    state: CleanStr = text_field(Location, "state", "")
+    postal_code: CleanStr = text_field(Location, "postal_code", "")
+    phone: CleanStr = text_field(Location, "phone", "")
     is_active: StrictBool = Field(True, description="false: working hours can no longer use it.")
 
 
@@ -280,7 +276,7 @@ class BlockedTimeIn(InputSchema):
     provider_id: UUID | None = Field(
         None, description="A provider of the practice; null or omitted: the whole practice."
     )
-    label: CleanStr = _text(BlockedTime, "label", "", description="e.g. Staff meeting.")
+    label: CleanStr = text_field(BlockedTime, "label", "", description="e.g. Staff meeting.")
 
 
 class RangeFilter(InputSchema):
@@ -372,7 +368,7 @@ class AppointmentIn(InputSchema):
     provider_id: UUID = Field(..., description="A provider of the practice.")
     visit_type_id: UUID = Field(..., description="An active visit type; it sets the length.")
     start_at: AwareDateTime
-    reason: CleanStr = _text(Appointment, "reason", "", description="The reason for visit.")
+    reason: CleanStr = text_field(Appointment, "reason", "", description="The reason for visit.")
 
 
 class MoveIn(InputSchema):
@@ -382,7 +378,7 @@ class MoveIn(InputSchema):
 
 
 class CancelIn(InputSchema):
-    reason: CleanStr = _text(
+    reason: CleanStr = text_field(
         Appointment,
         "cancel_reason",
         required=True,

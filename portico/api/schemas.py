@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import phonenumbers
@@ -294,3 +294,17 @@ class PortalStatusOut(Schema):
 class ErrorOut(Schema):
     detail: str
     errors: dict[str, list[str]] = {}
+
+
+def text_field(model, field: str, default=..., *, required: bool = False, **extra) -> Any:
+    """A text field with the column's length as its limit. The JSON Schema states the
+    services' rules: no control characters and, when `required`, not blank."""
+    schema: dict[str, Any] = (
+        {"pattern": NAME_PATTERN, "minLength": 1} if required else {"pattern": TEXT_PATTERN}
+    )
+    return Field(
+        default,
+        max_length=model._meta.get_field(field).max_length,
+        json_schema_extra=schema,
+        **extra,
+    )

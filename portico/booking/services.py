@@ -207,24 +207,27 @@ def profile_save(
 @transaction.atomic
 def npi_attest(actor, *, profile: ProviderProfile, attested: bool) -> bool:
     """An administrator attests (or withdraws the attestation of) the provider's NPI (SPEC
-    §8.2). Only a valid NPI can be attested. Returns whether anything changed."""
+    §8.2). Only a valid NPI can be attested: the one stored now, read under a lock, not the
+    caller's copy (which is updated to match). Returns whether anything changed."""
     membership = permissions.require_member(actor, profile.practice)
     permissions.require(membership.is_administrator, _("Only an administrator can attest an NPI."))
-    # The NPI as stored now, not as the caller loaded it.
-    profile = (
-        ProviderProfile.objects.select_for_update().select_related("practice").get(pk=profile.pk)
-    )
-    if attested == profile.npi_attested:
+    stored = ProviderProfile.objects.select_for_update().get(pk=profile.pk)
+    if attested == stored.npi_attested:
         return False
     if attested:
-        if not profile.npi or npi_problem(profile.npi) is not None:
+        if not stored.npi or npi_problem(stored.npi) is not None:
             raise ValidationError({"npi": [_("Enter a valid NPI before attesting it.")]})
-        profile.npi_attested_by = actor
-        profile.npi_attested_at = timezone.now()
+        stored.npi_attested_by = actor
+        stored.npi_attested_at = timezone.now()
     else:
-        profile.npi_attested_by = None
-        profile.npi_attested_at = None
-    profile.save(update_fields=["npi_attested_by", "npi_attested_at", "updated_at"])
+        stored.npi_attested_by = None
+        stored.npi_attested_at = None
+    stored.save(update_fields=["npi_attested_by", "npi_attested_at", "updated_at"])
+    profile.npi = stored.npi
+    profile.npi_attested_by, profile.npi_attested_at = (
+        stored.npi_attested_by,
+        stored.npi_attested_at,
+    )
     audit_record(
         actor,
         action="online_profile.npi_attest" if attested else "online_profile.npi_unattest",
@@ -536,17 +539,13 @@ def request_approve(
     return appointment
 
 
-@transaction.atomic
-def request_deny(actor, *, request: AppointmentRequest, reason: str, message: str = "") -> None:
-    """Deny a pending request with a reason; the requester is emailed (the reason is for the
-    practice; the optional message is what the email says). Nothing else changes."""
-    permissions.require_member(actor, request.practice)
-    request = _locked(request)
-    _require_pending(request)
+def _decision_texts(reason: str, message: str, missing_reason: str) -> tuple[str, str]:
+    """Staff's reason (required: `missing_reason` says so) and optional message, trimmed; a
+    ValidationError on the `reason` and `message` fields when they are not acceptable."""
     reason, message = (reason or "").strip(), (message or "").strip()
     errors: dict[str, list[str]] = {}
     if not reason:
-        errors["reason"] = [_("Say why the request is denied.")]
+        errors["reason"] = [missing_reason]
     _text_errors(
         AppointmentRequest, {"decision_reason": reason, "decision_message": message}, errors
     )
@@ -556,6 +555,17 @@ def request_deny(actor, *, request: AppointmentRequest, reason: str, message: st
         if "decision_message" in errors:
             errors["message"] = errors.pop("decision_message")
         raise ValidationError(errors)
+    return reason, message
+
+
+@transaction.atomic
+def request_deny(actor, *, request: AppointmentRequest, reason: str, message: str = "") -> None:
+    """Deny a pending request with a reason; the requester is emailed (the reason is for the
+    practice; the optional message is what the email says). Nothing else changes."""
+    permissions.require_member(actor, request.practice)
+    request = _locked(request)
+    _require_pending(request)
+    reason, message = _decision_texts(reason, message, _("Say why the request is denied."))
     request.decision_reason, request.decision_message = reason, message
     _decided(actor, request, RequestStatus.DENIED, "booking.request_deny")
     _email(request, DENIED)
@@ -581,19 +591,7 @@ def request_propose(
     _require_pending(request)
     if request.kind == RequestKind.CANCEL:
         raise ValidationError({"kind": [_("A cancellation request is approved or denied.")]})
-    reason, message = (reason or "").strip(), (message or "").strip()
-    errors: dict[str, list[str]] = {}
-    if not reason:
-        errors["reason"] = [_("Say why another time is proposed.")]
-    _text_errors(
-        AppointmentRequest, {"decision_reason": reason, "decision_message": message}, errors
-    )
-    if errors:
-        if "decision_reason" in errors:
-            errors["reason"] = errors.pop("decision_reason")
-        if "decision_message" in errors:
-            errors["message"] = errors.pop("decision_message")
-        raise ValidationError(errors)
+    reason, message = _decision_texts(reason, message, _("Say why another time is proposed."))
     if request.kind == RequestKind.NEW:
         chart = _chart_for(actor, request, patient, new_patient)
         visit_type = request.visit_type

@@ -142,6 +142,7 @@ def give_demo_profile(admin, *, practice, provider, demo: DemoProfile) -> Provid
     )
     if demo.attested:
         booking.npi_attest(admin, profile=profile, attested=True)
+        profile.refresh_from_db()  # npi_attest saves the stored profile, not this copy
     if demo.on:
         booking.profile_status_set(admin, profile=profile, on=True)
     profile.refresh_from_db()

@@ -13,6 +13,7 @@ from portico.charts.models import Patient
 from portico.charts.services import encounter_create, encounter_sign, patient_create
 from portico.demo.appointments import give_demo_appointments
 from portico.demo.messages import give_demo_messages
+from portico.demo.online import give_demo_online_booking
 from portico.demo.records import give_demo_record
 from portico.demo.schedules import give_demo_schedules
 from portico.notifications import sms
@@ -115,6 +116,28 @@ def demo_authenticators() -> None:
             mfa.authenticator_enroll(user, secret=secret, code=pyotp.TOTP(secret).now())
             # Setting up used the current code; let a newcomer sign in with it right away.
             Authenticator.objects.filter(user=user).update(last_step=0)
+
+
+def demo_online_booking() -> None:
+    """Give a demo database seeded before online booking existed its online profiles, policy
+    and requests (demo.online), once; a newer one has them already."""
+    from portico.scheduling.models import VisitType
+
+    practice = Practice.objects.filter(slug=DEMO_SLUG).first()
+    if practice is None or practice.online_profiles.exists():
+        return
+    names = set(VisitType.objects.filter(practice=practice).values_list("name", flat=True))
+    admin, provider = (User.objects.filter(email=STAFF[i][0]).first() for i in (0, 1))
+    second = User.objects.filter(email=SECOND_PROVIDER[0]).first()
+    existing = Patient.objects.filter(
+        practice=practice, legal_first_name=FIRST[1], legal_last_name=LAST[1]
+    ).first()
+    if None in (admin, provider, second, existing) or not {"New patient", "Follow-up"} <= names:
+        return  # older still: no appointment book to book from
+    with transaction.atomic():
+        give_demo_online_booking(
+            admin, practice=practice, provider=provider, second_provider=second, existing=existing
+        )
 
 
 def _patient_values(rng: random.Random, i: int, first: str, last: str) -> dict:
@@ -242,6 +265,15 @@ def seed_demo() -> Practice:
         staff=members[Role.STAFF].user,
         patient=jordan,
         others=patients[:3],
+    )
+    # Online booking: Dr. Shah's public profile, Maya Collins's (Off), the cancellation policy
+    # and two requests waiting for staff (demo.online).
+    give_demo_online_booking(
+        admin,
+        practice=practice,
+        provider=provider,
+        second_provider=second_provider,
+        existing=patients[1],
     )
     _auto_invite(admin, provider, practice, patients[9], patients[10])
     return practice

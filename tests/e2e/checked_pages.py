@@ -40,6 +40,10 @@ STAFF_PAGES: dict[str, frozenset[str]] = {
     "scheduling:book": EN,
     "scheduling:appointment": EN,
     "charts:appointments": EN,
+    "booking:website_settings": EN,
+    "booking:profile_settings": EN,
+    "booking:requests": EN,
+    "booking:request": EN,
 }
 
 # Patient-facing and public pages (the sign-in steps serve staff too): English and Spanish.
@@ -62,6 +66,14 @@ PATIENT_PAGES: dict[str, frozenset[str]] = {
     "messaging:patient_new": EN_ES,
     "messaging:patient_thread": EN_ES,
     "messaging:patient_renewal": EN_ES,
+    "booking:search": EN_ES,
+    "booking:profile": EN_ES,
+    "booking:book": EN_ES,
+    "booking:embed": EN_ES,
+    "booking:patient_appointments": EN_ES,
+    "booking:patient_reschedule": EN_ES,
+    "booking:patient_withdraw": EN_ES,
+    "booking:patient_cancel": EN_ES,
 }
 CHECKED_PAGES: dict[str, frozenset[str]] = {**STAFF_PAGES, **PATIENT_PAGES}
 

@@ -358,7 +358,8 @@ def new_page(browser, stack, html_pages, request):
     A stylesheet, script or image that fails to load breaks the page for a person
     even when its text is right, so any such failure fails the test; so does anything the
     Content-Security-Policy blocks (an inline script or style the browser refused to run).
-    Every HTML page the context receives goes to the Nu Html Checker (`html_pages`).
+    Every HTML page the context receives from Portico goes to the Nu Html Checker
+    (`html_pages`), framed ones included.
     """
     contexts = []
     broken: list[str] = []
@@ -387,7 +388,7 @@ def new_page(browser, stack, html_pages, request):
         context.on("response", watch)
         context.on("requestfailed", lambda request: failed(request))
         context.on("console", console)
-        html_pages.watch(context, request.node.nodeid)
+        html_pages.watch(context, request.node.nodeid, origin=stack.base_url)
         contexts.append(context)
         return context.new_page()
 

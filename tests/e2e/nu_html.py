@@ -194,6 +194,11 @@ class Report:
         return "\n".join(lines)
 
 
+def _same_origin(url: str, origin: str) -> bool:
+    a, b = urlsplit(url), urlsplit(origin)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+
+
 class PageCollector:
     """Keeps each distinct HTML document the browser received, as a file in `folder`."""
 
@@ -225,11 +230,14 @@ class PageCollector:
         if test not in page.tests:
             page.tests.append(test)
 
-    def watch(self, context, test: str) -> None:
-        """Collect the HTML documents a Playwright browser context receives."""
+    def watch(self, context, test: str, origin: str | None = None) -> None:
+        """Collect the HTML documents a Playwright browser context receives (those of `origin`
+        only, when given: a test's own page framing Portico's is none of Portico's pages)."""
 
         def finished(request) -> None:
             if request.resource_type != "document":
+                return
+            if origin is not None and not _same_origin(request.url, origin):
                 return
             response = request.response()
             if response is None or 300 <= response.status < 400:

@@ -106,6 +106,25 @@ SOFIA = Chart(
     "Sofía", "Escribano", dt.date(1979, 1, 30), "sofia.escribano@example.test", "+12175550136"
 )
 
+# Online booking (test_online_booking.py) runs on the demo practice exactly as `make demo` seeds
+# it (portico/demo/seed.py, demo/online.py): Dr. Shah's public profile, the demo sign-ins.
+DEMO_PRACTICE_NAME = "Demo Family Practice"
+DEMO_PASSWORD = "portico-demo"  # demo.seed.DEMO_PASSWORD
+DEMO_ADMIN_EMAIL = "admin@demo.portico.test"
+DEMO_ADMIN_TOTP_SECRET = "PORTICODEMOADMINPORTICODEMOADMIN"  # demo.seed.STAFF_TOTP_SECRETS
+DEMO_PROVIDER_NAME = "Dr. Priya Shah"
+DEMO_PROVIDER_EMAIL = "provider@demo.portico.test"
+# The demo's enrolled patient (password DEMO_PASSWORD): books online as an existing patient.
+JORDAN = Chart(
+    "Jordan", "Rivera", dt.date(1985, 4, 21), "patient@demo.portico.test", "+12025550199"
+)
+# A patient of the demo practice whose chart prefers Spanish, enrolled with PATIENT_PASSWORD,
+# with a confirmed follow-up with Dr. Shah about ten days ahead: finds and books in Spanish,
+# then reschedules, takes the request back and cancels in the portal.
+INES = Chart("Inés", "Lozano", dt.date(1969, 2, 11), "ines.lozano@example.test", "+12175550123")
+INES_VISIT_REASON = "Control de la presión arterial"
+INES_DAYS_AHEAD = 10
+
 # Charts only the bulk invite test touches: born on BULK_BIRTH_DATE, which no other chart is.
 BULK_BIRTH_DATE = dt.date(1931, 1, 2)
 BULK_CHARTS = 240
@@ -158,6 +177,7 @@ def seed() -> None:
     _seed_full_record(practice, admin, provider)
     _seed_appointment_book(practice, admin)
     _seed_messaging()
+    _seed_demo()
 
 
 def _chart(practice, chart: Chart, **fields):
@@ -257,3 +277,31 @@ def _seed_messaging() -> None:
             instructions="50 mcg by mouth every morning before breakfast",
             recorded_on=dt.date(2023, 3, 1),
         )
+
+
+def _seed_demo() -> None:
+    """The demo practice as `make demo` seeds it, and INES (Spanish) with a confirmed visit."""
+    import random
+
+    from django.utils import timezone
+
+    from portico.demo.appointments import book_first_open
+    from portico.demo.seed import seed_demo
+    from portico.scheduling.models import VisitType
+
+    practice = seed_demo()
+    admin = practice.memberships.get(user__email=DEMO_ADMIN_EMAIL).user
+    provider = practice.memberships.get(user__email=DEMO_PROVIDER_EMAIL).user
+    ines = _chart(practice, INES, preferred_language="es")
+    _enroll_with_password(admin, ines)
+    first_day = timezone.localdate() + dt.timedelta(days=INES_DAYS_AHEAD)
+    book_first_open(
+        admin,
+        patient=ines,
+        provider=provider,
+        visit_type=VisitType.objects.get(practice=practice, name="Follow-up"),
+        first_day=first_day,
+        not_before=dt.time(9, 0),
+        reason=INES_VISIT_REASON,
+        rng=random.Random(16),  # noqa: S311 (test data)
+    )

@@ -33,11 +33,12 @@ def staff_sign_in(
     email: str = STAFF_EMAIL,
     totp_secret: str = STAFF_TOTP_SECRET,
     practice: str = PRACTICE_NAME,
+    password: str = STAFF_PASSWORD,
 ) -> None:
     page.goto("/ehr/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     authenticator_code(page, totp_secret)
     expect(page.get_by_role("heading", name="Patients")).to_be_visible()

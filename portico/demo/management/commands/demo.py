@@ -34,6 +34,7 @@ class Command(BaseCommand):
         if not demo.demo_exists():
             demo.seed_demo()
         demo.demo_authenticators()
+        demo.demo_online_booking()
         if setup_only:
             self._print_welcome(host, port)
             return
@@ -104,6 +105,30 @@ class Command(BaseCommand):
             except OSError:
                 time.sleep(0.3)
 
+    def _online_lines(self, base) -> list[str]:
+        """Where the public pages are: the search, Dr. Shah's profile and the embeddable
+        booking page (and the website origins allowed to frame it)."""
+        from django.urls import reverse
+
+        from portico.demo.online import demo_public_profile
+        from portico.practices.models import Practice
+
+        practice = Practice.objects.filter(slug=demo.DEMO_SLUG).first()
+        profile = demo_public_profile(practice) if practice is not None else None
+        search = reverse("booking:search")
+        lines = [f"  Public:    {base}{search}   (find a doctor and book online; no sign-in)"]
+        if profile is not None:
+            embed = reverse("booking:embed", kwargs={"booking_id": profile.booking_id})
+            lines += [
+                f"             Booking page for a practice's website: {base}{embed}",
+                "             (an <iframe> of it works on pages from: "
+                + ", ".join(practice.embed_origins)
+                + ")",
+                f"  Requests:  {base}{reverse('booking:requests')}   "
+                "(staff: Schedule > Appointment Requests)",
+            ]
+        return lines
+
     def _print_welcome(self, host, port):
         base = settings.PORTICO_BASE_URL
         db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
@@ -133,6 +158,7 @@ class Command(BaseCommand):
             "  API:       PORTICO_DEMO=1 .venv/bin/portico create_api_token "
             "admin@demo.portico.test --name demo",
             f"             then curl -H 'Authorization: Bearer <token>' {base}/api/v1/patients",
+            *self._online_lines(base),
             "  Stop with Ctrl+C.",
             "",
         ]

@@ -78,10 +78,13 @@ PREFIX = "bench-public-"
 BARE = rp.BARE
 PROFILE = "public profile"
 SEARCH = "search page"
+PUBLIC_FLOOR = "public floor"
 PAGES = {"profile": PROFILE, "search": SEARCH}
 MODE_LABEL = {
     (PROFILE, "cold"): "first views",
     (PROFILE, "repeat"): "repeat views",
+    (PUBLIC_FLOOR, "cold"): "first views",
+    (PUBLIC_FLOOR, "repeat"): "repeat views",
     (SEARCH, "cold"): "spread",
     (SEARCH, "repeat"): "repeat",
 }
@@ -400,6 +403,7 @@ class PublicRun(rp.Run):
         self.orders = {
             PROFILE: rp.Permutation(len(population.cold), seed=args.seed + 1),
             SEARCH: rp.Permutation(len(population.searches), seed=args.seed + 2),
+            PUBLIC_FLOOR: rp.Permutation(len(population.cold), seed=args.seed + 3),
         }
         self.warm_turn = 0
 
@@ -407,6 +411,8 @@ class PublicRun(rp.Run):
         population = self.population
         if page == PROFILE:
             return population.cold[self.orders[PROFILE].draw()].path
+        if page == PUBLIC_FLOOR:
+            return floor_path(population.cold[self.orders[PUBLIC_FLOOR].draw()])
         return population.searches[self.orders[SEARCH].draw()]
 
     def warm_path(self, page: str) -> str:
@@ -414,12 +420,16 @@ class PublicRun(rp.Run):
         population = self.population
         if page == PROFILE:
             return population.warm[self.warm_turn % len(population.warm)].path
+        if page == PUBLIC_FLOOR:
+            return floor_path(population.warm[self.warm_turn % len(population.warm)])
         return population.warm_searches[self.warm_turn % len(population.warm_searches)]
 
     def repeat_paths(self, page: str) -> list[str]:
         population = self.population
         if page == PROFILE:
             return [p.path for p in population.samples]
+        if page == PUBLIC_FLOOR:
+            return [floor_path(p) for p in population.samples]
         return list(population.repeat_searches)
 
     def page(self, mode: str, page: str) -> None:
@@ -438,6 +448,9 @@ class PublicRun(rp.Run):
             )
             self.drawn(full, order, before)
             rp.report(full)
+            if page == PUBLIC_FLOOR:  # a reference: throughput only
+                self.keep(mode, page, full, None)
+                return
             rate = max(1.0, full.throughput / 2)
             count = max(1, int(rate * args.seconds))
             before = order.position
@@ -448,6 +461,9 @@ class PublicRun(rp.Run):
             requests = [rp.raw_request(path, None) for path in self.repeat_paths(page)]
             self.closed(mode, page, rp.cycle(requests), min(3.0, args.seconds))
             full = rp.report(self.closed(mode, page, rp.cycle(requests), args.seconds))
+            if page == PUBLIC_FLOOR:
+                self.keep(mode, page, full, None)
+                return
             rate = max(1.0, full.throughput / 2)
             count = max(1, int(rate * args.seconds))
             half = self.open(mode, page, [requests[i % len(requests)] for i in range(count)], rate)
@@ -461,7 +477,13 @@ class PublicRun(rp.Run):
             self.measure_bare()
             for page in self.args.pages:
                 for mode in self.args.modes:
+                    if page == PROFILE:
+                        self.page(mode, PUBLIC_FLOOR)
                     self.page(mode, page)
+
+
+def floor_path(profile: Profile) -> str:
+    return f"/bench-public-floor/{profile.number}/"
 
 
 def count_queries(population: Population) -> list[dict]:
@@ -494,6 +516,8 @@ def count_queries(population: Population) -> list[dict]:
             "repeat": got[1],
             "status": response.status_code,
             "bytes": sizes[0],
+            # Whether the page lists anything (a search without a match reads less).
+            "results": page != SEARCH or b"/doctor/" in response.content,
         }
         print(
             f"queries {page} ({label}): first view {got[0]}, repeat {got[1]}; "
@@ -1104,7 +1128,7 @@ def tabulate(run: PublicRun, counts: list[dict]) -> tuple[list[str], list[dict],
         if errors:
             targets.append({"what": f"{page}, {label}: no error answers", "value": errors,
                             "met": False})  # fmt: skip
-        if page != BARE:
+        if page not in (BARE, PUBLIC_FLOOR):
             targets.append(
                 {
                     "what": f"{page}, {label}: throughput >= {TARGET_SHARE:.0f}% of the bare "
@@ -1120,13 +1144,18 @@ def tabulate(run: PublicRun, counts: list[dict]) -> tuple[list[str], list[dict],
                     "met": p99 < P99_LIMIT_MS,
                 }
             )
-    for page in {c["page"] for c in counts}:
-        mine = [c for c in counts if c["page"] == page and c["status"] == 200]
-        values = sorted({n for c in mine for n in (c["first"],)})
+    for page in sorted({c["page"] for c in counts}):
+        # Searches without a match stop after counting them; the others must all read alike.
+        mine = [c for c in counts if c["page"] == page and c["status"] == 200 and c["results"]]
+        values = sorted({c["first"] for c in mine})
         targets.append(
             {
                 "what": f"{page}: the same query count on a first view whatever it shows",
-                "value": [f"{c['what']}: {c['first']} / {c['repeat']}" for c in mine],
+                "value": [
+                    f"{c['what']}: {c['first']} / {c['repeat']}"
+                    for c in counts
+                    if c["page"] == page
+                ],
                 "met": len(values) == 1,
             }
         )
@@ -1160,9 +1189,11 @@ def profile_pages(args, population: Population) -> None:
         for path in paths[5:]:
             t0, c0 = time.perf_counter(), time.process_time()
             with CaptureQueriesContext(connection) as captured:
-                profiler.enable()
+                if not args.plain:
+                    profiler.enable()
                 response = client.get(path)
-                profiler.disable()
+                if not args.plain:
+                    profiler.disable()
             wall, cpu = wall + time.perf_counter() - t0, cpu + time.process_time() - c0
             if response.status_code != 200:
                 sys.exit(f"{path} answered {response.status_code}")
@@ -1175,9 +1206,12 @@ def profile_pages(args, population: Population) -> None:
         n = max(1, len(paths) - 5)
         print(
             f"profile {page}: {n} first views in-process, {wall / n * 1000:.1f} ms each, this "
-            f"process' CPU {cpu / n * 1000:.1f} ms (under cProfile), {queries / n:.1f} queries "
-            f"taking {sql_ms / n:.1f} ms"
+            f"process' CPU {cpu / n * 1000:.1f} ms"
+            + (" (Python's own clock, no profiler)" if args.plain else " (under cProfile)")
+            + f", {queries / n:.1f} queries taking {sql_ms / n:.1f} ms"
         )
+        if args.plain:
+            continue
         for sql, times in sorted(by_sql.items(), key=lambda kv: -sum(kv[1]))[:12]:
             print(f"  {sum(times) / n:6.2f} ms/view  x{len(times) / n:.1f}  {sql}")
         for order, restrict in (("tottime", 30), ("cumulative", "/portico/")):
@@ -1220,6 +1254,7 @@ def main() -> int:
     parser.add_argument("--data-only", action="store_true")
     parser.add_argument("--profile", action="store_true", help="profile the pages instead")
     parser.add_argument("--profile-views", type=int, default=200)
+    parser.add_argument("--plain", action="store_true", help="--profile without the profiler")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--code-dir", help="measure another checkout's code (same bench, data)")
     args = parser.parse_args()

@@ -74,6 +74,51 @@ def open_times_by_type(
     }
 
 
+def next_open_times_by_type(
+    practice,
+    provider,
+    visit_types: Iterable[VisitType],
+    *,
+    count: int,
+    first_day: dt.date,
+    days: int,
+    step: int = 7,
+    now: dt.datetime | None = None,
+) -> dict[int, list[Interval]]:
+    """For each visit type (by its id), its open times on the next `count` days that have any,
+    from `first_day` within `days` days: the first `step` days read once for every visit type
+    (three queries), the rest of the window only when a visit type has fewer than `count` days
+    with times there (three more, once for all of those). The same times `open_times` gives."""
+    now = now or timezone.now()
+    visit_types = list(visit_types)
+    zone = zone_of(practice)
+    first = min(step, days)
+    found = {
+        pk: first_days(times, zone, count)
+        for pk, times in open_times_by_type(
+            practice, provider, visit_types, first_day=first_day, days=first, now=now
+        ).items()
+    }
+    short = [
+        v
+        for v in visit_types
+        if len({t.start.astimezone(zone).date() for t in found[v.pk]}) < count
+    ]
+    if short and days > first:
+        later = open_times_by_type(
+            practice,
+            provider,
+            short,
+            first_day=first_day + dt.timedelta(days=first),
+            days=days - first,
+            now=now,
+        )
+        for visit_type in short:
+            have = len({t.start.astimezone(zone).date() for t in found[visit_type.pk]})
+            found[visit_type.pk] += first_days(later[visit_type.pk], zone, count - have)
+    return found
+
+
 def open_times_of_profiles(
     profiles: Iterable,
     visit_type_of: Callable[[object], VisitType | None],

@@ -123,3 +123,45 @@ def test_open_times_of_profiles_match_each_profile_from_three_queries_whatever_t
         nothing = open_times.open_times_of_profiles(profiles, lambda p: None, days=28)
     assert len(queries) == 3
     assert nothing == {profile.pk: [], second_profile.pk: []}
+
+
+def test_next_open_times_by_type_are_the_first_days_of_the_books_open_times(
+    now, admin, practice, provider, patient, hours, profile, follow_up, new_patient_visit
+):
+    _busy_week(admin, practice, provider, patient, follow_up, new_patient_visit)
+    types = [follow_up, new_patient_visit]
+    monday = NOW.date()
+
+    def expected(visit_type, count):
+        times = scheduling_selectors.open_times(
+            practice, provider, visit_type, first_day=monday, days=28
+        )
+        return open_times.first_days(times, NEW_YORK, count)
+
+    with CaptureQueriesContext(connection) as queries:
+        found = open_times.next_open_times_by_type(
+            practice, provider, types, count=3, first_day=monday, days=28
+        )
+    assert len(queries) == 3  # the first week has three days with times for both
+    for visit_type in types:
+        assert found[visit_type.pk] == expected(visit_type, 3)
+        assert len({t.start.astimezone(NEW_YORK).date() for t in found[visit_type.pk]}) == 3
+    # The provider is away the rest of this week and most of the next: the window beyond the
+    # first week is read once more, for both visit types together.
+    blocked_time_add(
+        admin,
+        practice=practice,
+        provider=provider,
+        start_at=at(monday + dt.timedelta(days=1), 0, 0),
+        end_at=at(monday + dt.timedelta(days=10), 0, 0),
+        label="Vacation",
+    )
+    with CaptureQueriesContext(connection) as queries:
+        found = open_times.next_open_times_by_type(
+            practice, provider, types, count=3, first_day=monday, days=28
+        )
+    assert len(queries) == 6
+    for visit_type in types:
+        assert found[visit_type.pk] == expected(visit_type, 3)
+        days = sorted({t.start.astimezone(NEW_YORK).date() for t in found[visit_type.pk]})
+        assert days == [monday, monday + dt.timedelta(days=10), monday + dt.timedelta(days=11)]

@@ -24,6 +24,7 @@ def _request(email) -> AppointmentRequest | None:
             "practice",
             "provider",
             "original__practice",
+            "original__location",
             "appointment__practice",
             "appointment__location",
             "patient__portal_access",
@@ -42,12 +43,20 @@ def _call(practice) -> str:
     return gettext("Questions? Please contact %(practice)s.") % {"practice": practice.name}
 
 
+def _portal_url(request: AppointmentRequest) -> str | None:
+    """The patient's record in the portal, for a request about an enrolled chart (one sent
+    from the portal, or one the practice matched to such a chart)."""
+    return record_url(request.patient) if request.patient is not None else None
+
+
 def _render(request: AppointmentRequest, subject: str, intro: str, *, timed, message="", url=None):
     practice = request.practice
     return from_templates(
         subject,
         TEMPLATE,
         {
+            # The HTML email's <title>.
+            "subject": subject,
             "practice": practice,
             "when": when_text(timed) if timed is not None else "",
             "provider": request.provider.display_name if request.provider else "",
@@ -90,7 +99,7 @@ def render_received(email) -> RenderedEmail | None:
             "get an email when the practice has confirmed it."
         )
         timed = request
-    return _render(request, subject, intro % values, timed=timed)
+    return _render(request, subject, intro % values, timed=timed, url=_portal_url(request))
 
 
 def render_denied(email) -> RenderedEmail | None:
@@ -117,6 +126,7 @@ def render_denied(email) -> RenderedEmail | None:
         intro % values,
         timed=timed,
         message=request.decision_message,
+        url=_portal_url(request),
     )
 
 
@@ -130,7 +140,7 @@ def render_proposed(email) -> RenderedEmail | None:
         or appointment.status != AppointmentStatus.PROPOSED
     ):
         return None
-    url = record_url(request.patient) if request.patient is not None else None
+    url = _portal_url(request)
     values = {"practice": request.practice.name}
     intro = (
         gettext(

@@ -4,12 +4,18 @@ practice for staff, to public profiles for visitors, to the chart for a patient.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portico.booking.models import AppointmentRequest, ProviderProfile, RequestStatus
@@ -58,12 +64,39 @@ def public_profiles() -> QuerySet[ProviderProfile]:
 
 def profile_slug(profile: ProviderProfile, credential: str) -> str:
     """first-last[-credential]-12345: the name part follows renames; the number never changes."""
-    name = slugify(profile.provider.full_name or profile.provider.email.split("@")[0])
+    # slugify keeps underscores, which the profile's URL pattern does not take.
+    # Never the email address: it is not for the public.
+    name = slugify(profile.provider.full_name)
+    name = "-".join(part for part in re.split(r"[-_]+", name) if part)
     parts = [name or "provider"]
-    if credential:
+    # "Paula Provider, MD" with the credential MD: the credential is not written twice.
+    if credential and not name.endswith(f"-{credential.lower()}"):
         parts.append(credential.lower())
     parts.append(profile.number)
     return "-".join(parts)
+
+
+# The height of the booking page's frame in the snippet a practice pastes into its website.
+FRAME_HEIGHT = 900
+
+
+def booking_links(profile: ProviderProfile, credential: str) -> dict[str, str]:
+    """The absolute addresses of a profile's public pages (profile, booking page, embed), and
+    the <iframe> code a practice pastes into its website to show the booking page there (plain
+    text, escaped once for that website)."""
+    base = settings.PORTICO_BASE_URL
+    slug = profile_slug(profile, credential)
+    embed_url = base + reverse("booking:embed", kwargs={"booking_id": profile.booking_id})
+    title = gettext("Book an appointment with %(name)s") % {"name": profile.provider.display_name}
+    return {
+        "profile_url": base + reverse("booking:profile", kwargs={"slug": slug}),
+        "book_url": base + reverse("booking:book", kwargs={"slug": slug}),
+        "embed_url": embed_url,
+        "snippet": (
+            f'<iframe src="{escape(embed_url)}" title="{escape(title)}" width="100%" '
+            f'height="{FRAME_HEIGHT}" loading="lazy"></iframe>'
+        ),
+    }
 
 
 def public_profile_by_number(number: str) -> ProviderProfile | None:
@@ -149,7 +182,7 @@ def open_requests(practice) -> QuerySet[AppointmentRequest]:
 def request_of(practice, public_id) -> AppointmentRequest | None:
     try:
         return requests_of(practice).filter(public_id=public_id).first()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ValidationError):  # not a UUID: Django raises ValidationError
         return None
 
 

@@ -13,13 +13,15 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portico.audit.services import audit_record
+from portico.audit.services import audit_read, audit_record
 from portico.booking import selectors
 from portico.booking.models import (
     AppointmentRequest,
@@ -34,7 +36,7 @@ from portico.booking.models import (
 from portico.booking.npi import npi_problem
 from portico.booking.vocabulary import Specialty, SpokenLanguage
 from portico.charts import services as chart_services
-from portico.charts.validation import has_control_characters
+from portico.charts.validation import has_control_characters, normalize_phone
 from portico.core.validation import max_length_of
 from portico.notifications.services import email_enqueue
 from portico.portal.models import AccessState
@@ -208,6 +210,10 @@ def npi_attest(actor, *, profile: ProviderProfile, attested: bool) -> bool:
     §8.2). Only a valid NPI can be attested. Returns whether anything changed."""
     membership = permissions.require_member(actor, profile.practice)
     permissions.require(membership.is_administrator, _("Only an administrator can attest an NPI."))
+    # The NPI as stored now, not as the caller loaded it.
+    profile = (
+        ProviderProfile.objects.select_for_update().select_related("practice").get(pk=profile.pk)
+    )
     if attested == profile.npi_attested:
         return False
     if attested:
@@ -283,9 +289,11 @@ def _check_asked_time(profile, visit_type, start_at, errors, *, ignore=None) -> 
         errors["start_at"] = [_("Choose one of the open times.")]
         return
     now = timezone.now()
+    zone = scheduling.zone_of(profile.practice)
+    days_ahead = (start_at.astimezone(zone).date() - now.astimezone(zone).date()).days
     if start_at < now:
         errors["start_at"] = [_("Choose a time that has not passed.")]
-    elif start_at > now + dt.timedelta(days=BOOKING_DAYS + 1):
+    elif days_ahead >= BOOKING_DAYS:  # the pages show today and the next BOOKING_DAYS - 1 days
         errors["start_at"] = [_("Choose one of the open times.")]
     elif visit_type is not None and not is_open_time(profile, visit_type, start_at, ignore=ignore):
         errors["start_at"] = [_("That time is no longer open. Choose one of the open times.")]
@@ -328,6 +336,12 @@ def request_submit(
     for field in ("first_name", "last_name", "email", "reason"):
         if not values[field]:
             errors[field] = [_("This field is required.")]
+    if values["phone"] and not has_control_characters(values["phone"]):
+        # Kept as a chart keeps it (E.164): approving the request may make a chart from it.
+        try:
+            values["phone"] = normalize_phone(values["phone"])
+        except ValidationError as exc:
+            errors["phone"] = list(exc.messages)
     _text_errors(AppointmentRequest, values, errors)
     if values["email"] and "email" not in errors:
         try:
@@ -343,6 +357,8 @@ def request_submit(
         raise ValidationError(errors)
     if source not in (RequestSource.PUBLIC, RequestSource.EMBED, RequestSource.API):
         source = RequestSource.PUBLIC
+    if language not in dict(settings.LANGUAGES):  # the emails are written in one Portico speaks
+        language = ""
     request = AppointmentRequest.objects.create(
         practice=profile.practice,
         provider=profile.provider,
@@ -391,6 +407,18 @@ def request_opened(actor, *, request: AppointmentRequest) -> None:
         practice=request.practice,
         patient=request.patient,
         details={"request": str(request.public_id)},
+    )
+
+
+def requests_listed(actor, *, practice, requests: Iterable[AppointmentRequest], what: str) -> None:
+    """Audit that staff were shown a list of the practice's requests (each carries a name, a
+    date of birth and a reason for visit): which list, and the public ids of those shown."""
+    permissions.require_member(actor, practice)
+    audit_read(
+        actor,
+        action="booking.request_list",
+        practice=practice,
+        details={"page": what, "requests": [str(r.public_id) for r in requests]},
     )
 
 
@@ -501,6 +529,7 @@ def request_approve(
             actor,
             appointment=_original(request),
             reason=request.reason or _("Cancelled at the patient's request"),
+            email_to=request.email,
         )
         request.appointment = appointment
     _decided(actor, request, RequestStatus.APPROVED, "booking.request_approve")
@@ -634,8 +663,23 @@ def _portal_request(access, appointment: Appointment, kind: str, **values) -> Ap
     )
 
 
-def _open_change(appointment: Appointment) -> AppointmentRequest | None:
-    return appointment.change_requests.filter(status=RequestStatus.PENDING).first()
+def _refuse_open_change(appointment: Appointment) -> None:
+    """One open change request per appointment: one waiting for the practice, or answered
+    with another time that waits for the patient (accepting it cancels this appointment) while
+    that time is still tentative."""
+    open_change = appointment.change_requests.filter(
+        Q(status=RequestStatus.PENDING)
+        | Q(status=RequestStatus.PROPOSED, appointment__status=AppointmentStatus.PROPOSED)
+    ).first()
+    if open_change is None:
+        return
+    if open_change.status == RequestStatus.PROPOSED:
+        message = _(
+            "The practice proposed another time for this appointment: accept or decline it first."
+        )
+    else:
+        message = _("A request about this appointment is already waiting for the practice.")
+    raise ValidationError({"status": [message]})
 
 
 @transaction.atomic
@@ -656,10 +700,7 @@ def reschedule_request(
         raise ValidationError(
             {"status": [_("Only an upcoming confirmed appointment can be moved.")]}
         )
-    if _open_change(appointment) is not None:
-        raise ValidationError(
-            {"status": [_("A request about this appointment is already waiting for the practice.")]}
-        )
+    _refuse_open_change(appointment)
     visit_type = appointment.appointment_type
     if visit_type is None or appointment.provider is None:
         raise ValidationError({"status": [_("Please call the practice to move this appointment.")]})
@@ -711,10 +752,7 @@ def patient_cancel(
         raise ValidationError(errors)
     if appointment.status == AppointmentStatus.PROPOSED:
         return proposal_decline(account, access=access, appointment=appointment, reason=reason)
-    if _open_change(appointment) is not None:
-        raise ValidationError(
-            {"status": [_("A request about this appointment is already waiting for the practice.")]}
-        )
+    _refuse_open_change(appointment)
     if not selectors.cancellation_needs_approval(appointment.practice, appointment.start_at):
         return scheduling.appointment_cancel(
             account, appointment=appointment, reason=reason, access=access
@@ -771,9 +809,15 @@ def proposal_accept(account, *, access, appointment: Appointment) -> Appointment
     _require_patient(account, access, appointment)
     if appointment.status != AppointmentStatus.PROPOSED:
         raise ValidationError({"status": [_("This appointment is not waiting for your answer.")]})
+    return _confirm_proposal(account, appointment, access)
+
+
+def _confirm_proposal(actor, appointment: Appointment, access) -> Appointment:
+    """Confirm a tentative appointment; when it is the time proposed in answer to a request,
+    the request is approved and a reschedule's original appointment cancelled with it."""
     request = _proposal_of(appointment)
     confirmed = scheduling.appointment_confirm(
-        account,
+        actor,
         appointment=appointment,
         access=access,
         email_to=request.email if request is not None else "",
@@ -781,7 +825,7 @@ def proposal_accept(account, *, access, appointment: Appointment) -> Appointment
     if request is not None:
         if request.original is not None and request.original.status in UPCOMING_STATUSES:
             scheduling.appointment_cancel(
-                account,
+                actor,
                 appointment=request.original,
                 reason=_("Rescheduled to the time the practice proposed"),
                 access=access,
@@ -789,6 +833,15 @@ def proposal_accept(account, *, access, appointment: Appointment) -> Appointment
         request.status = RequestStatus.APPROVED
         request.save(update_fields=["status", "updated_at"])
     return confirmed
+
+
+@transaction.atomic
+def proposal_confirm(actor, *, appointment: Appointment) -> Appointment:
+    """Staff confirm a tentative appointment (the patient agreed, on the phone): as if the
+    patient had accepted it in the portal (SPEC §8.5). The appointment book's rules apply
+    (a pending one can be confirmed too; confirming twice changes nothing)."""
+    permissions.require_member(actor, appointment.practice)
+    return _confirm_proposal(actor, appointment, None)
 
 
 @transaction.atomic

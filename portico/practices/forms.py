@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portico.practices.models import ProviderCredential, Role
+from portico.practices.models import CancellationApproval, ProviderCredential, Role
 
 
 class StaffAddForm(forms.Form):
@@ -14,3 +14,63 @@ class StaffAddForm(forms.Form):
         required=False,
         help_text=_("For providers: MD, DO, NP or PA."),
     )
+
+
+# The two answers of the patient-notice part of the cancellation policy.
+NOTICE_NONE = "none"
+NOTICE_WITHIN = "within"
+NOTICE_CHOICES = (
+    (NOTICE_NONE, _("Practice doesn't have policy")),
+    (
+        NOTICE_WITHIN,
+        _(
+            "Alert patients about possible charges for appointments cancelled within N "
+            "calendar days"
+        ),
+    ),
+)
+
+
+class FirstChoiceRadios(forms.RadioSelect):
+    """Radios whose field points at the first radio (the error summary links to it)."""
+
+    def id_for_label(self, id_, index=None):
+        return super().id_for_label(id_, "0" if index is None else index)
+
+
+class DaysField(forms.CharField):
+    """A number of calendar days typed in the box after a choice (N), passed on as typed: the
+    service reads and checks it, so every box's problem shows at once, with the same message
+    from the page and the API."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=False,
+            widget=forms.NumberInput(attrs={"min": 1, "max": 90, "inputmode": "numeric"}),
+            **kwargs,
+        )
+
+
+class CancellationPolicyForm(forms.Form):
+    """EHR Settings > Appointment reminders: the cancellation policy (SPEC §8.6)."""
+
+    approval = forms.ChoiceField(
+        label=_("Cancellation requests from patients"),
+        choices=CancellationApproval.choices,
+        widget=FirstChoiceRadios,
+        error_messages={
+            "required": _("Choose one of the approval policies."),
+            "invalid_choice": _("Choose one of the approval policies."),
+        },
+    )
+    approval_days = DaysField(label=_("Number of calendar days (N) that need approval"))
+    notice = forms.ChoiceField(
+        label=_("Cancellation charges"),
+        choices=NOTICE_CHOICES,
+        widget=FirstChoiceRadios,
+        error_messages={
+            "required": _("Choose whether patients are alerted about charges."),
+            "invalid_choice": _("Choose whether patients are alerted about charges."),
+        },
+    )
+    notice_days = DaysField(label=_("Number of calendar days (N) with the charges alert"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext, gettext_lazy
@@ -237,6 +240,177 @@ def reminder_settings_set(actor, *, practice, enabled: bool, sender_ids) -> list
     ):
         changed.append("senders")
     return changed
+
+
+# --- Online booking (SPEC §8.4, §8.6) ---------------------------------------------------------
+
+# How far before a visit a cancellation policy can reach, in calendar days.
+POLICY_DAYS_MAX = 90
+# How many websites may frame the practice's booking pages.
+EMBED_ORIGINS_MAX = 20
+# Hosts a practice may list with plain http://, to try the embedded page on its own computer.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _policy_days(value, field: str, errors: dict[str, list[str]]) -> int | None:
+    """A number of calendar days (1 to POLICY_DAYS_MAX) from an int or the digits typed ("" or
+    None: missing)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            value = None
+        elif re.fullmatch(r"[+-]?[0-9]{1,9}", value):
+            value = int(value)
+    if value is None:
+        errors[field] = [gettext("Enter the number of calendar days.")]
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        errors[field] = [gettext("Enter the number of calendar days as a whole number.")]
+        return None
+    if not 1 <= value <= POLICY_DAYS_MAX:
+        errors[field] = [
+            gettext("Enter a number of calendar days from 1 to %(max)s.") % {"max": POLICY_DAYS_MAX}
+        ]
+        return None
+    return value
+
+
+@transaction.atomic
+def cancellation_policy_set(
+    actor, *, practice, approval: str, approval_days=None, notice_days=None
+) -> list[str]:
+    """EHR Settings > Appointment reminders > cancellation policy (SPEC §8.6): whether a
+    patient's cancellation of a confirmed appointment needs the practice's approval (never,
+    always, or within `approval_days` calendar days of the visit), and from how many calendar
+    days before the visit patients are told they may be charged (`notice_days`; None: the
+    practice has no such policy). Days are 1 to 90; `approval_days` is required with "within"
+    and ignored otherwise. Returns the names of the settings that changed ("approval",
+    "approval_days", "notice_days"), audited together; bad input changes nothing."""
+    from portico.practices.models import CancellationApproval, Practice
+
+    _require_settings_admin(actor, practice)
+    errors: dict[str, list[str]] = {}
+    if approval not in CancellationApproval.values:
+        errors["approval"] = [gettext("Choose one of the approval policies.")]
+    if approval == CancellationApproval.WITHIN:
+        approval_days = _policy_days(approval_days, "approval_days", errors)
+    else:
+        approval_days = None
+    if notice_days is not None:
+        notice_days = _policy_days(notice_days, "notice_days", errors)
+    if errors:
+        raise ValidationError(errors)
+    locked = Practice.objects.select_for_update().get(pk=practice.pk)
+    values = {
+        "approval": ("cancellation_approval", approval),
+        "approval_days": ("cancellation_approval_days", approval_days),
+        "notice_days": ("cancellation_notice_days", notice_days),
+    }
+    changed = [name for name, (field, value) in values.items() if getattr(locked, field) != value]
+    for _name, (field, value) in values.items():
+        setattr(locked, field, value)
+        setattr(practice, field, value)
+    if changed:
+        locked.save(update_fields=[field for field, _value in values.values()])
+        audit_record(
+            actor,
+            action="settings.cancellation_policy",
+            practice=practice,
+            details={
+                "approval": approval,
+                "approval_days": approval_days,
+                "notice_days": notice_days,
+                "changed": changed,
+            },
+        )
+    return changed
+
+
+def _clean_origin(line: str) -> str:
+    """The origin as browsers send it (scheme://host[:port]); ValueError says what is wrong."""
+    if any(c.isspace() for c in line) or not line.isascii() or not line.isprintable():
+        raise ValueError(
+            gettext("Use only plain letters, digits, dots, hyphens and colons, with no spaces.")
+        )
+    parts = urlsplit(line)
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError(gettext("Start with https:// and give the website's address."))
+    if parts.path not in ("", "/") or parts.query or parts.fragment or line.endswith(("?", "#")):
+        raise ValueError(
+            gettext("Give the origin only, without a path (such as https://www.example.org).")
+        )
+    if "@" in parts.netloc:
+        raise ValueError(gettext("Give the origin only, without a user name or password."))
+    try:
+        host, port = (parts.hostname or ""), parts.port
+    except ValueError:
+        raise ValueError(gettext("The port must be a number from 1 to 65535.")) from None
+    if parts.netloc.rstrip("0123456789").endswith(":") and not port:
+        raise ValueError(gettext("The port must be a number from 1 to 65535."))
+    host_text = f"[{host}]" if ":" in host else host
+    if host_text not in LOCAL_HOSTS:
+        labels = host.split(".")
+        if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels):
+            raise ValueError(gettext("Give the website's full host name, such as www.example.org."))
+        if labels[-1].isdigit():
+            raise ValueError(gettext("Give the website's host name, not an IP address."))
+    if scheme == "http" and host_text not in LOCAL_HOSTS:
+        raise ValueError(
+            gettext("Use https://. Only http://localhost is allowed without it, for testing.")
+        )
+    return f"{scheme}://{host_text}" + (f":{port}" if port else "")
+
+
+@transaction.atomic
+def embed_origins_set(actor, *, practice, origins: str) -> bool:
+    """EHR Settings > Online booking on your website (SPEC §8.4): the origins (one per line,
+    https://www.example.org, no path; http://localhost for testing) whose pages may show the
+    practice's booking pages in an <iframe>. Every other page of Portico still denies framing.
+    Blank lines and repeats are dropped, letters lowered and a final "/" taken off. Returns
+    whether the list changed (audited); one bad line changes nothing."""
+    from portico.practices.models import Practice
+
+    _require_settings_admin(actor, practice)
+    if not isinstance(origins, str):
+        raise ValidationError({"origins": [gettext("Enter one origin per line.")]})
+    found: list[str] = []
+    problems: list[str] = []
+    for raw in origins.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if len(line) > 200:
+            problems.append(gettext("An origin is at most 200 characters."))
+            continue
+        try:
+            origin = _clean_origin(line)
+        except ValueError as problem:
+            problems.append(
+                gettext("“%(origin)s”: %(problem)s") % {"origin": line, "problem": problem}
+            )
+            continue
+        if origin not in found:
+            found.append(origin)
+    if not problems and len(found) > EMBED_ORIGINS_MAX:
+        problems.append(gettext("List at most %(max)s websites.") % {"max": EMBED_ORIGINS_MAX})
+    if problems:
+        raise ValidationError({"origins": problems})
+    text = "\n".join(found)
+    locked = Practice.objects.select_for_update().get(pk=practice.pk)
+    practice.booking_embed_origins = text
+    if locked.booking_embed_origins == text:
+        return False
+    locked.booking_embed_origins = text
+    locked.save(update_fields=["booking_embed_origins"])
+    audit_record(
+        actor,
+        action="settings.booking_embed_origins",
+        practice=practice,
+        details={"origins": found},
+    )
+    return True
 
 
 def practice_switch(actor, *, session, practice_public_id) -> Membership | None:

@@ -8,7 +8,7 @@ from portico.core.forms import apply_service_errors
 from portico.notifications.sms import sms_enabled
 from portico.practices import services
 from portico.practices.decorators import administrator_required, staff_required
-from portico.practices.forms import StaffAddForm
+from portico.practices.forms import NOTICE_NONE, NOTICE_WITHIN, CancellationPolicyForm, StaffAddForm
 from portico.practices.models import Membership, Role
 from portico.practices.selectors import practice_members
 
@@ -174,8 +174,21 @@ def _messaging_switches(request):
     return redirect("practices:messaging")
 
 
+def _policy_form(practice) -> CancellationPolicyForm:
+    return CancellationPolicyForm(
+        initial={
+            "approval": practice.cancellation_approval,
+            "approval_days": practice.cancellation_approval_days or "",
+            "notice": NOTICE_NONE if practice.cancellation_notice_days is None else NOTICE_WITHIN,
+            "notice_days": practice.cancellation_notice_days or "",
+        }
+    )
+
+
 def _reminders_page(request, status: int = 200, **context):
-    """The "Appointment reminders" tab: the practice's switch and a tick per provider."""
+    """The "Appointment reminders" tab: the practice's switch and a tick per provider, and the
+    cancellation policy."""
+    context.setdefault("policy_form", _policy_form(request.practice))
     return render(
         request,
         "practices/reminders.html",
@@ -188,12 +201,44 @@ def _reminders_page(request, status: int = 200, **context):
     )
 
 
+def _cancellation_policy(request):
+    """The cancellation policy's own form on the reminders tab (SPEC §8.6): nothing changes
+    unless every part is right; the errors show next to their choice."""
+    form = CancellationPolicyForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            changed = services.cancellation_policy_set(
+                request.user,
+                practice=request.practice,
+                approval=data["approval"],
+                approval_days=data["approval_days"],
+                # Chosen with an empty box: "" (the service asks for the number); None is
+                # "Practice doesn't have policy".
+                notice_days=data["notice_days"] if data["notice"] == NOTICE_WITHIN else None,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                gettext("The cancellation policy is saved.")
+                if changed
+                else gettext("Nothing changed."),
+            )
+            return redirect("practices:reminders")
+    return _reminders_page(request, status=400, policy_form=form)
+
+
 @administrator_required
 def reminders(request):
     """EHR Settings > Patient communications > Appointment reminders (SPEC §1.3, §8.7):
-    reminder emails on or off, and which providers' appointments get them."""
+    reminder emails on or off, and which providers' appointments get them; and, in its own
+    form (a hidden "form" field says which), the cancellation policy (SPEC §8.6)."""
     if request.method != "POST":
         return _reminders_page(request)
+    if request.POST.get("form") == "cancellation":
+        return _cancellation_policy(request)
     enabled = dict(ON_OFF).get(request.POST.get("enabled", ""))
     known = {str(m.pk): m.pk for m in practice_members(request.practice) if m.role == Role.PROVIDER}
     ticked = request.POST.getlist("sends_reminders")

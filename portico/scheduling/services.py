@@ -620,7 +620,13 @@ def appointment_move(
 
 @transaction.atomic
 def appointment_cancel(
-    actor, *, appointment: Appointment, reason: str, access=None, notify: bool = True
+    actor,
+    *,
+    appointment: Appointment,
+    reason: str,
+    access=None,
+    notify: bool = True,
+    email_to: str = "",
 ) -> Appointment:
     """Cancel an upcoming appointment with a reason (kept for the practice, never emailed). Its
     time is free at once; the patient gets a "cancelled" email whose calendar file removes the
@@ -660,7 +666,7 @@ def appointment_cancel(
         details={"appointment": str(appointment.public_id), "from": old},
     )
     if notify and appointment.end_at > timezone.now():
-        _notify(appointment, "cancelled")
+        _notify(appointment, "cancelled", email_to)
     return appointment
 
 

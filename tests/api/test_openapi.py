@@ -71,6 +71,18 @@ def test_openapi_documents_the_error_body(schema):
                 assert ref == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
 
 
+def test_every_operation_has_a_unique_id_a_summary_and_its_responses(schema):
+    ids = [op["operationId"] for item in schema["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            assert operation["summary"], (method, path)
+            successes = [s for s in operation["responses"] if s.startswith("2")]
+            assert successes, (method, path)
+            for status, response in operation["responses"].items():
+                assert response["description"], (method, path, status)
+
+
 def test_openapi_describes_patient_input_strictly(schema):
     patient_in = schema["components"]["schemas"]["PatientIn"]
     assert set(patient_in["required"]) == {"legal_first_name", "legal_last_name", "date_of_birth"}
@@ -118,6 +130,16 @@ OPERATIONS = [
     ("post", "/schedule/appointments/{appointment_id}/move"),
     ("post", "/schedule/appointments/{appointment_id}/cancel"),
     ("post", "/schedule/appointments/{appointment_id}/status"),
+    ("get", "/booking/profiles"),
+    ("get", "/booking/profiles/{provider_id}"),
+    ("put", "/booking/profiles/{provider_id}"),
+    ("put", "/booking/profiles/{provider_id}/status"),
+    ("put", "/booking/profiles/{provider_id}/npi-attestation"),
+    ("get", "/booking/requests"),
+    ("get", "/booking/requests/{request_id}"),
+    ("post", "/booking/requests/{request_id}/approve"),
+    ("post", "/booking/requests/{request_id}/deny"),
+    ("post", "/booking/requests/{request_id}/propose"),
 ]
 
 
@@ -130,5 +152,5 @@ def test_each_api_module_has_its_own_router_mounted_by_the_api(schema):
         if router is not None:
             with_routes.append(info.name)
             assert mounted.count(router) == 1, info.name
-    assert sorted(with_routes) == ["messages", "patients", "scheduling", "settings"]
+    assert sorted(with_routes) == ["booking", "messages", "patients", "scheduling", "settings"]
     assert documented_operations(schema) == sorted(OPERATIONS)

@@ -82,6 +82,15 @@ READS = {
     "scheduling:schedule": Read("staff", "schedule.view"),
     "scheduling:book": Read("staff", "chart.list", {"q": "Rivera"}),
     "scheduling:appointment": Read("staff", "appointment.view"),
+    # Online booking: what a request carries (name, date of birth, reason) is read at the practice.
+    "api:list_appointment_requests": Read("api", "booking.request_list"),
+    "api:get_appointment_request": Read("api", "booking.request_view"),
+    "booking:requests": Read("staff", "booking.request_list"),
+    "booking:request": Read("staff", "booking.request_view"),
+    "booking:patient_appointments": Read("patient", "phr.view"),
+    "booking:patient_reschedule": Read("patient", "phr.view"),
+    "booking:patient_cancel": Read("patient", "phr.view"),
+    "booking:patient_withdraw": Read("patient", "phr.view"),
     "charts:appointments": Read("staff", "chart.view"),
 }
 
@@ -122,6 +131,16 @@ ACTIONS = {
     "scheduling:cancel",
     "scheduling:mark",
     "scheduling:blocked_remove",
+    "api:approve_appointment_request",
+    "api:deny_appointment_request",
+    "api:propose_appointment_time",
+    "booking:patient_accept",
+    "booking:request_approve",
+    "booking:request_deny",
+    "booking:request_propose",
+    "booking:appointment_confirm",
+    "booking:profile_status",
+    "booking:npi_attest",
 }
 
 # Actions whose path also answers a GET that is one of the READS (the same URL, another method).
@@ -197,6 +216,19 @@ NO_HEALTH_INFORMATION = {
     "scheduling:location_new": "practice settings",
     "scheduling:location_edit": "practice settings",
     "scheduling:blocked": "blocked times: provider names, times and staff's labels",
+    "booking:profile_settings": "a provider's online profile settings (no chart)",
+    "booking:search": "a directory of providers' published profiles",
+    "booking:profile": "what the provider published, and open times",
+    "booking:book": "open times and an empty form (a request it stores is audited)",
+    "booking:embed": "the booking page inside the practice's website",
+    "booking:sitemap": "public profile addresses",
+    "booking:robots": "crawler rules",
+    "booking:website_settings": "practice settings: websites allowed to frame the booking pages",
+    "api:list_online_profiles": "providers' online profiles",
+    "api:get_online_profile": "a provider's online profile",
+    "api:update_online_profile": "a provider's online profile (its GET is the profile)",
+    "api:set_online_profile_status": "a provider's online profile",
+    "api:set_npi_attestation": "a provider's online profile",
     "<unnamed> ^api/v1/.*$": "the API's not-found answer",
 }
 
@@ -251,6 +283,7 @@ def world(client, practice, admin, provider):
     invitation = factories.invite(admin, factories.make_patient(practice))
     thread, attachment = _thread_with_attachment(practice, account, access, provider)
     book = _appointment_book(practice, admin, patient, provider)
+    online = _online_booking(practice, admin, provider, book, account, access)
     return {
         "admin": admin,
         "account": account,
@@ -275,6 +308,9 @@ def world(client, practice, admin, provider):
             "blocked_time_id": book["blocked"].public_id,
             "provider_id": provider.public_id,
             "user_id": provider.public_id,
+            "request_id": online["request"].public_id,
+            "booking_id": online["profile"].booking_id,
+            "slug": online["slug"],
         },
         "patient": patient,
     }
@@ -320,6 +356,47 @@ def _appointment_book(practice, admin, patient, provider):
         "blocked": blocked,
         "appointment": appointment,
     }
+
+
+def _online_booking(practice, admin, provider, book, account, access):
+    """The provider's public online profile (Follow-up offered online), a visitor's pending
+    request for one of its open times, and the patient's pending request to move their
+    appointment (the request the pages open: staff's and the patient's)."""
+    from portico.booking import selectors as booking_selectors
+    from portico.booking import services as booking
+    from portico.scheduling import selectors as scheduling_selectors
+
+    profile = booking.profile_ensure(admin, practice=practice, provider=provider)
+    booking.profile_save(
+        admin, profile=profile, online_visit_types=[book["visit_type"]], npi="1234567893"
+    )
+    booking.npi_attest(admin, profile=profile, attested=True)
+    booking.profile_status_set(admin, profile=profile, on=True)
+    first_open = scheduling_selectors.open_times(practice, provider, book["visit_type"], days=14)[0]
+    booking.request_submit(
+        profile=profile,
+        visit_type=book["visit_type"],
+        start_at=first_open.start,
+        patient_kind="new",
+        first_name="Casey",
+        last_name="Quinn",
+        date_of_birth=dt.date(1990, 5, 6),
+        email="casey@example.test",
+        reason="Checkup",
+    )
+    appointment = book["appointment"]
+    other_time = next(
+        t.start
+        for t in scheduling_selectors.open_times(
+            practice, provider, book["visit_type"], days=14, ignore=appointment
+        )
+        if t.start != appointment.start_at
+    )
+    request = booking.reschedule_request(
+        account, access=access, appointment=appointment, start_at=other_time, note="Later?"
+    )
+    slug = booking_selectors.profile_slug(profile, "MD")
+    return {"profile": profile, "request": request, "slug": slug}
 
 
 def _thread_with_attachment(practice, account, access, provider):
@@ -373,6 +450,10 @@ def _url(name: str, world) -> str:
         {"blocked_time_id": pattern_kwargs["blocked_time_id"]},
         {"provider_id": pattern_kwargs["provider_id"]},
         {"user_id": pattern_kwargs["user_id"]},
+        {"request_id": pattern_kwargs["request_id"]},
+        {"booking_id": pattern_kwargs["booking_id"]},
+        {"slug": pattern_kwargs["slug"]},
+        {k: pattern_kwargs[k] for k in ("access_id", "request_id")},
     ):
         try:
             return reverse(name, kwargs=candidate)

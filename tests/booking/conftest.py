@@ -7,15 +7,25 @@ import pytest
 from portico.booking import services
 from portico.portal.models import PortalAccess
 from tests import factories
-from tests.scheduling.conftest import NEW_YORK, NOW, at, weekdays  # noqa: F401
-from tests.scheduling.conftest import follow_up, hours, new_patient_visit, now  # noqa: F401
+
+# The schedule's fixtures, shared (pytest finds fixtures imported into a conftest).
+from tests.scheduling.conftest import (  # noqa: F401
+    NEW_YORK,
+    NOW,
+    at,
+    follow_up,
+    hours,
+    new_patient_visit,
+    now,
+    weekdays,
+)
 
 # A valid NPI (its Luhn check digit over 80840 + the first nine digits is right).
 VALID_NPI = "1234567893"
 
 
 @pytest.fixture
-def profile(now, admin, practice, provider, hours, follow_up):
+def profile(now, admin, practice, provider, hours, follow_up):  # noqa: F811
     """The provider's online profile, On and public."""
     profile = services.profile_ensure(admin, practice=practice, provider=provider)
     services.profile_save(

@@ -53,9 +53,7 @@ def test_approving_books_the_matched_chart_with_the_reason(profile, follow_up, p
     assert OutboundEmail.objects.filter(kind="scheduling.booked", to_address="rosa@example.org")
 
 
-def test_of_two_requests_approved_for_one_time_exactly_one_wins(
-    profile, follow_up, patient, admin
-):
+def test_of_two_requests_approved_for_one_time_exactly_one_wins(profile, follow_up, patient, admin):
     first = _ask(profile, follow_up, at(MONDAY, 9))
     second = _ask(profile, follow_up, at(MONDAY, 9), first_name="Sam")
     services.request_approve(admin, request=first, patient=patient)

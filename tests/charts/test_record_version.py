@@ -34,6 +34,11 @@ EXEMPT = {
     "messaging.RecordUpdateEmails": "an email setting, not part of the record",
     "scheduling.ReminderOptOut": "an email setting, not part of the record",
     "scheduling.AppointmentReminder": "which reminders were queued, not part of the record",
+    "booking.AppointmentRequest": (
+        "requests are not in the record's renderings; the portal's Appointments tab and the "
+        "staff's request pages read them live (the appointments they make raise the version "
+        "through the appointment book's services)"
+    ),
 }
 
 

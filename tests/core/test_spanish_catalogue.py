@@ -68,6 +68,19 @@ PATIENT_FACING = [
     "portico/scheduling/ics.py",
     "portico/scheduling/templates/scheduling/email/*",
     "portico/scheduling/templates/scheduling/unsubscribe*.html",
+    # Online profiles and booking (issue 16): the public pages, the portal's Appointments
+    # tab, the request emails, and the services' messages they show.
+    "portico/booking/models.py",
+    "portico/booking/vocabulary.py",
+    "portico/booking/services.py",
+    "portico/booking/emails.py",
+    "portico/booking/public.py",
+    "portico/booking/public_views.py",
+    "portico/booking/public_forms.py",
+    "portico/booking/patient_views.py",
+    "portico/booking/patient_forms.py",
+    "portico/booking/templates/booking/public/**/*.html",
+    "portico/booking/templates/booking/patient/**/*.html",
 ]
 STAFF_ONLY = {"portico/templates/base_staff.html"}
 

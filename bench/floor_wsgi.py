@@ -8,6 +8,12 @@ revoke takes effect on the next request), writes the read's audit event, and ans
 no template. Its throughput is the ceiling for any record page on the same server: what a page
 shows can only cost more.
 
+`/bench-public-floor/<5 digits>/` (bench/booking.py) is the least a public profile page can do:
+the same middleware, then the public profile with that number looked up through the booking
+selectors (one ORM query: On, attested, qualifying membership, a visit type offered online),
+and "ok" with no template. No page that shows the profile can cost less; a whole-page cache
+that had to ask the database whether its copy is still current would cost about this much.
+
 `/bench-code/` answers the folder the server's `portico` package was imported from, so the
 bench can check that `--code-dir` serves the code it names.
 
@@ -44,6 +50,17 @@ def record_floor(request, access, _accesses):
     return HttpResponse("ok", content_type="text/plain")
 
 
+def public_floor(_request, number):
+    """The public profile's own lookup (booking.selectors), no page."""
+    from django.http import Http404
+
+    from portico.booking import selectors
+
+    if selectors.public_profiles().filter(number=number).values_list("pk").first() is None:
+        raise Http404
+    return HttpResponse("ok", content_type="text/plain")
+
+
 def code_location(_request):
     return HttpResponse(
         str(Path(portico.__file__).resolve().parent.parent), content_type="text/plain"
@@ -59,6 +76,7 @@ def traced_memory(_request):
 portico.urls.urlpatterns += [
     path("bench-floor/<uuid:access_id>/", record_floor),
     path("bench-code/", code_location),
+    path("bench-public-floor/<str:number>/", public_floor),
 ]
 if os.environ.get("BENCH_TRACEMALLOC") == "1":
     tracemalloc.start()

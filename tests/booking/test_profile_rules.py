@@ -476,9 +476,7 @@ def test_the_address_is_the_name_and_credential_without_accents_then_the_number(
     assert selectors.profile_slug(profile, credential) == f"{name_part}-{profile.number}"
 
 
-def test_a_provider_without_a_name_is_provider_in_the_address_never_their_email(
-    admin, practice
-):
+def test_a_provider_without_a_name_is_provider_in_the_address_never_their_email(admin, practice):
     nameless = factories.make_staff(
         practice, role=Role.PROVIDER, email="dr.kim@example.test", full_name=""
     )

@@ -62,12 +62,20 @@ def public_profiles() -> QuerySet[ProviderProfile]:
     )
 
 
+# Titles before a name that its address leaves out.
+NAME_TITLES = frozenset({"dr", "doctor", "prof"})
+
+
 def profile_slug(profile: ProviderProfile, credential: str) -> str:
     """first-last[-credential]-12345: the name part follows renames; the number never changes."""
     # slugify keeps underscores, which the profile's URL pattern does not take.
     # Never the email address: it is not for the public.
     name = slugify(profile.provider.full_name)
-    name = "-".join(part for part in re.split(r"[-_]+", name) if part)
+    words = [part for part in re.split(r"[-_]+", name) if part]
+    # "Dr. Priya Shah" is priya-shah: the title is the address's /doctor/ already.
+    while words[:1] and words[0] in NAME_TITLES:
+        words = words[1:]
+    name = "-".join(words)
     parts = [name or "provider"]
     # "Paula Provider, MD" with the credential MD: the credential is not written twice.
     if credential and not name.endswith(f"-{credential.lower()}"):

@@ -166,7 +166,7 @@ def test_the_profile_list_has_each_provider_with_checklist_and_addresses(
     assert first["insurance_accepted"] == ["Aetna", "Medicare"]
     assert first["biography"] == "Family doctor."
     assert [i["done"] for i in first["checklist"]] == [True, True, True, True]
-    assert first["public_url"] == f"http://testserver/doctor/dr-paula-provider-md-{profile.number}"
+    assert first["public_url"] == f"http://testserver/doctor/paula-provider-md-{profile.number}"
     assert first["embed_url"] == f"http://testserver/external/appointment/{profile.booking_id}"
     assert first["embed_snippet"].startswith(f'<iframe src="{first["embed_url"]}"')
     assert 'title="Book an appointment with Dr. Paula Provider"' in first["embed_snippet"]

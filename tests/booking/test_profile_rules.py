@@ -482,3 +482,10 @@ def test_a_provider_without_a_name_is_provider_in_the_address_never_their_email(
     )
     profile = services.profile_ensure(admin, practice=practice, provider=nameless)
     assert selectors.profile_slug(profile, "") == f"provider-{profile.number}"
+
+
+def test_a_title_before_the_name_is_left_out_of_the_address(admin, practice, provider):
+    provider.full_name = "Dr. Priya Shah"
+    provider.save()
+    profile = services.profile_ensure(admin, practice=practice, provider=provider)
+    assert selectors.profile_slug(profile, "MD") == f"priya-shah-md-{profile.number}"

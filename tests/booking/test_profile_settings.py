@@ -315,7 +315,7 @@ def test_with_every_condition_met_the_profile_turns_on_and_links_to_its_public_p
     page = parse(client.get(page_url(provider)))
     assert "The online profile is on." in page.text
     link = page.one("a", text="View your online profile")
-    assert link["href"].endswith(f"/doctor/dr-paula-provider-md-{profile.number}")
+    assert link["href"].endswith(f"/doctor/paula-provider-md-{profile.number}")
     assert page.one("input", id="profile-status-on").get("checked") is not None
 
 
@@ -509,7 +509,7 @@ def test_the_page_gives_the_embed_code_and_the_plain_booking_link(
     frame = code.one("iframe")
     assert frame["src"] == f"https://portico.example/external/appointment/{ready.booking_id}"
     assert frame["title"] == "Book an appointment with Dr. Paula Provider"
-    book = f"https://portico.example/doctor/dr-paula-provider-md-{ready.number}/book"
+    book = f"https://portico.example/doctor/paula-provider-md-{ready.number}/book"
     assert page.one("a", href=book).text == book
 
 

@@ -220,7 +220,7 @@ def test_the_address_follows_a_rename_the_old_one_redirects_permanently(client, 
 
 def test_a_profile_that_was_never_public_is_not_found(client, now, admin, practice, provider):
     profile = services.profile_ensure(admin, practice=practice, provider=provider)
-    assert client.get(f"/doctor/dr-paula-provider-md-{profile.number}").status_code == 404
+    assert client.get(f"/doctor/paula-provider-md-{profile.number}").status_code == 404
     assert client.get("/doctor/nobody-00000").status_code == 404
 
 

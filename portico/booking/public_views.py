@@ -23,12 +23,13 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from portico.booking import public, selectors, services
+from portico.booking import open_times, public, selectors, services
 from portico.booking.models import ProviderProfile, RequestSource
 from portico.booking.public_forms import HONEYPOT, RequestForm, SearchForm
 from portico.core import ratelimit
 from portico.core.forms import apply_service_errors
 from portico.scheduling.page_input import parse_date, parse_uuid
+from portico.scheduling.services import zone_of
 
 RATE_SCOPE = "booking_request"
 PUBLIC_BASE = "booking/public/base.html"
@@ -119,9 +120,20 @@ def profile(request, slug):
     path = public.profile_path(found)
     url = public.absolute(path)
     book_path = reverse("booking:book", kwargs={"slug": canonical_slug})
+    # The schedule read once for every visit type offered (booking.open_times), not once each.
+    zone = zone_of(found.practice)
+    times = open_times.next_open_times_by_type(
+        found.practice,
+        found.provider,
+        found.offered_types,
+        count=public.PROFILE_DAYS,
+        first_day=public.today_of(found),
+        days=services.BOOKING_DAYS,
+        step=public.WEEK,
+    )
     offered = []
     for visit_type in found.offered_types:
-        days = public.next_open_days(found, visit_type, public.PROFILE_DAYS)
+        days = public.group_by_day(times[visit_type.pk], zone)
         more = {"type": visit_type.public_id}
         if days:  # the booking page opens at the first day shown here
             more["start"] = days[0].day.isoformat()

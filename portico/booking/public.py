@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape as xml_escape
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
@@ -53,9 +53,10 @@ ZIP_CODE = re.compile(r"^(\d{5})(?:-\d{4})?$")
 def _credential() -> Subquery:
     """The provider's credential at the profile's practice (MD, DO, NP, PA)."""
     return Subquery(
-        Membership.objects.filter(practice=OuterRef("practice"), user=OuterRef("provider")).values(
-            "credential"
-        )[:1]
+        # Without the membership's default ordering: a sort per row for nothing.
+        Membership.objects.filter(practice=OuterRef("practice"), user=OuterRef("provider"))
+        .order_by()
+        .values("credential")[:1]
     )
 
 
@@ -118,12 +119,19 @@ def _place(place: str) -> Q:
         where = {"city__iexact": city.strip()}
         if state.strip():
             where["state__iexact"] = state.strip()
-    through = ProviderProfile.locations.through.objects.filter(
-        providerprofile=OuterRef("pk"), location__is_active=True
+    # Each filter as `pk__in` over its own table, so the databases start from the rows that
+    # match rather than probing every profile (bench/booking.py).
+    through = ProviderProfile.locations.through.objects
+    at_location = through.filter(
+        location__is_active=True, **{f"location__{k}": v for k, v in where.items()}
+    ).values("providerprofile_id")
+    with_locations = through.filter(location__is_active=True).values("providerprofile_id")
+    practice_there = (
+        ProviderProfile.objects.filter(**{f"practice__{k}": v for k, v in where.items()})
+        .exclude(pk__in=with_locations)
+        .values("pk")
     )
-    at_location = Exists(through.filter(**{f"location__{k}": v for k, v in where.items()}))
-    practice_there = Q(**{f"practice__{k}": v for k, v in where.items()})
-    return Q(at_location) | (~Exists(through) & practice_there)
+    return Q(pk__in=at_location) | Q(pk__in=practice_there)
 
 
 def profile_search(criteria: SearchCriteria) -> QuerySet[ProviderProfile]:
@@ -133,11 +141,11 @@ def profile_search(criteria: SearchCriteria) -> QuerySet[ProviderProfile]:
         found = found.filter(provider__full_name__icontains=word)
     if criteria.specialty:
         found = found.filter(
-            Exists(ProfileSpecialty.objects.filter(profile=OuterRef("pk"), code=criteria.specialty))
+            pk__in=ProfileSpecialty.objects.filter(code=criteria.specialty).values("profile_id")
         )
     if criteria.language:
         found = found.filter(
-            Exists(ProfileLanguage.objects.filter(profile=OuterRef("pk"), code=criteria.language))
+            pk__in=ProfileLanguage.objects.filter(code=criteria.language).values("profile_id")
         )
     if criteria.place.strip():
         found = found.filter(_place(criteria.place))

@@ -66,6 +66,19 @@ def send_email(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture(autouse=True)
+def _english_to_start():
+    """Every test starts in the default language: a page requested in Spanish leaves its
+    language active in the thread, which would otherwise change the messages of the services
+    the next test calls directly (an order-dependent failure under pytest-xdist)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Rate limits and record renderings live in caches; every test starts with them empty."""
     from django.core.cache import caches

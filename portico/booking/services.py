@@ -639,9 +639,14 @@ def _own_request(access, request: AppointmentRequest) -> None:
         raise PermissionDenied(str(NO_ACCESS_MESSAGE))
 
 
-def _portal_request(access, appointment: Appointment, kind: str, **values) -> AppointmentRequest:
+def _portal_request(
+    account, access, appointment: Appointment, kind: str, action: str, **values
+) -> AppointmentRequest:
+    """Store the patient's request about their appointment (with the chart's details), audit it
+    as `action` and email that it was received."""
     patient = access.patient
-    return AppointmentRequest.objects.create(
+    values.setdefault("reason", appointment.reason)
+    request = AppointmentRequest.objects.create(
         practice=appointment.practice,
         provider=appointment.provider,
         kind=kind,
@@ -653,12 +658,20 @@ def _portal_request(access, appointment: Appointment, kind: str, **values) -> Ap
         date_of_birth=patient.date_of_birth,
         email=(access.account.email if access.account_id else "") or patient.email,
         phone=patient.mobile_phone,
-        reason=appointment.reason,
         patient=patient,
         original=appointment,
         language=patient.portal_language,
         **values,
     )
+    audit_record(
+        account,
+        action=action,
+        practice=appointment.practice,
+        patient=appointment.patient,
+        details={"request": str(request.public_id), "appointment": str(appointment.public_id)},
+    )
+    _email(request, RECEIVED)
+    return request
 
 
 def _refuse_open_change(appointment: Appointment) -> None:
@@ -707,23 +720,16 @@ def reschedule_request(
     _text_errors(AppointmentRequest, {"note": note}, errors)
     if errors:
         raise ValidationError(errors)
-    request = _portal_request(
+    return _portal_request(
+        account,
         access,
         appointment,
         RequestKind.RESCHEDULE,
+        "booking.reschedule_request",
         start_at=start_at,
         end_at=start_at + (appointment.end_at - appointment.start_at),
         note=note,
     )
-    audit_record(
-        account,
-        action="booking.reschedule_request",
-        practice=appointment.practice,
-        patient=appointment.patient,
-        details={"request": str(request.public_id), "appointment": str(appointment.public_id)},
-    )
-    _email(request, RECEIVED)
-    return request
 
 
 @transaction.atomic
@@ -755,18 +761,9 @@ def patient_cancel(
         return scheduling.appointment_cancel(
             account, appointment=appointment, reason=reason, access=access
         )
-    request = _portal_request(access, appointment, RequestKind.CANCEL)
-    request.reason = reason
-    request.save(update_fields=["reason"])
-    audit_record(
-        account,
-        action="booking.cancel_request",
-        practice=appointment.practice,
-        patient=appointment.patient,
-        details={"request": str(request.public_id), "appointment": str(appointment.public_id)},
+    return _portal_request(
+        account, access, appointment, RequestKind.CANCEL, "booking.cancel_request", reason=reason
     )
-    _email(request, RECEIVED)
-    return request
 
 
 @transaction.atomic

@@ -99,24 +99,6 @@ def postgres(url: str) -> bool:
     return url.startswith("postgres")
 
 
-def reexec(code_dir: str | None) -> None:
-    """This script again with another checkout's code first on the path (as
-    record_pages.reexec does for its own script)."""
-    if not code_dir:
-        return
-    code = Path(code_dir).resolve()
-    if not (code / "portico" / "__init__.py").exists():
-        sys.exit(f"--code-dir {code}: no portico package there")
-    if os.environ.get("BENCH_CODE_DIR") == str(code):
-        return
-    python = code / ".venv" / "bin" / "python"
-    python = python if python.exists() else Path(sys.executable)
-    env = dict(os.environ, BENCH_CODE_DIR=str(code), PYTHONDONTWRITEBYTECODE="1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH")) if p)
-    print(f"code: {code} ({python})", flush=True)
-    os.execve(python, [str(python), str(Path(__file__).resolve()), *sys.argv[1:]], env)  # noqa: S606
-
-
 # ---------------------------------------------------------------------------------------------
 # Data
 
@@ -1261,7 +1243,7 @@ def main() -> int:
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--code-dir", help="measure another checkout's code (same bench, data)")
     args = parser.parse_args()
-    reexec(args.code_dir)
+    rp.reexec(args.code_dir)
     args.pages = [PAGES[p] for p in args.pages.split(",") if p in PAGES]
     args.modes = [m for m in ("cold", "repeat") if m in args.modes.split(",")]
     parts = [p for p in PARTS if p in args.parts.split(",")]

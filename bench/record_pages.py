@@ -84,9 +84,9 @@ PAGES = (RECORD, SUMMARY)
 
 
 def reexec(code_dir: str | None) -> None:
-    """Run this script again with the code of another checkout first on the path, under that
-    checkout's own .venv python if it has one; so the data set-up, the sessions, the query
-    counts and the server all use that code."""
+    """Run the running bench script again with the code of another checkout first on the path,
+    under that checkout's own .venv python if it has one; so the data set-up, the sessions, the
+    query counts and the server all use that code. (bench/booking.py uses it too.)"""
     if not code_dir:
         return
     code = Path(code_dir).resolve()
@@ -99,7 +99,8 @@ def reexec(code_dir: str | None) -> None:
     env = dict(os.environ, BENCH_CODE_DIR=str(code), PYTHONDONTWRITEBYTECODE="1")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH")) if p)
     print(f"code: {code} ({python})", flush=True)
-    os.execve(python, [str(python), str(Path(__file__).resolve()), *sys.argv[1:]], env)  # noqa: S606
+    script = str(Path(sys.argv[0]).resolve())
+    os.execve(python, [str(python), script, *sys.argv[1:]], env)  # noqa: S606
 
 
 def setup_django(database_url: str) -> None:

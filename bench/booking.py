@@ -79,12 +79,16 @@ BARE = rp.BARE
 PROFILE = "public profile"
 SEARCH = "search page"
 PUBLIC_FLOOR = "public floor"
+ONE_ROW = "one row"
+REFERENCES = (PUBLIC_FLOOR, ONE_ROW)  # measured for throughput only, no target
 PAGES = {"profile": PROFILE, "search": SEARCH}
 MODE_LABEL = {
     (PROFILE, "cold"): "first views",
     (PROFILE, "repeat"): "repeat views",
     (PUBLIC_FLOOR, "cold"): "first views",
     (PUBLIC_FLOOR, "repeat"): "repeat views",
+    (ONE_ROW, "cold"): "first views",
+    (ONE_ROW, "repeat"): "repeat views",
     (SEARCH, "cold"): "spread",
     (SEARCH, "repeat"): "repeat",
 }
@@ -386,6 +390,7 @@ class PublicRun(rp.Run):
             PROFILE: rp.Permutation(len(population.cold), seed=args.seed + 1),
             SEARCH: rp.Permutation(len(population.searches), seed=args.seed + 2),
             PUBLIC_FLOOR: rp.Permutation(len(population.cold), seed=args.seed + 3),
+            ONE_ROW: rp.Permutation(len(population.cold), seed=args.seed + 4),
         }
         self.warm_turn = 0
 
@@ -393,8 +398,8 @@ class PublicRun(rp.Run):
         population = self.population
         if page == PROFILE:
             return population.cold[self.orders[PROFILE].draw()].path
-        if page == PUBLIC_FLOOR:
-            return floor_path(population.cold[self.orders[PUBLIC_FLOOR].draw()])
+        if page in REFERENCES:
+            return floor_path(page, population.cold[self.orders[page].draw()])
         return population.searches[self.orders[SEARCH].draw()]
 
     def warm_path(self, page: str) -> str:
@@ -402,16 +407,16 @@ class PublicRun(rp.Run):
         population = self.population
         if page == PROFILE:
             return population.warm[self.warm_turn % len(population.warm)].path
-        if page == PUBLIC_FLOOR:
-            return floor_path(population.warm[self.warm_turn % len(population.warm)])
+        if page in REFERENCES:
+            return floor_path(page, population.warm[self.warm_turn % len(population.warm)])
         return population.warm_searches[self.warm_turn % len(population.warm_searches)]
 
     def repeat_paths(self, page: str) -> list[str]:
         population = self.population
         if page == PROFILE:
             return [p.path for p in population.samples]
-        if page == PUBLIC_FLOOR:
-            return [floor_path(p) for p in population.samples]
+        if page in REFERENCES:
+            return [floor_path(page, p) for p in population.samples]
         return list(population.repeat_searches)
 
     def page(self, mode: str, page: str) -> None:
@@ -430,7 +435,7 @@ class PublicRun(rp.Run):
             )
             self.drawn(full, order, before)
             rp.report(full)
-            if page == PUBLIC_FLOOR:  # a reference: throughput only
+            if page in REFERENCES:  # a reference: throughput only
                 self.keep(mode, page, full, None)
                 return
             rate = max(1.0, full.throughput / 2)
@@ -443,7 +448,7 @@ class PublicRun(rp.Run):
             requests = [rp.raw_request(path, None) for path in self.repeat_paths(page)]
             self.closed(mode, page, rp.cycle(requests), min(3.0, args.seconds))
             full = rp.report(self.closed(mode, page, rp.cycle(requests), args.seconds))
-            if page == PUBLIC_FLOOR:
+            if page in REFERENCES:
                 self.keep(mode, page, full, None)
                 return
             rate = max(1.0, full.throughput / 2)
@@ -460,11 +465,14 @@ class PublicRun(rp.Run):
             for page in self.args.pages:
                 for mode in self.args.modes:
                     if page == PROFILE:
+                        self.page(mode, ONE_ROW)
                         self.page(mode, PUBLIC_FLOOR)
                     self.page(mode, page)
 
 
-def floor_path(profile: Profile) -> str:
+def floor_path(page: str, profile: Profile) -> str:
+    if page == ONE_ROW:
+        return f"/bench-one-row/{profile.number}/"
     return f"/bench-public-floor/{profile.number}/"
 
 
@@ -1110,7 +1118,7 @@ def tabulate(run: PublicRun, counts: list[dict]) -> tuple[list[str], list[dict],
         if errors:
             targets.append({"what": f"{page}, {label}: no error answers", "value": errors,
                             "met": False})  # fmt: skip
-        if page not in (BARE, PUBLIC_FLOOR):
+        if page not in (BARE, *REFERENCES):
             targets.append(
                 {
                     "what": f"{page}, {label}: throughput >= {TARGET_SHARE:.0f}% of the bare "

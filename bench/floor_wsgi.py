@@ -1,4 +1,4 @@
-"""Portico's WSGI application plus two routes for bench/record_pages.py: the least a patient's
+"""Portico's WSGI application plus the benches' routes: the least a patient's
 record page can do under the rules, and which code the server runs.
 
 `/bench-floor/<access id>/` is answered through the same middleware as every page (session,
@@ -13,6 +13,10 @@ the same middleware, then the public profile with that number looked up through 
 selectors (one ORM query: On, attested, qualifying membership, a visit type offered online),
 and "ok" with no template. No page that shows the profile can cost less; a whole-page cache
 that had to ask the database whether its copy is still current would cost about this much.
+
+`/bench-one-row/<5 digits>/` (bench/booking.py) reads even less: one profile row by its number
+(a unique index), no public conditions, and "ok". It is the least any page that reads anything
+from the database can cost, for comparing with the bare view (middleware and "ok" only).
 
 `/bench-code/` answers the folder the server's `portico` package was imported from, so the
 bench can check that `--code-dir` serves the code it names.
@@ -61,6 +65,17 @@ def public_floor(_request, number):
     return HttpResponse("ok", content_type="text/plain")
 
 
+def one_row(_request, number):
+    """One row by a unique index: the least a page that reads the database can do."""
+    from django.http import Http404
+
+    from portico.booking.models import ProviderProfile
+
+    if ProviderProfile.objects.filter(number=number).values_list("pk").first() is None:
+        raise Http404
+    return HttpResponse("ok", content_type="text/plain")
+
+
 def code_location(_request):
     return HttpResponse(
         str(Path(portico.__file__).resolve().parent.parent), content_type="text/plain"
@@ -77,6 +92,7 @@ portico.urls.urlpatterns += [
     path("bench-floor/<uuid:access_id>/", record_floor),
     path("bench-code/", code_location),
     path("bench-public-floor/<str:number>/", public_floor),
+    path("bench-one-row/<str:number>/", one_row),
 ]
 if os.environ.get("BENCH_TRACEMALLOC") == "1":
     tracemalloc.start()

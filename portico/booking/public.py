@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape as xml_escape
 
 from django.conf import settings
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
@@ -30,7 +31,7 @@ from django.utils.translation import gettext as _
 from portico.booking import selectors
 from portico.booking.models import ProfileLanguage, ProfileSpecialty, ProviderProfile
 from portico.booking.services import BOOKING_DAYS
-from portico.booking.vocabulary import Specialty
+from portico.booking.vocabulary import Specialty, SpokenLanguage, label_of
 from portico.core.security import build_policy
 from portico.practices.models import Membership
 from portico.scheduling import selectors as scheduling_selectors
@@ -154,6 +155,23 @@ def profile_search(criteria: SearchCriteria) -> QuerySet[ProviderProfile]:
     return found.order_by("provider__full_name", "number")
 
 
+def search_page(criteria: SearchCriteria, page_value: str | None) -> Page:
+    """One page of `profile_search` with the number of matches counted by the same query (a
+    window count): the database finds the matches once, not once to count and again to page."""
+    found = profile_search(criteria)
+    paginator = Paginator(found, PAGE_SIZE)
+    try:
+        number = max(1, int(page_value or 1))
+    except ValueError:
+        number = 1
+    start = (number - 1) * PAGE_SIZE
+    rows = list(found.annotate(matches=Window(Count("pk")))[start : start + PAGE_SIZE])
+    if not rows and number > 1:  # past the last page: the last page, as Paginator.get_page
+        return paginator.get_page(number)
+    paginator.count = rows[0].matches if rows else 0  # what Paginator would count
+    return Page(rows, number, paginator)
+
+
 # --- What a profile shows ------------------------------------------------------------------------
 
 
@@ -233,11 +251,11 @@ def city_of(profile: ProviderProfile) -> str:
 
 
 def specialty_labels(profile: ProviderProfile) -> list[str]:
-    return [str(s.get_code_display()) for s in profile.specialties.all()]
+    return [label_of(Specialty, s.code) for s in profile.specialties.all()]
 
 
 def language_labels(profile: ProviderProfile) -> list[str]:
-    return [str(lang.get_code_display()) for lang in profile.languages.all()]
+    return [label_of(SpokenLanguage, lang.code) for lang in profile.languages.all()]
 
 
 def description_of(profile: ProviderProfile) -> str:
@@ -416,7 +434,7 @@ def _specialties(profile: ProviderProfile) -> list[str]:
         if members:
             found.extend(f"https://schema.org/{member}" for member in members)
         else:
-            found.append(str(item.get_code_display()))
+            found.append(label_of(Specialty, item.code))
     return list(dict.fromkeys(found))
 
 

@@ -12,7 +12,6 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -47,8 +46,7 @@ def search(request):
     page = None
     status = 200
     if form.is_valid():
-        found = public.profile_search(form.criteria())
-        page = Paginator(found, public.PAGE_SIZE).get_page(request.GET.get("page"))
+        page = public.search_page(form.criteria(), request.GET.get("page"))
     else:
         status = 400
     results = [

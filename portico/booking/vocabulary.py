@@ -45,3 +45,13 @@ class SpokenLanguage(models.TextChoices):
     GERMAN = "de", _("German")
     POLISH = "pl", _("Polish")
     ASL = "sgn", _("American Sign Language")
+
+
+def label_of(vocabulary: type[models.TextChoices], code: str) -> str:
+    """The label of a stored code in the active language (the code itself if the list no longer
+    has it). A model's get_FOO_display() builds a dict of every choice on each call; a search
+    page shows dozens of labels."""
+    try:
+        return str(vocabulary(code).label)
+    except ValueError:
+        return code

@@ -147,6 +147,29 @@ def test_search_costs_the_same_queries_for_5_or_25_providers(
     assert len(five) <= 6
 
 
+def test_search_pages_count_every_match_and_a_page_past_the_last_shows_the_last(
+    client, now, admin, practice, follow_up, monkeypatch
+):
+    monkeypatch.setattr(public, "PAGE_SIZE", 2)
+    office = location(admin, practice, "Office", city="Springfield", postal_code="62701")
+    many_public_profiles(practice, follow_up, 5, office)
+
+    def shown(page_value):
+        page = parse(client.get(SEARCH, {"place": "Springfield", "page": page_value}))
+        names = [h3.text for h3 in page.find_all("h3")]
+        return page.one("h2", id="results-heading").text, names, page.one("nav", class_="pager")
+
+    heading, first, pager = shown("1")
+    assert heading == "5 providers" and len(first) == 2
+    assert "Page 1 of 3" in pager.text and pager.find("a", rel="next") is not None
+    heading, last, pager = shown("3")
+    assert heading == "5 providers" and len(last) == 1 and last[0] not in first
+    assert "Page 3 of 3" in pager.text and pager.find("a", rel="next") is None
+    # Past the last page, and not a number: the last page and the first, never an error.
+    assert shown("9")[1] == last
+    assert shown("two")[1] == first
+
+
 # --- The profile page ----------------------------------------------------------------------------
 
 

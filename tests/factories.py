@@ -78,6 +78,33 @@ def enroll(actor: User, patient: Patient, email: str | None = None) -> User:
     )
 
 
+def invite_representative(actor: User, patient: Patient, **kwargs):
+    """Invite a representative of the patient (a parent named Jordan Rivera by default)."""
+    values = {
+        "name": "Jordan Rivera",
+        "relationship": "parent",
+        "email": f"rep{next(_seq)}@example.test",
+        "phone": "",
+    }
+    values.update(kwargs)
+    return portal.representative_invite(actor, patient=patient, **values)
+
+
+def enroll_representative(actor: User, patient: Patient, *, account: User | None = None, **kwargs):
+    """Invite a representative and register them: with a new account, or linking `account`.
+    Returns (account, representative)."""
+    representative = invite_representative(actor, patient, **kwargs)
+    invitation = representative.current_invitation
+    if account is None:
+        account = registration.registration_create_account(
+            invitation_id=str(invitation.public_id), email=invitation.email, password=PASSWORD
+        )
+    else:
+        registration.registration_link_account(account, invitation_id=str(invitation.public_id))
+    representative.refresh_from_db()
+    return account, representative
+
+
 def sign_in(client, user: User) -> None:
     """Sign the test client in as `user`, past every sign-in step (tests use this, never
     `client.force_login`, so a new step such as a second factor is added in one place)."""

@@ -41,6 +41,9 @@ class AuditEvent(models.Model):
         related_name="audit_events",
     )
     action = models.CharField(max_length=64, db_index=True)
+    # When the actor acted on the chart as the patient's representative: the relationship
+    # ("parent"); empty when the actor acted as themselves (staff, the patient, the system).
+    acting_as = models.CharField(max_length=16, blank=True, default="")
     # Non-PHI facts about the event (e.g. which invitation, old and new state).
     details = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)

@@ -33,10 +33,13 @@ def _actor_label(actor, actor_label: str) -> str:
 def _event_values(
     actor, action: str, practice_id, patient_id, details, actor_label
 ) -> dict[str, Any]:
-    """The event's columns: who, what, to which patient, and where from (the request's address
-    and agent come from the request context)."""
+    """The event's columns: who, what, to which patient, as whom, and where from (the
+    request's address and agent, and a representative's relationship to the chart they act
+    on, come from the request context)."""
     where = context.current()
+    acting = where.acting_as if patient_id == where.acting_for_patient_id else ""
     return {
+        "acting_as": acting,
         "actor_id": actor.pk if actor is not None else None,
         "actor_label": _actor_label(actor, actor_label),
         "practice_id": practice_id,

@@ -17,6 +17,9 @@ class AccessState(models.TextChoices):
     CANCELLED = "cancelled", _("Invite cancelled")
     EXPIRED = "expired", _("Invite expired")
     REVOKED = "revoked", _("Access revoked")
+    # A representative's only: the patient ended it, its end date passed, or the patient came
+    # of age (SPEC §9.3–9.4).
+    ENDED = "ended", _("Access ended")
 
 
 # Which staff actions each state allows (SPEC §3.2). Expired is derived from time.
@@ -27,10 +30,11 @@ ACTIONS_BY_STATE = {
     AccessState.CANCELLED: ("invite",),
     AccessState.EXPIRED: ("invite",),
     AccessState.REVOKED: ("invite",),
+    AccessState.ENDED: ("invite",),
 }
 
 
-def allowed_actions(access: PortalAccess | None) -> tuple[str, ...]:
+def allowed_actions(access: PortalAccess | Representative | None) -> tuple[str, ...]:
     """The staff actions the chart's portal window offers now (SPEC §3.2)."""
     state = access.effective_state if access else AccessState.NOT_INVITED
     return ACTIONS_BY_STATE[AccessState(state)]
@@ -56,8 +60,30 @@ TIMELINE_LABELS = {
 }
 
 
-class PortalAccess(models.Model):
-    """The one portal state of a chart. No row means "not invited"."""
+class AccessStateMixin:
+    """What the patient's own access and a representative's share: the state as of now."""
+
+    state: str
+    current_invitation: Invitation | None
+
+    @property
+    def effective_state(self) -> str:
+        """The state as of now: a pending invitation past its expiry counts as expired."""
+        invitation = self.current_invitation
+        if self.state == AccessState.INVITED and invitation is not None and invitation.is_expired:
+            return AccessState.EXPIRED
+        return self.state
+
+    @property
+    def effective_state_label(self) -> str:
+        return AccessState(self.effective_state).label
+
+
+class PortalAccess(AccessStateMixin, models.Model):
+    """The one portal state of a chart: the patient's own access. No row means "not invited".
+    The people who see the chart on the patient's behalf have a Representative each."""
+
+    is_representative = False
 
     patient = models.OneToOneField(
         "charts.Patient", on_delete=models.CASCADE, related_name="portal_access"
@@ -89,17 +115,81 @@ class PortalAccess(models.Model):
     def __str__(self) -> str:
         return f"portal access {self.public_id} ({self.state})"
 
-    @property
-    def effective_state(self) -> str:
-        """The state as of now: a pending invitation past its expiry counts as expired."""
-        invitation = self.current_invitation
-        if self.state == AccessState.INVITED and invitation is not None and invitation.is_expired:
-            return AccessState.EXPIRED
-        return self.state
+
+class Relationship(models.TextChoices):
+    """Who a representative is to the patient (SPEC §9.1)."""
+
+    PARENT = "parent", _("Parent")
+    GUARDIAN = "guardian", _("Legal guardian")
+    SPOUSE = "spouse", _("Spouse or partner")
+    ADULT_CHILD = "adult_child", _("Adult child")
+    CAREGIVER = "caregiver", _("Caregiver")
+    OTHER = "other", _("Other")
+
+
+# The relationships whose access narrows when the patient grows up (SPEC §9.3).
+PARENTAL = frozenset({Relationship.PARENT, Relationship.GUARDIAN})
+
+
+class Representative(AccessStateMixin, models.Model):
+    """A person who sees a chart's record on the patient's behalf (SPEC §9): invited by staff,
+    registered with their own enrollment email and access code like a patient, in the same
+    states, each with its own invitations. Never more than the patient could see; a parent's
+    or guardian's access narrows and ends as the patient grows up (portal.representation)."""
+
+    is_representative = True
+
+    patient = models.ForeignKey(
+        "charts.Patient", on_delete=models.CASCADE, related_name="representatives"
+    )
+    practice = models.ForeignKey(
+        "practices.Practice", on_delete=models.CASCADE, related_name="representatives"
+    )
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    relationship = models.CharField(max_length=16, choices=Relationship.choices)
+    # Staff may set a last day; the access ends after it (in the practice's time zone).
+    ends_on = models.DateField(null=True, blank=True)
+    state = models.CharField(
+        max_length=16, choices=AccessState.choices, default=AccessState.NOT_INVITED
+    )
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="representations",
+    )
+    current_invitation = models.ForeignKey(
+        "portal.Invitation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    enrolled_at = models.DateTimeField(null=True, blank=True)
+    # The adult patient renewed a parent's or guardian's access after coming of age.
+    renewed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["account", "state"]),
+            models.Index(fields=["patient", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"representative {self.public_id} ({self.state})"
 
     @property
-    def effective_state_label(self) -> str:
-        return AccessState(self.effective_state).label
+    def effective_state(self) -> str:
+        """As for a patient, and "ended" once past its end date or the patient's coming of
+        age (portal.representation)."""
+        from portico.portal.representation import has_ended
+
+        state = super().effective_state
+        if state == AccessState.ACTIVE and has_ended(self):
+            return AccessState.ENDED
+        return state
 
 
 class InvitationStatus(models.TextChoices):
@@ -120,9 +210,9 @@ class InvitationOrigin(models.TextChoices):
 class Invitation(models.Model):
     """One enrollment invitation: an access code and a single-use registration link.
 
-    Only the newest invitation of a chart ever works. The link's token is derived
-    from `link_nonce` with the deployment's secret key (see portal.tokens); only its
-    hash is stored, so the database alone never yields a working link.
+    Only the newest invitation of a chart's own access, or of one representative, ever works.
+    The link's token is derived from `link_nonce` with the deployment's secret key (see
+    portal.tokens); only its hash is stored, so the database alone never yields a working link.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -131,6 +221,14 @@ class Invitation(models.Model):
     )
     patient = models.ForeignKey(
         "charts.Patient", on_delete=models.CASCADE, related_name="invitations"
+    )
+    # A representative's invitation; None for the patient's own.
+    representative = models.ForeignKey(
+        Representative,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
     )
     email = models.EmailField()
     phone = models.CharField(max_length=20, blank=True)

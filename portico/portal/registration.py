@@ -34,9 +34,10 @@ from portico.portal.models import (
     Invitation,
     InvitationStatus,
     PortalAccess,
+    Representative,
     SecurityCode,
 )
-from portico.portal.services import access_locked
+from portico.portal.services import access_locked, representative_locked
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -333,13 +334,16 @@ def registration_verify_security_code(*, token: str, security_code: str) -> Invi
 
 def _locked_usable_invitation(invitation_public_id: str) -> Invitation:
     found = (
-        Invitation.objects.select_related("patient").filter(public_id=invitation_public_id).first()
+        Invitation.objects.select_related("patient", "representative")
+        .filter(public_id=invitation_public_id)
+        .first()
     )
     if found is None:
         raise RegistrationError("expired_link", EXPIRED_LINK_MESSAGE)
-    # Lock in the order the staff transitions do, the chart's access row before its
-    # invitations, so a registration racing a resend or a cancel waits instead of deadlocking.
-    access_locked(found.patient)
+    # Lock in the order the staff transitions do, the access row (the chart's own, or the
+    # representative's) before its invitations, so a registration racing a resend or a
+    # cancel waits instead of deadlocking.
+    _holder_locked(found)
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
         .select_related("practice", "patient")
@@ -349,25 +353,38 @@ def _locked_usable_invitation(invitation_public_id: str) -> Invitation:
     return _usable(invitation)
 
 
-def _enroll(invitation: Invitation, account) -> PortalAccess:
-    """Use the invitation once and give the account access to the chart."""
+def _holder_locked(invitation: Invitation) -> PortalAccess | Representative:
+    """The locked access row the invitation is for: a representative's, or the chart's own."""
+    if invitation.representative is not None:
+        return representative_locked(invitation.representative)
+    return access_locked(invitation.patient)
+
+
+def _enroll(invitation: Invitation, account) -> PortalAccess | Representative:
+    """Use the invitation once and give the account access to the chart: as the patient, or
+    as the representative the invitation was for."""
     now = timezone.now()
     invitation.status = InvitationStatus.USED
     invitation.used_at = now
     invitation.save(update_fields=["status", "used_at"])
-    access = access_locked(invitation.patient)
-    access.state = AccessState.ACTIVE
-    access.account = account
-    access.enrolled_at = now
-    access.save(update_fields=["state", "account", "enrolled_at", "updated_at"])
+    holder = _holder_locked(invitation)
+    holder.state = AccessState.ACTIVE
+    holder.account = account
+    holder.enrolled_at = now
+    holder.save(update_fields=["state", "account", "enrolled_at", "updated_at"])
+    details = {"invitation": str(invitation.public_id), "account": str(account.public_id)}
+    if isinstance(holder, Representative):
+        details.update(representative=str(holder.public_id), relationship=holder.relationship)
     audit_record(
         account,
-        action="portal.register",
+        action="portal.representative_register"
+        if isinstance(holder, Representative)
+        else "portal.register",
         practice=invitation.practice,
         patient=invitation.patient,
-        details={"invitation": str(invitation.public_id), "account": str(account.public_id)},
+        details=details,
     )
-    return access
+    return holder
 
 
 @transaction.atomic
@@ -402,7 +419,7 @@ def registration_create_account(*, invitation_id: str, email: str, password: str
 
 
 @transaction.atomic
-def registration_link_account(account, *, invitation_id: str) -> PortalAccess:
+def registration_link_account(account, *, invitation_id: str) -> PortalAccess | Representative:
     """Finish registration by linking the chart to an account the patient signed in to."""
     invitation = _locked_usable_invitation(invitation_id)
     return _enroll(invitation, account)

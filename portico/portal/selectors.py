@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 
 from portico.audit.models import AuditEvent
-from portico.portal.models import TIMELINE_LABELS, AccessState, PortalAccess, allowed_actions
+from portico.portal.models import (
+    TIMELINE_LABELS,
+    AccessState,
+    PortalAccess,
+    Representative,
+    allowed_actions,
+)
 from portico.practices import permissions
 
 
@@ -31,14 +38,43 @@ class PortalWindow:
         return self.state_label
 
 
-def patient_access_list(account) -> list[PortalAccess]:
-    """Every chart the account registered for, with its current state (revoked ones too), its
-    patient, practice and current invitation; by practice, then the patient's last name."""
-    return list(
+def patient_access_list(account) -> list[PortalAccess | Representative]:
+    """Every chart the account registered for, with its current state (revoked and ended ones
+    too), its patient, practice and current invitation: the account's own records by
+    practice, then the records it represents (SPEC §9.2) by the patient's name."""
+    related = ("patient__practice", "practice", "current_invitation")
+    own = (
         PortalAccess.objects.filter(account=account)
-        .select_related("patient__practice", "practice", "current_invitation")
+        .select_related(*related)
         .order_by("practice__name", "patient__legal_last_name", "pk")
     )
+    represented = (
+        Representative.objects.filter(account=account)
+        .select_related(*related)
+        .order_by("patient__legal_last_name", "patient__legal_first_name", "practice__name", "pk")
+    )
+    return [*own, *represented]
+
+
+def representatives_of(patient) -> list[Representative]:
+    """The chart's representatives, every state, with their current invitation."""
+    return list(
+        Representative.objects.filter(patient=patient)
+        .select_related("current_invitation", "account", "patient", "practice")
+        .order_by("name", "pk")
+    )
+
+
+def representative_of(patient, public_id) -> Representative | None:
+    """One of the chart's representatives by its public id, else None (a 404 for the caller)."""
+    try:
+        return (
+            Representative.objects.filter(patient=patient, public_id=public_id)
+            .select_related("current_invitation", "account", "patient__practice", "practice")
+            .first()
+        )
+    except (ValueError, ValidationError):  # not a UUID
+        return None
 
 
 def enrolled_access(patient) -> PortalAccess | None:

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -40,7 +40,10 @@ from portico.portal.models import (
     InvitationOrigin,
     InvitationStatus,
     PortalAccess,
+    Relationship,
+    Representative,
 )
+from portico.portal.representation import came_of_age, practice_today
 from portico.practices import permissions
 from portico.practices import selectors as practice_selectors
 
@@ -112,8 +115,10 @@ def _clean_contact(patient: Patient, email: str | None, phone: str | None) -> tu
     return email, phone
 
 
-def _end_current_invitation(access: PortalAccess, status: str) -> Invitation | None:
-    """Kill the chart's live invitation (its code and link), if there is one."""
+def _end_current_invitation(
+    access: PortalAccess | Representative, status: str
+) -> Invitation | None:
+    """Kill the access's live invitation (its code and link), if there is one."""
     current = access.current_invitation
     if current is not None and current.status == InvitationStatus.PENDING:
         current.status = status
@@ -123,7 +128,15 @@ def _end_current_invitation(access: PortalAccess, status: str) -> Invitation | N
 
 
 def _invitation_values(
-    actor_id, *, practice_id: int, patient_id: int, email: str, phone: str, origin, now
+    actor_id,
+    *,
+    practice_id: int,
+    patient_id: int,
+    email: str,
+    phone: str,
+    origin,
+    now,
+    representative_id: int | None = None,
 ) -> dict:
     """The fields of a new invitation: a new access code and a new registration link."""
     nonce = tokens.new_link_nonce()
@@ -131,6 +144,7 @@ def _invitation_values(
         "public_id": uuid.uuid4(),
         "practice_id": practice_id,
         "patient_id": patient_id,
+        "representative_id": representative_id,
         "email": email,
         "phone": phone,
         "access_code": tokens.new_access_code(),
@@ -172,24 +186,9 @@ def _issue(
         # Editing the address in the portal window corrects the chart too (one source of truth).
         patient_update(actor, patient=patient, email=email, mobile_phone=phone)
 
-    # Every earlier code and link of the chart dies; only the newest invitation works.
-    Invitation.objects.filter(patient=patient, status=InvitationStatus.PENDING).update(
-        status=InvitationStatus.SUPERSEDED, ended_at=timezone.now()
+    invitation = _new_invitation(
+        actor, holder=access, patient=patient, email=email, phone=phone, origin=origin
     )
-    invitation = Invitation.objects.create(
-        **_invitation_values(
-            actor.pk if actor is not None else None,
-            practice_id=patient.practice_id,
-            patient_id=patient.pk,
-            email=email,
-            phone=phone,
-            origin=origin,
-            now=timezone.now(),
-        )
-    )
-    access.state = AccessState.INVITED
-    access.current_invitation = invitation
-    access.save(update_fields=["state", "current_invitation", "updated_at"])
     audit_record(
         actor,
         action=action,
@@ -202,14 +201,52 @@ def _issue(
             **(audit_details or {}),
         },
     )
+    _send_enrollment_email(invitation, patient)
+    return invitation
+
+
+def _new_invitation(
+    actor,
+    *,
+    holder: PortalAccess | Representative,
+    patient: Patient,
+    email: str,
+    phone: str,
+    origin: str = InvitationOrigin.STAFF,
+) -> Invitation:
+    """A new code and link for the locked `holder` (the chart's own access or one
+    representative), which becomes "invite pending"; every earlier code and link of that
+    holder dies, so only the newest invitation works. The others' invitations are untouched."""
+    representative = holder if isinstance(holder, Representative) else None
+    Invitation.objects.filter(
+        patient=patient, representative=representative, status=InvitationStatus.PENDING
+    ).update(status=InvitationStatus.SUPERSEDED, ended_at=timezone.now())
+    invitation = Invitation.objects.create(
+        **_invitation_values(
+            actor.pk if actor is not None else None,
+            practice_id=patient.practice_id,
+            patient_id=patient.pk,
+            email=email,
+            phone=phone,
+            origin=origin,
+            now=timezone.now(),
+            representative_id=representative.pk if representative is not None else None,
+        )
+    )
+    holder.state = AccessState.INVITED
+    holder.current_invitation = invitation
+    holder.save(update_fields=["state", "current_invitation", "updated_at"])
+    return invitation
+
+
+def _send_enrollment_email(invitation: Invitation, patient: Patient) -> None:
     email_enqueue(
         kind=ENROLLMENT_EMAIL,
         subject_id=invitation.public_id,
-        to_address=email,
+        to_address=invitation.email,
         practice=patient.practice,
         patient=patient,
     )
-    return invitation
 
 
 @transaction.atomic
@@ -541,12 +578,12 @@ def invitation_issue_batch(
         return BatchResult({}, skipped)
     invited = {row["patient_id"]: row["public_id"] for row in rows}
     # A chart that is not invited has no live invitation; make sure of it all the same.
-    Invitation.objects.filter(patient_id__in=invited, status=InvitationStatus.PENDING).update(
-        status=InvitationStatus.SUPERSEDED, ended_at=now
-    )
+    Invitation.objects.filter(
+        patient_id__in=invited, representative=None, status=InvitationStatus.PENDING
+    ).update(status=InvitationStatus.SUPERSEDED, ended_at=now)
     insert_rows(Invitation, rows)
     newest = Invitation.objects.filter(
-        patient=OuterRef("patient"), status=InvitationStatus.PENDING
+        patient=OuterRef("patient"), representative=None, status=InvitationStatus.PENDING
     ).order_by("-pk")
     PortalAccess.objects.filter(patient_id__in=invited).update(
         state=AccessState.INVITED,
@@ -584,3 +621,330 @@ def invitation_issue_batch(
         ],
     )
     return BatchResult(invited, skipped)
+
+
+# ---------------------------------------------------------------------------
+# Representatives (SPEC §9): invited by staff, registered like a patient, in the same states;
+# the patient may end their access. Each transition locks the representative's row, changes
+# state, writes an audit event of the chart (the portal window's timeline shows it) and, for an
+# invitation, queues the same enrollment email as a patient's (it names no patient).
+
+
+def representative_locked(representative: Representative) -> Representative:
+    """The representative's row, locked for this transaction, its invitation read under the
+    lock (as access_locked does for the chart's own access)."""
+    locked = Representative.objects.select_for_update().get(pk=representative.pk)
+    locked.current_invitation  # noqa: B018 (load it now, under the lock)
+    return locked
+
+
+def _representative_details(representative: Representative, **more) -> dict:
+    return {
+        "representative": str(representative.public_id),
+        "relationship": representative.relationship,
+        **more,
+    }
+
+
+NAME_MAX_LENGTH = 200  # Representative.name
+
+
+def _clean_representative(name: str, relationship: str, errors: dict[str, list[str]]) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        errors["name"] = [gettext("Enter the representative's name.")]
+    elif len(name) > NAME_MAX_LENGTH:
+        errors["name"] = [gettext("The name is too long.")]
+    if relationship not in Relationship.values:
+        errors["relationship"] = [gettext("Choose the representative's relationship.")]
+    return name
+
+
+def _check_end_date(practice, ends_on: dt.date | None, errors: dict[str, list[str]]) -> None:
+    if ends_on is not None and ends_on < practice_today(practice):
+        errors["ends_on"] = [gettext("The end date can't be in the past.")]
+
+
+def _representative_contact(email: str, phone: str) -> tuple[str, str]:
+    errors: dict[str, list[str]] = {}
+    if (email or "").strip():
+        email = clean_email(email, errors)
+    else:
+        errors["email"] = [gettext("An email address is needed to send the enrollment email.")]
+    try:
+        phone = normalize_phone(phone or "")
+    except ValidationError as exc:
+        errors["phone"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return email, phone
+
+
+@transaction.atomic
+def representative_invite(
+    actor,
+    *,
+    patient: Patient,
+    name: str,
+    relationship: str,
+    email: str,
+    phone: str = "",
+    ends_on: dt.date | None = None,
+) -> Representative:
+    """Invite a patient's authorized representative (SPEC §9.1): a new representative of the
+    chart in "invite pending", with its own access code, link and enrollment email."""
+    _require_inviter(actor, patient)
+    errors: dict[str, list[str]] = {}
+    name = _clean_representative(name, relationship, errors)
+    _check_end_date(patient.practice, ends_on, errors)
+    try:
+        email, phone = _representative_contact(email, phone)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    representative = Representative.objects.create(
+        patient=patient,
+        practice=patient.practice,
+        name=name,
+        relationship=relationship,
+        ends_on=ends_on,
+    )
+    representative = representative_locked(representative)
+    invitation = _new_invitation(
+        actor, holder=representative, patient=patient, email=email, phone=phone
+    )
+    audit_record(
+        actor,
+        action="portal.representative_invite",
+        practice=patient.practice,
+        patient=patient,
+        details=_representative_details(representative, invitation=str(invitation.public_id)),
+    )
+    _send_enrollment_email(invitation, patient)
+    return representative
+
+
+def _representative_reissue(
+    actor,
+    *,
+    representative: Representative,
+    email: str | None,
+    phone: str | None,
+    allowed_from: tuple[str, ...],
+    action: str,
+) -> Invitation:
+    patient = representative.patient
+    _require_inviter(actor, patient)
+    locked = representative_locked(representative)
+    locked.patient, locked.practice = patient, patient.practice
+    state = locked.effective_state
+    if state not in allowed_from:
+        raise InvalidTransition(
+            gettext("This can't be done while the representative's status is “%(state)s”.")
+            % {"state": locked.effective_state_label}
+        )
+    last = locked.current_invitation
+    email = (last.email if last else "") if email is None else email
+    phone = (last.phone if last else "") if phone is None else phone
+    email, phone = _representative_contact(email, phone)
+    invitation = _new_invitation(actor, holder=locked, patient=patient, email=email, phone=phone)
+    if state == AccessState.ENDED:
+        # A new invitation starts afresh: the old end date and account no longer apply.
+        locked.ends_on, locked.ended_at, locked.renewed_at = None, None, None
+        locked.save(update_fields=["ends_on", "ended_at", "renewed_at", "updated_at"])
+    audit_record(
+        actor,
+        action=action,
+        practice=patient.practice,
+        patient=patient,
+        details=_representative_details(
+            locked, invitation=str(invitation.public_id), from_state=state
+        ),
+    )
+    _send_enrollment_email(invitation, patient)
+    representative.state, representative.current_invitation = locked.state, invitation
+    return invitation
+
+
+@transaction.atomic
+def representative_reinvite(
+    actor, *, representative: Representative, email: str | None = None, phone: str | None = None
+) -> Invitation:
+    """Invite a representative again whose invite was cancelled or expired, or whose access was
+    revoked or ended: new code, new link, enrollment email."""
+    return _representative_reissue(
+        actor,
+        representative=representative,
+        email=email,
+        phone=phone,
+        action="portal.representative_invite",
+        allowed_from=(
+            AccessState.CANCELLED,
+            AccessState.EXPIRED,
+            AccessState.REVOKED,
+            AccessState.ENDED,
+        ),
+    )
+
+
+@transaction.atomic
+def representative_resend(
+    actor, *, representative: Representative, email: str | None = None, phone: str | None = None
+) -> Invitation:
+    """Resend a representative's pending invite: a new code and link replace the old ones."""
+    return _representative_reissue(
+        actor,
+        representative=representative,
+        email=email,
+        phone=phone,
+        action="portal.representative_resend",
+        allowed_from=(AccessState.INVITED,),
+    )
+
+
+@transaction.atomic
+def representative_cancel(actor, *, representative: Representative) -> Representative:
+    """Cancel a representative's pending invite: its code and link die."""
+    patient = representative.patient
+    _require_inviter(actor, patient)
+    locked = representative_locked(representative)
+    locked.patient, locked.practice = patient, patient.practice
+    if locked.effective_state != AccessState.INVITED:
+        raise InvalidTransition(gettext("Only a pending invite can be cancelled."))
+    invitation = _end_current_invitation(locked, InvitationStatus.CANCELLED)
+    locked.state = AccessState.CANCELLED
+    locked.save(update_fields=["state", "updated_at"])
+    audit_record(
+        actor,
+        action="portal.representative_cancel",
+        practice=patient.practice,
+        patient=patient,
+        details=_representative_details(
+            locked, invitation=str(invitation.public_id) if invitation else None
+        ),
+    )
+    return locked
+
+
+@transaction.atomic
+def representative_revoke(actor, *, representative: Representative) -> Representative:
+    """End an enrolled representative's access at once (their next request shows the access
+    error). The patient's own access, and other representatives', are not touched; the
+    representative's account keeps its other records, so its sessions stay open."""
+    patient = representative.patient
+    _require_inviter(actor, patient)
+    locked = representative_locked(representative)
+    locked.patient, locked.practice = patient, patient.practice
+    if locked.effective_state != AccessState.ACTIVE:
+        raise InvalidTransition(gettext("Only an enrolled representative's access can be revoked."))
+    locked.state = AccessState.REVOKED
+    locked.ended_at = timezone.now()
+    locked.save(update_fields=["state", "ended_at", "updated_at"])
+    audit_record(
+        actor,
+        action="portal.representative_revoke",
+        practice=patient.practice,
+        patient=patient,
+        details=_representative_details(locked),
+    )
+    return locked
+
+
+@transaction.atomic
+def representative_update(
+    actor,
+    *,
+    representative: Representative,
+    name: str,
+    relationship: str,
+    ends_on: dt.date | None,
+) -> Representative:
+    """Correct a representative's name or relationship, or set or clear the end date."""
+    patient = representative.patient
+    _require_inviter(actor, patient)
+    locked = representative_locked(representative)
+    errors: dict[str, list[str]] = {}
+    name = _clean_representative(name, relationship, errors)
+    if ends_on != locked.ends_on:
+        _check_end_date(patient.practice, ends_on, errors)
+    if errors:
+        raise ValidationError(errors)
+    changed = [
+        field
+        for field, value in (("name", name), ("relationship", relationship), ("ends_on", ends_on))
+        if getattr(locked, field) != value
+    ]
+    if not changed:
+        return locked
+    locked.name, locked.relationship, locked.ends_on = name, relationship, ends_on
+    locked.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        actor,
+        action="portal.representative_update",
+        practice=patient.practice,
+        patient=patient,
+        details=_representative_details(locked, changed=changed),
+    )
+    return locked
+
+
+def _require_own_access(account, access: PortalAccess) -> None:
+    if (
+        access.is_representative
+        or access.account_id != account.pk
+        or access.effective_state != AccessState.ACTIVE
+    ):
+        raise PermissionDenied(gettext("Only the patient can change who sees their record."))
+
+
+@transaction.atomic
+def representative_end(account, *, access: PortalAccess, representative: Representative):
+    """The patient ends a representative's access to their record (SPEC §9.4); the practice
+    sees it in the chart's portal window. Takes effect on the representative's next request."""
+    _require_own_access(account, access)
+    if representative.patient_id != access.patient_id:
+        raise PermissionDenied(gettext("Only the patient can change who sees their record."))
+    locked = representative_locked(representative)
+    locked.patient, locked.practice = access.patient, access.practice
+    state = locked.effective_state
+    if state not in (AccessState.ACTIVE, AccessState.INVITED):
+        raise InvalidTransition(gettext("This person's access has already ended."))
+    if state == AccessState.INVITED:
+        _end_current_invitation(locked, InvitationStatus.CANCELLED)
+    locked.state = AccessState.ENDED
+    locked.ended_at = timezone.now()
+    locked.save(update_fields=["state", "ended_at", "updated_at"])
+    audit_record(
+        account,
+        action="portal.representative_ended",
+        practice=access.practice,
+        patient=access.patient,
+        details=_representative_details(locked, by="patient", from_state=state),
+    )
+    return locked
+
+
+@transaction.atomic
+def representative_renew(account, *, access: PortalAccess, representative: Representative):
+    """The adult patient renews a parent's or guardian's access that ended when they came of
+    age (SPEC §9.3)."""
+    _require_own_access(account, access)
+    if representative.patient_id != access.patient_id:
+        raise PermissionDenied(gettext("Only the patient can change who sees their record."))
+    locked = representative_locked(representative)
+    locked.patient, locked.practice = access.patient, access.practice
+    if locked.state != AccessState.ACTIVE or not came_of_age(locked):
+        raise InvalidTransition(
+            gettext("Only access that ended when you came of age can be renewed.")
+        )
+    locked.renewed_at = timezone.now()
+    locked.save(update_fields=["renewed_at", "updated_at"])
+    audit_record(
+        account,
+        action="portal.representative_renewed",
+        practice=access.practice,
+        patient=access.patient,
+        details=_representative_details(locked, by="patient"),
+    )
+    return locked

@@ -70,6 +70,11 @@ class Practice(PostalAddress):
     # SPEC §8.4: the origins (https://www.example-clinic.com) whose pages may frame the
     # practice's booking pages, one per line. Every other page of Portico denies framing.
     booking_embed_origins = models.TextField(blank=True)
+    # SPEC §9.3: from this birthday a parent's or guardian's access to the patient's record
+    # narrows (no messages, nothing marked confidential from representatives), and from the
+    # second it ends unless the adult patient renews it. Counted in the practice's time zone.
+    representative_narrow_age = models.PositiveSmallIntegerField(default=12)
+    representative_end_age = models.PositiveSmallIntegerField(default=18)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

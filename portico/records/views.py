@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from portico.audit import context as audit_context
 from portico.charts import record_cache
 from portico.charts.validation import format_phone
 from portico.core.forms import apply_service_errors
@@ -29,9 +30,12 @@ from portico.records.forms import SendLinkForm
 def patient_record_view(view):
     """A page of the signed-in patient's record, reached by the chart's portal access id.
 
-    The view is called as view(request, access, accesses, ...). Another account's chart or an
-    unknown id is a 404; a chart whose access is no longer active answers with the access
-    error (403) and reads nothing else: revocation takes effect on the next request.
+    The view is called as view(request, access, accesses, ...); `access` is the account's own
+    access to the chart, or the representative it is of the chart's patient (SPEC §9), whose
+    every audit event then records the relationship. Another account's chart or an unknown id
+    is a 404; a chart whose access is no longer active (revoked, ended, or a representative's
+    that ended with its date or the patient's coming of age) answers with the access error
+    (403) and reads nothing else: it takes effect on the next request.
     """
 
     @login_required
@@ -53,6 +57,9 @@ def patient_record_view(view):
                 },
                 status=403,
             )
+        if access.is_representative:
+            with audit_context.acting_for(access.patient_id, access.relationship):
+                return view(request, access, accesses, **kwargs)
         return view(request, access, accesses, **kwargs)
 
     return wrapper

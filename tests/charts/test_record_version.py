@@ -29,6 +29,9 @@ EXEMPT = {
     "notifications.OutboundEmail": "emails are not part of the record",
     "portal.PortalAccess": "portal state is read on every request (the access check)",
     "portal.Invitation": "invitations show in the staff portal window, read on every request",
+    "portal.Representative": (
+        "representatives are read on every request (the access check and the portal window)"
+    ),
     "records.SharedLink": "the patient's sent links page reads them on every request",
     "messaging.Thread": "messages are not part of the record's renderings; pages read them live",
     "messaging.RecordUpdateEmails": "an email setting, not part of the record",

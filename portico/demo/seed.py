@@ -12,6 +12,7 @@ from portico.accounts.models import User
 from portico.charts.models import Patient
 from portico.charts.services import encounter_create, encounter_sign, patient_create
 from portico.demo.appointments import give_demo_appointments
+from portico.demo.family import demo_family_missing, give_demo_family, rng_for_family
 from portico.demo.messages import give_demo_messages
 from portico.demo.online import give_demo_online_booking
 from portico.demo.records import give_demo_record
@@ -276,7 +277,37 @@ def seed_demo() -> Practice:
         existing=patients[1],
     )
     _auto_invite(admin, provider, practice, patients[9], patients[10])
+    # Jordan's children, Sam (10) and Riley (15), whose records she sees as their parent.
+    give_demo_family(
+        admin,
+        provider=provider,
+        staff=members[Role.STAFF].user,
+        parent=jordan,
+        parent_account=User.objects.get(email=PATIENT_EMAIL),
+        rng=rng_for_family(),
+    )
     return practice
+
+
+def demo_family() -> None:
+    """Give a demo database seeded before representatives existed the demo family, once."""
+    practice = Practice.objects.filter(slug=DEMO_SLUG).first()
+    if practice is None or not demo_family_missing(practice):
+        return
+    admin, provider, staff = (User.objects.filter(email=STAFF[i][0]).first() for i in range(3))
+    parent = Patient.objects.filter(practice=practice, email=PATIENT_EMAIL).first()
+    account = User.objects.filter(email=PATIENT_EMAIL).first()
+    if None in (admin, provider, staff, parent, account):
+        return
+    with transaction.atomic():
+        give_demo_family(
+            admin,
+            provider=provider,
+            staff=staff,
+            parent=parent,
+            parent_account=account,
+            rng=rng_for_family(),
+        )
 
 
 def _scheduled_patients(actor, practice) -> list[Patient]:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from portico.accounts.models import User
 from portico.audit.models import AuditEvent
 from portico.charts.models import Patient
+from portico.demo import family
 from portico.demo import seed as demo
 from portico.portal.models import AccessState, Invitation, InvitationOrigin, PortalAccess
 from portico.practices.models import Membership, Practice
@@ -32,7 +33,10 @@ def test_demo_has_the_documented_sign_ins_and_portal_states(db):
     assert "patient@demo.portico.test" not in roles  # a patient, not staff
 
     # Twenty charts with a full record, and the people the week's appointments are for.
-    assert Patient.objects.filter(practice=practice).count() == 20 + demo.SCHEDULED_PATIENTS
+    children = len(family.CHILDREN)
+    assert (
+        Patient.objects.filter(practice=practice).count() == 20 + children + demo.SCHEDULED_PATIENTS
+    )
     states = list(PortalAccess.objects.values_list("state", flat=True))
     assert states.count(AccessState.ACTIVE) >= 3
     assert states.count(AccessState.REVOKED) == 1
@@ -85,7 +89,7 @@ def test_every_demo_chart_has_appointments_and_those_with_a_record_past_and_upco
 
     now = timezone.now()
     with_record = Patient.objects.filter(pk__in=Encounter.objects.values("patient"))
-    assert with_record.count() == 20
+    assert with_record.count() == 20 + len(family.CHILDREN)
     for patient in with_record:
         appointments = Appointment.objects.filter(patient=patient)
         assert appointments.filter(start_at__lt=now).exists(), patient.pk

@@ -35,6 +35,7 @@ class Command(BaseCommand):
             demo.seed_demo()
         demo.demo_authenticators()
         demo.demo_online_booking()
+        demo.demo_family()
         if setup_only:
             self._print_welcome(host, port)
             return
@@ -146,7 +147,8 @@ class Command(BaseCommand):
             "  Staff:     admin@demo.portico.test     (administrator)",
             "             provider@demo.portico.test  (provider, MD)",
             "             staff@demo.portico.test     (staff; may not invite patients)",
-            "  Patient:   patient@demo.portico.test   (enrolled: Jordan Rivera)",
+            "  Patient:   patient@demo.portico.test   (enrolled: Jordan Rivera; also the parent",
+            "             of Sam, 10, and Riley, 15, whose records she sees from the same account)",
             "  Second step: staff type the code of an authenticator app with their secret:",
             *(
                 f"             {email:<27} {secret}"

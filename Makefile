@@ -19,7 +19,7 @@ AXE_JS := node_modules/axe-core/axe.min.js
 LOCALE_PO := portico/locale/es/LC_MESSAGES/django.po
 LOCALE_MO := $(LOCALE_PO:.po=.mo)
 
-.PHONY: demo test test-postgres e2e lint bench ci clean chromium java messages
+.PHONY: demo test test-postgres e2e lint bench ci clean chromium java faketime messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ test-postgres: $(STAMP) $(LOCALE_MO)
 
 ## e2e: browser tests, Playwright driving Debian's Chromium; the Nu Html Checker and axe-core
 ## on every page
-e2e: $(STAMP) $(LOCALE_MO) chromium java $(VNU_JAR) $(AXE_JS)
+e2e: $(STAMP) $(LOCALE_MO) chromium java faketime $(VNU_JAR) $(AXE_JS)
 	$(BIN)/pytest -m e2e tests/e2e tests/outreach
 
 ## messages: gather every marked string into $(LOCALE_PO) (then translate the new ones)
@@ -72,6 +72,10 @@ chromium:
 
 java:
 	@$(call debian,java,default-jre-headless)
+
+# The browser tests run a second server whose clock is days ahead (a birthday passing).
+faketime:
+	@$(call debian,faketime,faketime)
 
 # npm ci when node_modules is missing or the lock file changed (one run installs both files:
 # a grouped target). --ignore-scripts: vnu-jar's install script would download a Java of its

@@ -135,6 +135,7 @@ class Stack:
     base_url: str
     inbox: Inbox
     log_dir: Path
+    env: dict[str, str]
 
 
 @contextmanager
@@ -280,32 +281,66 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             "seed",
         )
         processes = {}
-        for name, args in {
-            "web": [
-                str(BIN / "python"),
-                "-m",
-                "gunicorn",
-                "portico.wsgi",
-                "--bind",
-                f"127.0.0.1:{http_port}",
-                "--workers",
-                "2",
-                "--no-control-socket",
-            ],
-            "worker": [
-                portico,
-                "db_worker",
-                "--no-reload",
-                "--interval",
-                "0.2",
-                "--no-startup-delay",
-            ],
-        }.items():
+        for name, args in _server_commands(http_port).items():
             processes[name] = _start(args, env, tmp, name)
             cleanup.callback(_stop, processes[name])
         _wait_healthy(base_url, processes, tmp)
 
-        yield Stack(base_url=base_url, inbox=inbox, log_dir=tmp)
+        yield Stack(base_url=base_url, inbox=inbox, log_dir=tmp, env=env)
+
+
+def _server_commands(http_port: int) -> dict[str, list[str]]:
+    """The web server and the task worker, as production runs them."""
+    return {
+        "web": [
+            str(BIN / "python"),
+            "-m",
+            "gunicorn",
+            "portico.wsgi",
+            "--bind",
+            f"127.0.0.1:{http_port}",
+            "--workers",
+            "2",
+            "--no-control-socket",
+        ],
+        "worker": [
+            str(BIN / "portico"),
+            "db_worker",
+            "--no-reload",
+            "--interval",
+            "0.2",
+            "--no-startup-delay",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def servers_later(stack) -> Iterator:
+    """`servers_later(days)` starts another web server and task worker on the same database,
+    cache and mailbox whose clocks run `days` ahead (Debian's libfaketime, through the
+    `faketime` command), and returns that web server's address: what the same people see on
+    a later day, for rules that change with the date (a child's birthday). Each offset is
+    started once and stopped with the session."""
+    started: dict[int, str] = {}
+    with ExitStack() as cleanup:
+
+        def start(days: int) -> str:
+            if days in started:
+                return started[days]
+            port = _free_port()
+            base_url = f"http://127.0.0.1:{port}"
+            env = dict(stack.env, PORTICO_BASE_URL=base_url)
+            processes = {}
+            for name, args in _server_commands(port).items():
+                label = f"{name}-plus-{days}-days"
+                processes[label] = _start(["faketime", "-f", f"+{days}d", *args], env,
+                                          stack.log_dir, label)  # fmt: skip
+                cleanup.callback(_stop, processes[label])
+            _wait_healthy(base_url, processes, stack.log_dir)
+            started[days] = base_url
+            return base_url
+
+        yield start
 
 
 # ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portico.booking.vocabulary import Specialty, SpokenLanguage
+from portico.scheduling.models import AppointmentStatus
 
 
 class ProviderProfile(models.Model):
@@ -214,8 +215,28 @@ class AppointmentRequest(models.Model):
         return f"appointment request {self.public_id}"
 
     @property
+    def proposal_withdrawn(self) -> bool:
+        """Another time was proposed, then its tentative appointment was cancelled (staff
+        cancelled it on the appointment page): the request waits for no one any more."""
+        appointment = self.appointment
+        return (
+            self.status == RequestStatus.PROPOSED
+            and appointment is not None
+            and appointment.status == AppointmentStatus.CANCELLED
+        )
+
+    @property
     def is_open(self) -> bool:
+        if self.proposal_withdrawn:
+            return False
         return self.status in (RequestStatus.PENDING, RequestStatus.PROPOSED)
+
+    @property
+    def status_label(self) -> str:
+        """The status as the request pages show it."""
+        if self.proposal_withdrawn:
+            return str(_("Proposed time cancelled"))
+        return str(self.get_status_display())
 
     @property
     def requester_name(self) -> str:

@@ -332,7 +332,7 @@ def request_submit(
     values = {
         "first_name": (first_name or "").strip(),
         "last_name": (last_name or "").strip(),
-        "email": (email or "").strip(),
+        "email": (email or "").strip().lower(),  # as every address Portico keeps
         "phone": (phone or "").strip(),
         "reason": (reason or "").strip(),
     }

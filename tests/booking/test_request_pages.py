@@ -648,6 +648,27 @@ def test_proposing_one_of_the_open_times_makes_a_tentative_appointment_on_the_ch
     assert "Tentative" in page.one("dl").text
 
 
+def test_a_proposal_whose_tentative_appointment_staff_cancelled_says_so_and_is_no_longer_open(
+    staff_client, rosa, rosas_chart, staff
+):
+    staff_client.post(
+        action("propose", rosa),
+        {
+            "patient": str(rosas_chart.public_id),
+            "start_at": "2026-12-07T10:00:00-05:00",
+            "reason": "9:00 is kept for urgent visits",
+        },
+    )
+    appointment = Appointment.objects.get()
+    appointment_cancel(staff, appointment=appointment, reason="Patient called: not needed")
+
+    stored = AppointmentRequest.objects.get(pk=rosa.pk)
+    assert stored.status == RequestStatus.PROPOSED and not stored.is_open
+    page = parse(staff_client.get(detail(rosa)))
+    assert "Proposed time cancelled" in page.text
+    assert "Another time proposed" not in page.text
+
+
 def test_proposing_a_date_and_time_typed_in_the_practices_time_zone(staff_client, rosa):
     response = staff_client.post(
         action("propose", rosa),

@@ -135,14 +135,16 @@ def test_an_existing_patient_may_ask_when_the_provider_takes_no_new_patients(pro
     assert ask(profile, follow_up, at(TUESDAY, 9), patient_kind="existing").pk
 
 
-def test_a_request_is_stored_as_typed_and_writes_no_chart(profile, follow_up, provider):
+def test_a_request_is_stored_as_typed_its_email_in_lower_case_and_writes_no_chart(
+    profile, follow_up, provider
+):
     charts = Patient.objects.count()
     request = ask(
         profile,
         follow_up,
         at(TUESDAY, 9),
         first_name="  Rosa ",
-        email=" rosa@example.org ",
+        email=" Rosa@Example.ORG ",
         source=RequestSource.EMBED,
         language="es",
     )

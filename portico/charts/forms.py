@@ -78,7 +78,18 @@ ITEM_LABELS = {
     "reference_text": _("Reference range (in words)"),
     "flag": _("Abnormal flag"),
     "shared_with_patient": _("Share with patient"),
+    "confidential_from_representatives": _("Confidential from representatives"),
 }
+CONFIDENTIAL_HELP = _(
+    "Kept from the parents, guardians and caregivers who see the record on the patient's "
+    "behalf (sexual health, mental health, substance use). The patient still sees it when "
+    "shared."
+)
+ENCOUNTER_CONFIDENTIAL_HELP = _(
+    "Kept from the parents, guardians and caregivers who see the record on the patient's "
+    "behalf: the visit summary and every entry of this visit. The patient still sees what is "
+    "shared."
+)
 DISPLAY_LABELS = {Medication: _("Medication"), Allergy: _("Substance"), CarePlan: _("Title")}
 CODE_HELP = _("Type to search the list, or leave empty and describe it in words.")
 
@@ -138,13 +149,14 @@ class ItemForm(forms.ModelForm):
 
 
 def item_form_class(model) -> type[ItemForm]:
-    fields = [*EDITABLE[model], "shared_with_patient"]
+    fields = [*EDITABLE[model], "shared_with_patient", "confidential_from_representatives"]
     date_fields = [f for f in fields if isinstance(model._meta.get_field(f), dj_models.DateField)]
     return forms.modelform_factory(
         model,
         form=ItemForm,
         fields=fields,
         labels={k: v for k, v in ITEM_LABELS.items() if k in fields},
+        help_texts={"confidential_from_representatives": CONFIDENTIAL_HELP},
         widgets={f: DateInput() for f in date_fields} | {"text": forms.Textarea(attrs={"rows": 4})},
     )
 
@@ -152,9 +164,21 @@ def item_form_class(model) -> type[ItemForm]:
 class EncounterForm(forms.ModelForm):
     class Meta:
         model = Encounter
-        fields = ["visit_date", "note"]
-        labels = {"visit_date": _("Visit date"), "note": _("Note")}
+        fields = ["visit_date", "note", "confidential_from_representatives"]
+        labels = {
+            "visit_date": _("Visit date"),
+            "note": _("Note"),
+            "confidential_from_representatives": _("Confidential from representatives"),
+        }
+        help_texts = {"confidential_from_representatives": ENCOUNTER_CONFIDENTIAL_HELP}
         widgets = {"visit_date": DateInput(), "note": forms.Textarea(attrs={"rows": 10})}
+
+    def __init__(self, *args, with_confidential: bool = True, **kwargs):
+        # Without the confidentiality box where the share form beside it carries it (a
+        # provider's encounter page): one box for one choice on a page.
+        super().__init__(*args, **kwargs)
+        if not with_confidential:
+            del self.fields["confidential_from_representatives"]
 
     def _post_clean(self):
         pass
@@ -168,19 +192,39 @@ class AmendmentForm(forms.Form):
 
 class EncounterShareForm(forms.Form):
     """The provider's choice of what of a visit the patient sees: the note, and each item
-    attached to it (one check box an item, named item-<public id>)."""
+    attached to it (one check box an item, named item-<public id>); and what of it is kept
+    from the patient's representatives: the whole visit, or single items (one check box an
+    item, named confidential-<public id>)."""
 
     note_shared_with_patient = forms.BooleanField(
         label=_("Share the visit note (and its amendments) with the patient"), required=False
+    )
+    confidential_from_representatives = forms.BooleanField(
+        label=_("Confidential from representatives: the whole visit"),
+        help_text=ENCOUNTER_CONFIDENTIAL_HELP,
+        required=False,
     )
 
     def __init__(self, *args, items=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.items = list(items)
         for item in self.items:
+            label = str(item_label(item))
             self.fields[f"item-{item.public_id}"] = forms.BooleanField(
-                label=str(item_label(item)), required=False, initial=item.shared_with_patient
+                label=label, required=False, initial=item.shared_with_patient
             )
+            self.fields[f"confidential-{item.public_id}"] = forms.BooleanField(
+                label=gettext("%(item)s: confidential from representatives") % {"item": label},
+                required=False,
+                initial=item.confidential_from_representatives,
+            )
+
+    def item_rows(self):
+        """(item, its share box, its confidentiality box) for each attached item."""
+        return [
+            (item, self[f"item-{item.public_id}"], self[f"confidential-{item.public_id}"])
+            for item in self.items
+        ]
 
 
 def item_label(item) -> str:

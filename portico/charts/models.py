@@ -112,9 +112,15 @@ class Patient(models.Model):
 
 
 class EncounterQuerySet(models.QuerySet):
-    def visible_to_patient(self):
-        """Encounters whose summary the patient's record shows: signed and note shared."""
-        return self.filter(signed_at__isnull=False, note_shared_with_patient=True)
+    def visible_to_patient(self, *, confidential: bool = True):
+        """Encounters whose summary the patient's record shows: signed and note shared.
+
+        `confidential=False` reads the record as a representative sees it: without the
+        encounters marked confidential from representatives (see `Encounter`)."""
+        visible = self.filter(signed_at__isnull=False, note_shared_with_patient=True)
+        if not confidential:
+            visible = visible.filter(confidential_from_representatives=False)
+        return visible
 
 
 class Encounter(models.Model):
@@ -146,6 +152,12 @@ class Encounter(models.Model):
     # The provider's choice: does the patient's record show this visit's summary (note and
     # amendments)? Only ever shown once signed; see `is_visible_to_patient`.
     note_shared_with_patient = models.BooleanField(default=False)
+    # SPEC §9.3: the visit is kept from the patient's representatives (sexual health, mental
+    # health, substance use...): its summary and every item attached to it. The patient still
+    # sees what is shared with them. Set and cleared through charts.services.
+    confidential_from_representatives = models.BooleanField(
+        "Confidential from representatives", default=False
+    )
 
     objects = EncounterQuerySet.as_manager()
 
@@ -225,9 +237,21 @@ CODE_SYSTEM_URIS = {
 
 
 class ClinicalItemQuerySet(models.QuerySet):
-    def shared(self):
-        """Only what the patient may see: rows whose `shared_with_patient` is True."""
-        return self.filter(shared_with_patient=True)
+    def shared(self, *, confidential: bool = True):
+        """Only what the patient may see: rows whose `shared_with_patient` is True.
+
+        `confidential=False` is what a representative may see (SPEC §9.3): also without the
+        items marked confidential from representatives and the items attached to an encounter
+        so marked (see `ClinicalItem`). Callers take the value from the access's scope
+        (portal.representation.scope_of(access).confidential)."""
+        shared = self.filter(shared_with_patient=True)
+        if not confidential:
+            shared = shared.filter(
+                models.Q(encounter__isnull=True)
+                | models.Q(encounter__confidential_from_representatives=False),
+                confidential_from_representatives=False,
+            )
+        return shared
 
     def newest_first(self):
         return self.order_by("-recorded_on", "-id")
@@ -245,8 +269,16 @@ class ClinicalItem(models.Model):
 
     `recorded_on` is the item's clinical date (onset, start, given, performed, measured,
     collected...; `RECORDED_ON_LABEL` names it for each kind); lists show newest first.
-    Items attached to a signed encounter cannot be edited (only their sharing may change);
-    the encounter is amended instead.
+    Items attached to a signed encounter cannot be edited (only their sharing and
+    confidentiality may change); the encounter is amended instead.
+
+    `confidential_from_representatives` (SPEC §9.3) keeps a shared item from everyone who sees
+    the record on the patient's behalf (portal.Representative), at every age of the patient;
+    the patient still sees it. An item attached to an encounter marked confidential is kept
+    from them as well, whatever its own flag says: a provider who marks a sexual-health visit
+    confidential means its results too, and hiding a little more from a representative is the
+    safe way to be wrong. `ClinicalItemQuerySet.shared(confidential=False)` is the one reading
+    of the rule.
     """
 
     SHARED_BY_DEFAULT = True
@@ -264,6 +296,9 @@ class ClinicalItem(models.Model):
     )
     recorded_on = models.DateField()
     shared_with_patient = models.BooleanField(default=True)
+    confidential_from_representatives = models.BooleanField(
+        "Confidential from representatives", default=False
+    )
     created_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

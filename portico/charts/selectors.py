@@ -100,10 +100,13 @@ def as_table_rows(items: QuerySet) -> QuerySet:
     """Items as the item tables show them (charts/jinja2/charts/item_table.html): each with its
     encounter's public id and signature time read in the same query (`encounter_public_id`,
     `encounter_signed_at`), since a row of a signed visit links to the visit, not to an edit
-    form. Lighter than joining whole encounters, which a table does not show."""
+    form. Lighter than joining whole encounters, which a table does not show. Likewise
+    `encounter_confidential`: the row's visit is confidential from representatives (and so,
+    whatever its own flag, is the row)."""
     return items.annotate(
         encounter_public_id=F("encounter__public_id"),
         encounter_signed_at=F("encounter__signed_at"),
+        encounter_confidential=F("encounter__confidential_from_representatives"),
     )
 
 

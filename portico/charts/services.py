@@ -159,12 +159,20 @@ def charts_listed(actor, *, practice, charts, what: str, search: str = "") -> No
 
 @transaction.atomic
 def encounter_create(
-    actor, *, patient: Patient, visit_date: dt.date, note: str = "", provider=None
+    actor,
+    *,
+    patient: Patient,
+    visit_date: dt.date,
+    note: str = "",
+    provider=None,
+    confidential_from_representatives: bool = False,
 ) -> Encounter:
-    """Open an unsigned encounter on a chart of the actor's practice."""
+    """Open an unsigned encounter on a chart of the actor's practice, optionally marked
+    confidential from the patient's representatives (see `encounter_confidential_set`)."""
     permissions.require_member(actor, patient.practice)
     if not isinstance(visit_date, dt.date):
         raise ValidationError({"visit_date": [gettext("Enter a valid date.")]})
+    _check_yes_or_no(CONFIDENTIAL, confidential_from_representatives)
     if has_control_characters(note):
         raise ValidationError(
             {"note": [gettext("Remove control characters (such as NUL) from the note.")]}
@@ -180,14 +188,18 @@ def encounter_create(
         visit_date=visit_date,
         note=note,
         created_by=actor,
+        confidential_from_representatives=confidential_from_representatives,
     )
     record_changed(patient.pk)
+    details: dict = {"encounter": str(encounter.public_id)}
+    if confidential_from_representatives:
+        details["confidential"] = True
     audit_record(
         actor,
         action="encounter.create",
         practice=patient.practice,
         patient=patient,
-        details={"encounter": str(encounter.public_id)},
+        details=details,
     )
     return encounter
 
@@ -235,6 +247,13 @@ def _record_shared(patient: Patient, what: str) -> None:
 REQUIRED = gettext_lazy("This field is required.")
 SIGNED_MESSAGE = gettext_lazy("This encounter is signed: it cannot be edited, only amended.")
 AMENDMENT_MAX = 10_000
+# SPEC §9.3: the flag of items and encounters kept from the patient's representatives.
+CONFIDENTIAL = "confidential_from_representatives"
+
+
+def _check_yes_or_no(field: str, value) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError({field: [gettext("Choose yes or no.")]})
 
 
 def _save_changes(actor, obj, values: dict, *, action: str, details) -> list[str]:
@@ -267,16 +286,24 @@ def _encounter_details(encounter: Encounter, **more) -> dict:
 
 @transaction.atomic
 def encounter_update(
-    actor, *, encounter: Encounter, visit_date=None, note=None, provider=None
+    actor,
+    *,
+    encounter: Encounter,
+    visit_date=None,
+    note=None,
+    provider=None,
+    confidential_from_representatives=None,
 ) -> Encounter:
-    """Change an unsigned encounter's visit date, note or provider; a signed one is refused
-    (amend it instead). Only the values given change; the audit names fields, not values."""
+    """Change an unsigned encounter's visit date, note, provider or its confidentiality from
+    representatives; a signed one is refused (amend it instead; its confidentiality changes
+    through `encounter_confidential_set`). Only the values given change; the audit names
+    fields, not values."""
     permissions.require_member(actor, encounter.practice)
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
     if encounter.is_signed:
         raise ValidationError(SIGNED_MESSAGE)
     errors: dict[str, list[str]] = {}
-    changes = {}
+    changes: dict[str, object] = {}
     if visit_date is not None:
         if not isinstance(visit_date, dt.date) or isinstance(visit_date, dt.datetime):
             errors["visit_date"] = [gettext("Enter a valid date.")]
@@ -293,6 +320,11 @@ def encounter_update(
             errors["provider"] = [gettext("Choose a provider of this practice.")]
         else:
             changes["provider"] = provider
+    if confidential_from_representatives is not None:
+        if not isinstance(confidential_from_representatives, bool):
+            errors[CONFIDENTIAL] = [gettext("Choose yes or no.")]
+        else:
+            changes[CONFIDENTIAL] = confidential_from_representatives
     if errors:
         raise ValidationError(errors)
     _save_changes(actor, encounter, changes, action="encounter.update", details=_encounter_details)
@@ -360,6 +392,44 @@ def encounter_share(actor, *, encounter: Encounter, note_shared: bool) -> Encoun
     return encounter
 
 
+def _require_provider_once_signed(membership, encounter: Encounter | None) -> None:
+    """Who may choose what of a visit reaches the record (sharing, confidentiality): any member
+    while the visit is unsigned (or for an item of no visit), only a provider once signed."""
+    if encounter is not None and encounter.is_signed:
+        permissions.require(
+            permissions.can_sign_encounters(membership),
+            gettext("Only a provider chooses what of a signed encounter is shared."),
+        )
+
+
+@transaction.atomic
+def encounter_confidential_set(actor, *, encounter: Encounter, confidential: bool) -> Encounter:
+    """Mark a visit confidential from the patient's representatives (SPEC §9.3), or clear it.
+
+    A confidential visit's summary, and every item attached to it, are kept from everyone who
+    sees the record on the patient's behalf (charts.models.ClinicalItem); the patient still
+    sees what is shared with them. Any member may while the visit is unsigned, only a provider
+    once it is signed. Audited ("encounter.confidential") and raises the record version.
+    """
+    membership = permissions.require_member(actor, encounter.practice)
+    _check_yes_or_no(CONFIDENTIAL, confidential)
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    _require_provider_once_signed(membership, encounter)
+    if encounter.confidential_from_representatives == confidential:
+        return encounter
+    encounter.confidential_from_representatives = confidential
+    encounter.save(update_fields=[CONFIDENTIAL, "updated_at"])
+    record_changed(encounter.patient_id)
+    audit_record(
+        actor,
+        action="encounter.confidential",
+        practice=encounter.practice,
+        patient=encounter.patient,
+        details=_encounter_details(encounter, confidential=confidential),
+    )
+    return encounter
+
+
 # ---------------------------------------------------------------------------------------------
 # Clinical-list items (problems, medications, ..., lab results): one set of services for all
 # ---------------------------------------------------------------------------------------------
@@ -401,15 +471,18 @@ def item_create(actor, *, patient: Patient, model, encounter=None, **values) -> 
     """Add an item of one clinical list (`model`, e.g. LabResult) to a chart.
 
     Any member of the practice may. `shared_with_patient` defaults to the kind's
-    `SHARED_BY_DEFAULT` (lab results unshared, the rest shared). An item may be attached to an
-    unsigned encounter of the same chart, never to a signed one.
+    `SHARED_BY_DEFAULT` (lab results unshared, the rest shared);
+    `confidential_from_representatives` to False (see `item_confidential_set`). An item may be
+    attached to an unsigned encounter of the same chart, never to a signed one.
     """
     permissions.require_member(actor, patient.practice)
     if model not in CLINICAL_LISTS.values():
         raise ValueError(f"not a clinical list: {model!r}")
     _check_encounter(encounter, patient)
+    confidential = _pop_confidential(values)
     cleaned = clinical_rules.clean_item_values(model, values)
     cleaned.setdefault(clinical_rules.SHARED, model.SHARED_BY_DEFAULT)
+    cleaned[CONFIDENTIAL] = bool(confidential)
     item = model.objects.create(
         practice=patient.practice,
         patient=patient,
@@ -424,17 +497,29 @@ def item_create(actor, *, patient: Patient, model, encounter=None, **values) -> 
         action="clinical.create",
         practice=patient.practice,
         patient=patient,
-        details=_item_details(item),
+        details=_item_details(item, confidential=True) if confidential else _item_details(item),
     )
     if model is LabResult and item.shared_with_patient:
         _record_shared(patient, "results")
     return item
 
 
+def _pop_confidential(values: dict) -> bool | None:
+    """Take `confidential_from_representatives` out of an item's values (the value rules of
+    charts.clinical_rules do not know it): None when not given; a non-boolean is refused."""
+    if CONFIDENTIAL not in values:
+        return None
+    value = values.pop(CONFIDENTIAL)
+    _check_yes_or_no(CONFIDENTIAL, value)
+    return value
+
+
 @transaction.atomic
 def item_update(actor, *, item: ClinicalItem, **values) -> ClinicalItem:
-    """Change an item's values (only those given). Refused when the item belongs to a signed
-    encounter (amend the encounter instead). The audit names the fields, never the values."""
+    """Change an item's values (only those given), `confidential_from_representatives`
+    included. Refused when the item belongs to a signed encounter (amend the encounter instead;
+    its sharing and confidentiality change through `item_share` and `item_confidential_set`).
+    The audit names the fields, never the values."""
     permissions.require_member(actor, item.practice)
     model = type(item)
     # Lock the item's row only: PostgreSQL refuses FOR UPDATE across the nullable join.
@@ -444,9 +529,12 @@ def item_update(actor, *, item: ClinicalItem, **values) -> ClinicalItem:
     encounter = values.pop("encounter", None)
     if encounter_given:
         _check_encounter(encounter, item.patient)
+    confidential = _pop_confidential(values)
     cleaned = clinical_rules.clean_item_values(model, values, item=item)
     if encounter_given:
         cleaned["encounter"] = encounter
+    if confidential is not None:
+        cleaned[CONFIDENTIAL] = confidential
     _save_changes(actor, item, cleaned, action="clinical.update", details=_item_details)
     return item
 
@@ -461,11 +549,7 @@ def item_share(actor, *, item: ClinicalItem, shared: bool) -> ClinicalItem:
     membership = permissions.require_member(actor, item.practice)
     model = type(item)
     item = model.objects.select_for_update(of=("self",)).select_related("encounter").get(pk=item.pk)
-    if item.encounter is not None and item.encounter.is_signed:
-        permissions.require(
-            permissions.can_sign_encounters(membership),
-            gettext("Only a provider chooses what of a signed encounter is shared."),
-        )
+    _require_provider_once_signed(membership, item.encounter)
     if not isinstance(shared, bool):
         raise ValidationError({clinical_rules.SHARED: [gettext("Choose yes or no.")]})
     if item.shared_with_patient == shared:
@@ -483,4 +567,35 @@ def item_share(actor, *, item: ClinicalItem, shared: bool) -> ClinicalItem:
     )
     if shared and model is LabResult:
         _record_shared(item.patient, "results")
+    return item
+
+
+@transaction.atomic
+def item_confidential_set(actor, *, item: ClinicalItem, confidential: bool) -> ClinicalItem:
+    """Mark an item confidential from the patient's representatives (SPEC §9.3), or clear it.
+
+    The patient still sees it when it is shared; nobody who sees the record on the patient's
+    behalf does (an item of a confidential encounter is kept from them whatever this flag
+    says). Who may is as for `item_share`: any member for an item of its own or of an unsigned
+    encounter, only a provider for an item of a signed one. Audited ("clinical.confidential")
+    and raises the record version, so no cached rendering shows the old choice.
+    """
+    membership = permissions.require_member(actor, item.practice)
+    model = type(item)
+    item = model.objects.select_for_update(of=("self",)).select_related("encounter").get(pk=item.pk)
+    _require_provider_once_signed(membership, item.encounter)
+    _check_yes_or_no(CONFIDENTIAL, confidential)
+    if item.confidential_from_representatives == confidential:
+        return item
+    item.confidential_from_representatives = confidential
+    item.updated_by = actor
+    item.save(update_fields=[CONFIDENTIAL, "updated_by", "updated_at"])
+    record_changed(item.patient_id)
+    audit_record(
+        actor,
+        action="clinical.confidential",
+        practice=item.practice,
+        patient=item.patient,
+        details=_item_details(item, confidential=confidential),
+    )
     return item

@@ -267,9 +267,11 @@ def encounter(request, patient_id, encounter_id):
     """The visit: its note (editable until signed), sign, amendments, and share choices."""
     patient = scoped_patient(request, patient_id)
     visit = scoped_encounter(patient, encounter_id)
-    form = EncounterForm(instance=visit)
+    # A provider marks the visit confidential in the share form; others with the note.
+    with_confidential = not permissions.can_sign_encounters(request.membership)
+    form = EncounterForm(instance=visit, with_confidential=with_confidential)
     if request.method == "POST":
-        form = EncounterForm(request.POST, instance=visit)
+        form = EncounterForm(request.POST, instance=visit, with_confidential=with_confidential)
         if form.is_valid():
             try:
                 services.encounter_update(request.user, encounter=visit, **form.cleaned_data)
@@ -288,21 +290,25 @@ def encounter(request, patient_id, encounter_id):
 def _render_encounter(request, patient, visit, *, form=None, amend_form=None, status=200):
     sections = selectors.encounter_items(visit)
     items = [item for section in sections for item in section.items]
+    may_sign = permissions.can_sign_encounters(request.membership)
     return render(
         request,
         "charts/encounter.html",
         {
             "patient": patient,
             "encounter": visit,
-            "form": form or EncounterForm(instance=visit),
+            "form": form or EncounterForm(instance=visit, with_confidential=not may_sign),
             "amend_form": amend_form or AmendmentForm(),
             "share_form": EncounterShareForm(
-                initial={"note_shared_with_patient": visit.note_shared_with_patient},
+                initial={
+                    "note_shared_with_patient": visit.note_shared_with_patient,
+                    "confidential_from_representatives": (visit.confidential_from_representatives),
+                },
                 items=items,
             ),
             "sections": sections,
             "amendments": list(visit.amendments.select_related("author")),
-            "may_sign": permissions.can_sign_encounters(request.membership),
+            "may_sign": may_sign,
         },
         status=status,
     )
@@ -350,23 +356,38 @@ def encounter_amend(request, patient_id, encounter_id):
 
 @staff_required
 def encounter_share(request, patient_id, encounter_id):
-    """One form sets the note's share flag and each attached item's (providers only)."""
+    """One form sets the note's share flag and each attached item's, and what of the visit is
+    confidential from representatives: the visit, and each item (providers only)."""
     patient, visit, refused = _encounter_action(request, patient_id, encounter_id)
     if refused:
         return refused
     items = [i for s in selectors.encounter_items(visit) for i in s.items]
+    if "shown" in request.POST:
+        # Only the items the page showed (an unchecked box is not sent: an item attached since
+        # the page was drawn would otherwise lose its sharing and its confidentiality).
+        shown = set(request.POST.getlist("shown"))
+        items = [item for item in items if str(item.public_id) in shown]
     form = EncounterShareForm(request.POST, items=items)
     form.is_valid()  # check boxes only: every submission is valid
+    choices = form.cleaned_data
     try:
         with transaction.atomic():
             services.encounter_share(
+                request.user, encounter=visit, note_shared=choices["note_shared_with_patient"]
+            )
+            services.encounter_confidential_set(
                 request.user,
                 encounter=visit,
-                note_shared=form.cleaned_data["note_shared_with_patient"],
+                confidential=choices["confidential_from_representatives"],
             )
             for item in items:
                 services.item_share(
-                    request.user, item=item, shared=form.cleaned_data[f"item-{item.public_id}"]
+                    request.user, item=item, shared=choices[f"item-{item.public_id}"]
+                )
+                services.item_confidential_set(
+                    request.user,
+                    item=item,
+                    confidential=choices[f"confidential-{item.public_id}"],
                 )
     except (ValidationError, PermissionDenied) as exc:
         _refused(request, exc)

@@ -3,7 +3,10 @@
 Each resource is built as plain FHIR JSON data; the Bundle (type "collection", entries with
 `urn:uuid:` full URLs) is validated once by `fhir.resources`' R4B models, which validate every
 entry as the model of its resource type (R4B shares R4's resources for everything used
-here). Only what `records.selectors.shared_record` read (what the practice shared) goes in.
+here). Only what `records.selectors.shared_record` read (what the practice shared, and for a
+representative nothing confidential from representatives) goes in: the Bundle is built from the
+record it is given and from nothing else, so a representative's holds no entry, id or reference
+of what was kept from them.
 """
 
 from __future__ import annotations

@@ -24,6 +24,17 @@ class SharedLink(models.Model):
     created_by = models.ForeignKey(
         "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The representative who sent it on the patient's behalf (SPEC §9), or None when the
+    # patient did. The link works while the access it was sent through is active and shows what
+    # that access may see (records.services.link_record): a representative's link never shows
+    # what is confidential from representatives.
+    representative = models.ForeignKey(
+        "portal.Representative",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="shared_links",
+    )
     recipient_email = models.EmailField()
     link_nonce = models.CharField(max_length=32, unique=True)
     token_hash = models.CharField(max_length=64, unique=True)

@@ -1,8 +1,13 @@
-"""What the patient's record shows: only what the practice shared (SPEC §6.1).
+"""What the patient's record shows: only what the practice shared (SPEC §6.1), and to a
+representative only what is not confidential from representatives (SPEC §9.3).
 
-`shared_record(patient)` reads every section with one query each (plus one for amendments),
-so a record costs the same number of queries whatever the size of its lists. Nothing that is
-not shared is ever read into the result, so no page can leak it, not even as a count.
+`shared_record(patient, confidential=...)` reads every section with one query each (plus one
+for amendments), so a record costs the same number of queries whatever the size of its lists.
+Nothing that is not shared, and with `confidential=False` nothing marked confidential from
+representatives (nor any item of a visit so marked), is ever read into the result, so no page,
+download, FHIR bundle or link made from it can leak it, not even as a count, an empty-section
+message or a date. `record_of(access)` is the one place that chooses the variant for a portal
+access: from `portal.representation.scope_of(access)`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from portico.charts.models import (
     Procedure,
     Vital,
 )
+from portico.portal import representation
 from portico.scheduling.models import Appointment
 
 # (key, heading, model) of each list section, in the order the record shows them.
@@ -44,16 +50,18 @@ LIST_SECTIONS = (
 
 
 def _shared_section(read) -> functools.cached_property:
-    """A section of SharedRecord, read by `read(patient)` on first use and kept."""
+    """A section of SharedRecord, read by `read(record)` on first use and kept."""
 
     def section(self) -> list:
-        return read(self.patient)
+        return read(self)
 
     return functools.cached_property(section)
 
 
 def _shared_list(model):
-    return _shared_section(lambda patient: list(shared_items(model, patient)))
+    return _shared_section(
+        lambda record: list(shared_items(model, record.patient, confidential=record.confidential))
+    )
 
 
 class SharedRecord:
@@ -62,10 +70,22 @@ class SharedRecord:
     Each section is read with one query the first time it is used, so a page whose sections
     come from the rendering cache reads none of them, and a page that shows everything reads
     each once (12 queries whatever the list sizes).
+
+    `confidential` says whether the items and visits marked confidential from representatives
+    are in it (the patient's own record) or not (what a representative sees); `variant` names
+    that choice for the keys of cached renderings, so one is never served for the other.
     """
 
-    def __init__(self, patient):
+    def __init__(self, patient, *, confidential: bool = True):
+        if not isinstance(confidential, bool):
+            raise TypeError("confidential must be True or False")
         self.patient = patient
+        self.confidential = confidential
+
+    @property
+    def variant(self) -> str:
+        """ "patient" with the confidential items, "representative" without them."""
+        return "patient" if self.confidential else "representative"
 
     @functools.cached_property
     def practice(self):
@@ -80,8 +100,12 @@ class SharedRecord:
     labs = _shared_list(LabResult)
     vitals = _shared_list(Vital)
     assessments = _shared_list(Assessment)
-    encounters = _shared_section(lambda patient: list(shared_encounters(patient)))
-    appointments = _shared_section(lambda patient: list(patient_appointments(patient)))
+    encounters = _shared_section(
+        lambda record: list(shared_encounters(record.patient, confidential=record.confidential))
+    )
+    # Appointments are not clinical items: nobody marks them confidential (SPEC §9.3 names
+    # items and encounters); a representative sees them as the patient does.
+    appointments = _shared_section(lambda record: list(patient_appointments(record.patient)))
 
     @property
     def upcoming_appointments(self) -> list:
@@ -111,18 +135,22 @@ class SharedRecord:
         return [(key, str(heading), getattr(self, key)) for key, heading, _model in LIST_SECTIONS]
 
 
-def shared_items(model, patient):
-    """One list section's shared items of a chart, newest first."""
-    return model.objects.filter(patient=patient, shared_with_patient=True).order_by(
-        "-recorded_on", "-id"
+def shared_items(model, patient, *, confidential: bool = True):
+    """One list section's shared items of a chart, newest first; with `confidential=False`
+    without those confidential from representatives (charts.models.ClinicalItem)."""
+    return (
+        model.objects.filter(patient=patient)
+        .shared(confidential=confidential)
+        .order_by("-recorded_on", "-id")
     )
 
 
-def shared_encounters(patient):
-    """Signed encounters whose summary the provider shared, newest first, with amendments."""
+def shared_encounters(patient, *, confidential: bool = True):
+    """Signed encounters whose summary the provider shared, newest first, with amendments;
+    with `confidential=False` without those confidential from representatives."""
     return (
         Encounter.objects.filter(patient=patient)
-        .visible_to_patient()
+        .visible_to_patient(confidential=confidential)
         .select_related("provider", "signed_by")
         .prefetch_related(
             Prefetch(
@@ -145,6 +173,14 @@ def patient_appointments(patient):
     )
 
 
-def shared_record(patient) -> SharedRecord:
-    """Everything the practice shared on this chart, each section read when first used."""
-    return SharedRecord(patient)
+def shared_record(patient, *, confidential: bool = True) -> SharedRecord:
+    """Everything the practice shared on this chart, each section read when first used;
+    `confidential=False` leaves out what is confidential from representatives."""
+    return SharedRecord(patient, confidential=confidential)
+
+
+def record_of(access) -> SharedRecord:
+    """The record as a portal access may see it: the patient's own access sees everything
+    shared; a representative's (any relationship, any age of the patient) not what is
+    confidential from representatives. The one place that reads the scope for a record."""
+    return shared_record(access.patient, confidential=representation.scope_of(access).confidential)

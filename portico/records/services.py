@@ -20,9 +20,10 @@ from django.utils.translation import gettext_lazy as _
 from portico.audit.services import audit_read, audit_record
 from portico.core.validation import clean_email
 from portico.notifications.services import email_enqueue
-from portico.portal.models import AccessState, PortalAccess
-from portico.records import tokens
+from portico.portal.models import AccessState, PortalAccess, Representative
+from portico.records import selectors, tokens
 from portico.records.models import SharedLink
+from portico.records.selectors import SharedRecord
 
 LINK_EMAIL = "records.shared_link"
 LINK_LIFETIME = dt.timedelta(days=7)
@@ -35,7 +36,7 @@ class LinkUnusable(Exception):
     """The link is unknown, revoked or expired (the visitor is not told which)."""
 
 
-def require_active_access(account, access: PortalAccess) -> None:
+def require_active_access(account, access: PortalAccess | Representative) -> None:
     """The account owns this portal access and it is active right now."""
     if access.account_id != account.pk:
         raise Http404
@@ -43,12 +44,14 @@ def require_active_access(account, access: PortalAccess) -> None:
         raise PermissionDenied
 
 
-def record_viewed(account, *, access: PortalAccess, page: str) -> None:
+def record_viewed(account, *, access: PortalAccess | Representative, page: str) -> None:
     """Audit a patient's read of their record (the caller has checked the access)."""
     audit_read(account, action="phr.view", patient=access.patient, details={"page": page})
 
 
-def record_downloaded(account, *, access: PortalAccess, fmt: str, appointment=None) -> None:
+def record_downloaded(
+    account, *, access: PortalAccess | Representative, fmt: str, appointment=None
+) -> None:
     """Audit a download of the record, or of one appointment's calendar file (every read is
     audited)."""
     require_active_access(account, access)
@@ -65,11 +68,19 @@ def record_downloaded(account, *, access: PortalAccess, fmt: str, appointment=No
 
 
 @transaction.atomic
-def shared_link_send(account, *, access: PortalAccess, email: str) -> SharedLink:
+def shared_link_send(account, *, access: PortalAccess | Representative, email: str) -> SharedLink:
     """Email a 7-day read-only link to the shared record to an address the patient gives.
 
     The email names neither the patient nor any health data; it only carries the link. It is
     written in the language the patient is using the portal in.
+
+    A representative may send one too (a caregiver sending a parent's record to a new doctor
+    is what transmitting is for), and the link remembers them (`SharedLink.representative`):
+    it then shows only what that representative may see — never what is confidential from
+    representatives — and stops working when their access ends (`shared_link_open`,
+    `link_record`). Refusing representatives would have been safe too, but would have taken
+    transmitting from the people who most often do it for a patient; a link that shows exactly
+    what its sender sees keeps the rule "never more than the sender could see" instead.
     """
     require_active_access(account, access)
     errors: dict[str, list[str]] = {}
@@ -85,6 +96,7 @@ def shared_link_send(account, *, access: PortalAccess, email: str) -> SharedLink
         practice=access.practice,
         patient=access.patient,
         created_by=account,
+        representative=access if isinstance(access, Representative) else None,
         recipient_email=address,
         link_nonce=nonce,
         token_hash=tokens.hash_token(tokens.link_token(nonce)),
@@ -109,20 +121,27 @@ def shared_link_send(account, *, access: PortalAccess, email: str) -> SharedLink
     return link
 
 
-def links_of(access: PortalAccess) -> list[SharedLink]:
-    """The links sent from this chart, newest first."""
-    return list(SharedLink.objects.filter(patient=access.patient))
+def _links_seen_by(access: PortalAccess | Representative):
+    """The links an access may see and stop: the patient every link sent from the chart (their
+    own and their representatives'), a representative only those they sent (where the patient
+    sent their record is not theirs to know)."""
+    links = SharedLink.objects.filter(patient=access.patient)
+    if isinstance(access, Representative):
+        links = links.filter(representative=access)
+    return links
+
+
+def links_of(access: PortalAccess | Representative) -> list[SharedLink]:
+    """The links sent from this chart that the access may see, newest first."""
+    return list(_links_seen_by(access).select_related("representative"))
 
 
 @transaction.atomic
-def shared_link_revoke(account, *, access: PortalAccess, link_id) -> SharedLink:
-    """Stop a sent link from working (idempotent). Another chart's link is a 404."""
+def shared_link_revoke(account, *, access: PortalAccess | Representative, link_id) -> SharedLink:
+    """Stop a sent link from working (idempotent). A link the access may not see (another
+    chart's, or for a representative one they did not send) is a 404."""
     require_active_access(account, access)
-    link = (
-        SharedLink.objects.select_for_update()
-        .filter(patient=access.patient, public_id=link_id)
-        .first()
-    )
+    link = _links_seen_by(access).select_for_update().filter(public_id=link_id).first()
     if link is None:
         raise Http404
     if link.revoked_at is None:
@@ -138,24 +157,37 @@ def shared_link_revoke(account, *, access: PortalAccess, link_id) -> SharedLink:
     return link
 
 
+def _sent_through(link: SharedLink) -> PortalAccess | Representative | None:
+    """The access a link was sent through: the representative's, or the patient's own."""
+    if link.representative_id is not None:
+        return link.representative
+    return (
+        PortalAccess.objects.filter(patient=link.patient)
+        .select_related("patient", "practice", "current_invitation")
+        .first()
+    )
+
+
 def shared_link_open(token: str, *, page: str = "record") -> SharedLink:
     """The record behind a link, for a visitor without an account; audited as a link access.
 
-    Raises LinkUnusable for an unknown, revoked or expired link, and when the patient's
-    portal access has since ended.
+    Raises LinkUnusable for an unknown, revoked or expired link, and when the access it was
+    sent through (the patient's portal access, or the representative's) has since ended.
     """
     link = (
-        SharedLink.objects.select_related("patient", "practice")
+        SharedLink.objects.select_related(
+            "patient",
+            "practice",
+            "representative__patient",
+            "representative__practice",
+            "representative__current_invitation",
+        )
         .filter(token_hash=tokens.hash_token(token or ""))
         .first()
     )
     if link is None or not link.is_usable:
         raise LinkUnusable
-    access = (
-        PortalAccess.objects.filter(patient=link.patient)
-        .select_related("current_invitation")
-        .first()
-    )
+    access = _sent_through(link)
     if access is None or access.effective_state != AccessState.ACTIVE:
         raise LinkUnusable
     now = timezone.now()
@@ -171,3 +203,13 @@ def shared_link_open(token: str, *, page: str = "record") -> SharedLink:
         actor_label=LINK_RECIPIENT_LABEL,
     )
     return link
+
+
+def link_record(link: SharedLink) -> SharedRecord:
+    """What a link shows: the record as the access it was sent through sees it (a link a
+    representative sent never shows what is confidential from representatives). Call it after
+    `shared_link_open` accepted the link."""
+    access = _sent_through(link)
+    if access is None:
+        raise LinkUnusable
+    return selectors.record_of(access)

@@ -69,11 +69,17 @@ def sections_rendering(record, practice, *, access=None):
     """The shared sections of the record (records/sections.html), cached per chart, record
     version and language; the record's lists are read only when the rendering is not current.
 
-    With the chart's portal `access` (the patient's own record page), upcoming appointments
-    link to their calendar files; that rendering is cached apart from the one without links
+    The kind of rendering in the cache key holds the record's variant (`record.variant`: the
+    patient's, with what is confidential from representatives, or a representative's, without
+    it), so a rendering made for the patient is never served to a representative. With the
+    portal `access` (the record page), upcoming appointments link to their calendar files under
+    that access's id; that rendering is cached per access, apart from the one without links
     (the printable record, and the page a link's recipient opens)."""
+    kind = f"phr-sections-{record.variant}"
+    if access is not None:
+        kind += f"-portal-{access.public_id}"
     return record_cache.chart_rendering(
-        "phr-sections-portal" if access is not None else "phr-sections",
+        kind,
         record.patient,
         practice.time_zone,
         "records/sections.html",
@@ -104,7 +110,7 @@ def _record_context(access, accesses, record, *, calendar_links: bool = False) -
 def record_home(request, access, accesses):
     """The patient's record: every shared section, newest first."""
     services.record_viewed(request.user, access=access, page="home")
-    record = selectors.shared_record(access.patient)
+    record = selectors.record_of(access)
     return render(
         request,
         "records/record.html",
@@ -116,7 +122,7 @@ def record_home(request, access, accesses):
 def download_document(request, access, accesses):
     """A print-ready page of the shared record (the browser prints it or saves it as PDF)."""
     services.record_downloaded(request.user, access=access, fmt="html")
-    record = selectors.shared_record(access.patient)
+    record = selectors.record_of(access)
     context = _record_context(access, accesses, record)
     context["generated_at"] = timezone.now()
     return render(request, "records/document.html", context)
@@ -126,7 +132,7 @@ def download_document(request, access, accesses):
 def download_fhir(request, access, _accesses):
     """The shared record as a FHIR R4 Bundle (JSON), as a file download."""
     services.record_downloaded(request.user, access=access, fmt="fhir")
-    record = selectors.shared_record(access.patient)
+    record = selectors.record_of(access)
     return _fhir_response(record, "health-record.json")
 
 
@@ -210,7 +216,7 @@ def shared(request, token):
         link = services.shared_link_open(token)
     except services.LinkUnusable:
         return _link_gone(request)
-    record = selectors.shared_record(link.patient)
+    record = services.link_record(link)
     return render(
         request,
         "records/shared.html",
@@ -232,4 +238,4 @@ def shared_fhir(request, token):
         link = services.shared_link_open(token, page="fhir")
     except services.LinkUnusable:
         return _link_gone(request)
-    return _fhir_response(selectors.shared_record(link.patient), "health-record.json")
+    return _fhir_response(services.link_record(link), "health-record.json")

@@ -61,6 +61,10 @@ def _clinical_writes(model):
         yield "share"
         services.item_update(world.provider, item=item, recorded_on=dt.date(2024, 1, 2))
         yield "update"
+        services.item_confidential_set(world.provider, item=item, confidential=True)
+        yield "confidential"
+        services.item_update(world.provider, item=item, confidential_from_representatives=False)
+        yield "update confidential"
 
     return writes
 
@@ -72,11 +76,17 @@ def _encounter_writes(world):
     yield "create"
     services.encounter_update(world.provider, encounter=encounter, note="Seen twice.")
     yield "update"
+    services.encounter_update(
+        world.provider, encounter=encounter, confidential_from_representatives=True
+    )
+    yield "update confidential"
     services.encounter_sign(world.provider, encounter=encounter)
     yield "sign"
     shared = not encounter.note_shared_with_patient
     services.encounter_share(world.provider, encounter=encounter, note_shared=shared)
     yield "share"
+    services.encounter_confidential_set(world.provider, encounter=encounter, confidential=False)
+    yield "confidential"
 
 
 def _amendment_writes(world):

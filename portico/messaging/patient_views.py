@@ -25,6 +25,7 @@ from portico.messaging.forms import (
 )
 from portico.messaging.models import Attachment, ThreadKind
 from portico.messaging.record_updates import record_update_emails_enabled
+from portico.portal.representation import scope_of
 from portico.records.views import patient_record_view
 
 
@@ -105,7 +106,9 @@ def renewal_new(request, access, accesses):
     if not services.messaging_open_for(access.practice):
         return _messaging_off(request, access, accesses)
     providers = services.messaging_providers(access.practice)
-    medications = list(services.renewable_medications(access.patient))
+    medications = list(
+        services.renewable_medications(access.patient, confidential=scope_of(access).confidential)
+    )
     form = None
     if medications:
         form = RenewalForm(request.POST or None, providers=providers, medications=medications)

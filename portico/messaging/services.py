@@ -45,6 +45,7 @@ from portico.messaging.models import (
 )
 from portico.notifications.services import email_enqueue
 from portico.portal.models import PortalAccess
+from portico.portal.representation import scope_of
 from portico.portal.selectors import enrolled_access
 from portico.practices import permissions
 from portico.practices import selectors as practice_selectors
@@ -148,13 +149,15 @@ def _check_attachment(errors: dict, upload) -> attachments.Checked | None:
         return None
 
 
-def _renewal_medications(errors: dict, patient: Patient, medication_ids) -> list[Medication]:
-    """The patient's shared current medications the request names (by public id)."""
+def _renewal_medications(errors: dict, access, medication_ids) -> list[Medication]:
+    """The shared current medications the request names (by public id), of those the access
+    may see."""
     wanted = {str(m) for m in (medication_ids or [])}
     if not wanted:
         errors["medications"] = [gettext("Choose at least one medication to renew.")]
         return []
-    found = list(renewable_medications(patient).filter(public_id__in=_valid_uuids(wanted)))
+    renewable = renewable_medications(access.patient, confidential=scope_of(access).confidential)
+    found = list(renewable.filter(public_id__in=_valid_uuids(wanted)))
     if len(found) != len(wanted):
         errors["medications"] = [
             gettext("Choose medications from your current list; the list may have changed.")
@@ -172,11 +175,15 @@ def _valid_uuids(values: Iterable[str]) -> list[str]:
     return out
 
 
-def renewable_medications(patient: Patient):
-    """The medications a patient may ask to renew: shared with them and current."""
-    return Medication.objects.filter(
-        patient=patient, shared_with_patient=True, status=MedicationStatus.ACTIVE
-    ).order_by("display", "pk")
+def renewable_medications(patient: Patient, *, confidential: bool = True):
+    """The medications a patient may ask to renew: shared with them and current; for a
+    representative (`confidential` False, from the access's scope) without those confidential
+    from representatives."""
+    return (
+        Medication.objects.filter(patient=patient, status=MedicationStatus.ACTIVE)
+        .shared(confidential=confidential)
+        .order_by("display", "pk")
+    )
 
 
 # --- Storing messages ---------------------------------------------------------------------
@@ -332,7 +339,7 @@ def thread_start(
     body = _clean_text(errors, "body", body, max_length=BODY_MAX, required=not renewal)
     chosen: list[Medication] = []
     if renewal:
-        chosen = _renewal_medications(errors, patient, medications)
+        chosen = _renewal_medications(errors, access, medications)
         pharmacy = _clean_text(errors, "pharmacy", pharmacy, max_length=PHARMACY_MAX, required=True)
     checked = _check_attachment(errors, upload)
     if errors or membership is None:

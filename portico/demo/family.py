@@ -2,7 +2,8 @@
 representative of her two children at the demo practice, Sam (10) and Riley (15), and sees
 all three records from her one account. Riley is past the practice's narrowing age, so
 Jordan's access to Riley's record is an adolescent's parent's: no messages, and nothing the
-provider marked confidential from representatives.
+provider marked confidential from representatives (Riley's record has such a problem, which
+Riley sees and Jordan does not).
 
 Made through the services staff and patients use: staff invite Jordan as each child's
 representative, and she links each invitation to her own account as the registration page
@@ -14,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from portico.charts.models import Patient
-from portico.charts.services import patient_create
+from portico.charts.models import Patient, Problem
+from portico.charts.services import item_create, patient_create
 from portico.demo.appointments import give_demo_appointments
 from portico.demo.records import give_demo_record
 from portico.portal import registration
@@ -24,6 +25,9 @@ from portico.portal.models import Relationship, Representative
 
 # (first name, age in years, extra days past the last birthday, sex)
 CHILDREN = [("Sam", 10, 97, "male"), ("Riley", 15, 211, "female")]
+# The teenager's record holds a problem the provider marked confidential from representatives.
+CONFIDENTIAL_FROM_AGE = 12
+CONFIDENTIAL_PROBLEM = "F41.9"  # ICD-10-CM: anxiety disorder, unspecified
 
 
 def _born(years: int, days: int) -> dt.date:
@@ -56,6 +60,17 @@ def give_demo_family(admin, *, provider, staff, parent: Patient, parent_account,
         )
         give_demo_record(child, provider=provider, staff=staff, rng=rng)
         give_demo_appointments(admin, patient=child, provider=provider, rng=rng)
+        if years >= CONFIDENTIAL_FROM_AGE:
+            # Shared with the teenager, kept from the parent (SPEC §9.3).
+            item_create(
+                provider,
+                patient=child,
+                model=Problem,
+                code=CONFIDENTIAL_PROBLEM,
+                recorded_on=dt.date.today() - dt.timedelta(days=40),  # noqa: DTZ011
+                shared_with_patient=True,
+                confidential_from_representatives=True,
+            )
         representative = portal.representative_invite(
             admin,
             patient=child,

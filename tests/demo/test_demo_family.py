@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from portico.accounts.models import User
+from portico.demo import family
 from portico.demo import seed as demo
 from portico.portal import representation
 from portico.portal import selectors as portal_selectors
@@ -32,6 +33,18 @@ def test_the_demo_patient_opens_her_record_and_her_two_childrens_from_one_accoun
     assert representation.age_on(riley.patient.date_of_birth, today) == 15
     assert representation.scope_of(sam) == representation.REPRESENTATIVE_SCOPE
     assert representation.scope_of(riley) == representation.ADOLESCENT_SCOPE
+
+
+def test_the_teenagers_record_has_a_problem_kept_from_her_parent(seeded):
+    from portico.charts.models import Problem
+    from portico.records import selectors as records
+
+    account = User.objects.get(email=demo.PATIENT_EMAIL)
+    _own, riley, _sam = portal_selectors.patient_access_list(account)
+    problem = Problem.objects.get(patient=riley.patient, code=family.CONFIDENTIAL_PROBLEM)
+    assert problem.shared_with_patient and problem.confidential_from_representatives
+    assert problem not in list(records.record_of(riley).problems)  # Jordan, her parent
+    assert problem in list(records.shared_record(riley.patient).problems)  # Riley herself
 
 
 def test_the_family_is_added_to_a_demo_database_only_when_it_has_none(seeded):

@@ -16,7 +16,6 @@ from portico.api.schemas import (
 from portico.charts import selectors as chart_selectors
 from portico.charts import services as chart_services
 from portico.portal import services as portal_services
-from portico.portal.models import TIMELINE_LABELS
 from portico.portal.selectors import portal_window
 
 router = Router(tags=["patients"])
@@ -64,9 +63,10 @@ def _portal_out(request, patient) -> dict:
         "timeline": [
             {
                 "action": e.action,
-                "label": str(TIMELINE_LABELS.get(e.action, e.action)),
+                "label": e.label,
                 "at": e.created_at,
                 "by": e.actor_label,
+                "representative_id": e.representative.public_id if e.representative else None,
             }
             for e in window.timeline
         ],

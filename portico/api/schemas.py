@@ -276,6 +276,11 @@ class TimelineEntryOut(Schema):
     label: str
     at: dt.datetime
     by: str
+    representative_id: UUID | None = Field(
+        None,
+        description="The representative the event was about (SPEC §9); null for the "
+        "patient's own access.",
+    )
 
 
 class PortalStatusOut(Schema):

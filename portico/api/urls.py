@@ -10,7 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from portico.accounts.services import api_token_authenticate
-from portico.api import booking, messages, patients, scheduling
+from portico.api import booking, messages, patients, representatives, scheduling
 from portico.api import settings as settings_routes
 from portico.portal.services import InvalidTransition
 
@@ -34,7 +34,7 @@ api = NinjaAPI(
     version="1",
     description="Practice-side operations: patients, portal enrollment, patient messages and "
     "the appointment book (schedules, visit types, open times, appointments), online profiles "
-    "and appointment requests. "
+    "and appointment requests, and patients' representatives. "
     "Authenticate with a staff API token (profile page or `portico create_api_token`).",
     auth=StaffToken(),
     urls_namespace="api",
@@ -45,6 +45,8 @@ api.add_router("/settings", settings_routes.router)
 api.add_router("/messages", messages.router)
 api.add_router("/schedule", scheduling.router)
 api.add_router("/booking", booking.router)
+# A chart's representatives: /api/v1/patients/{id}/representatives and /api/v1/representatives/….
+api.add_router("", representatives.router)
 
 
 def _error(request, status: int, detail: str, errors: dict | None = None):

@@ -57,6 +57,15 @@ TIMELINE_LABELS = {
     "portal.security_code_failed": _("The security code text message could not be sent"),
     "portal.reset": _("Portal account reset: a new invitation replaces the old access"),
     "account.unlocked": _("Account unlocked"),
+    # A representative's (SPEC §9): the window names which one (portal.selectors).
+    "portal.representative_invite": _("Representative invited"),
+    "portal.representative_resend": _("Representative's invite resent (new access code)"),
+    "portal.representative_cancel": _("Representative's invite cancelled"),
+    "portal.representative_revoke": _("Representative's access revoked"),
+    "portal.representative_update": _("Representative's details changed"),
+    "portal.representative_register": _("Representative registered"),
+    "portal.representative_ended": _("Patient ended a representative's access"),
+    "portal.representative_renewed": _("Patient renewed a representative's access"),
 }
 
 

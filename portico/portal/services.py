@@ -948,3 +948,30 @@ def representative_renew(account, *, access: PortalAccess, representative: Repre
         details=_representative_details(locked, by="patient"),
     )
     return locked
+
+
+@transaction.atomic
+def representative_account_unlock(actor, *, representative: Representative):
+    """Unlock the account of an enrolled representative of the chart (SPEC §4.4, as
+    portal_account_unlock does for the patient's), for staff who may invite. Returns the
+    account."""
+    patient = representative.patient
+    _require_inviter(actor, patient)
+    locked = representative_locked(representative)
+    locked.patient, locked.practice = patient, patient.practice
+    account = locked.account
+    if account is None or locked.effective_state != AccessState.ACTIVE:
+        raise InvalidTransition(
+            gettext("Only an enrolled representative's account can be unlocked.")
+        )
+    if not account.is_locked:
+        raise InvalidTransition(gettext("The representative's account is not locked."))
+    if sign_in_throttle_clear(account):
+        audit_record(
+            actor,
+            action="account.unlocked",
+            practice=patient.practice,
+            patient=patient,
+            details=_representative_details(locked, account=str(account.public_id), by="staff"),
+        )
+    return account

@@ -12,4 +12,20 @@ urlpatterns = [
         staff_views.portal_action,
         name="portal_action",
     ),
+    # The chart's representatives (SPEC §9.1), in the same window.
+    path(
+        "patients/<uuid:patient_id>/representatives/invite/",
+        staff_views.representative_invite,
+        name="representative_invite",
+    ),
+    path(
+        "patients/<uuid:patient_id>/representatives/<uuid:representative_id>/",
+        staff_views.representative_troubleshooter,
+        name="representative_troubleshooter",
+    ),
+    path(
+        "patients/<uuid:patient_id>/representatives/<uuid:representative_id>/<str:action>/",
+        staff_views.representative_action,
+        name="representative_action",
+    ),
 ]

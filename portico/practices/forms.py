@@ -74,3 +74,34 @@ class CancellationPolicyForm(forms.Form):
         },
     )
     notice_days = DaysField(label=_("Number of calendar days (N) with the charges alert"))
+
+
+class AgeField(forms.CharField):
+    """A patient's age in years, passed on as typed: the service reads and checks it, so both
+    boxes' problems show at once, with the same messages from the page and the API."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=False,
+            widget=forms.NumberInput(attrs={"min": 10, "max": 21, "inputmode": "numeric"}),
+            **kwargs,
+        )
+
+
+class RepresentativeAgesForm(forms.Form):
+    """EHR Settings > PHR invite: the ages of a parent's or guardian's access (SPEC §9.3)."""
+
+    narrow_age = AgeField(
+        label=_("Age from which a parent's access narrows"),
+        help_text=_(
+            "From this birthday a parent or legal guardian no longer sees the patient's "
+            "messages or the patient's own reads in the access log."
+        ),
+    )
+    end_age = AgeField(
+        label=_("Age at which a parent's access ends"),
+        help_text=_(
+            "On this birthday a parent's or legal guardian's access ends, unless the now adult "
+            "patient renews it."
+        ),
+    )

@@ -242,6 +242,80 @@ def reminder_settings_set(actor, *, practice, enabled: bool, sender_ids) -> list
     return changed
 
 
+# --- Representatives (SPEC §9.3) ---------------------------------------------------------------
+
+# The patient's ages a practice may choose for a parent's or guardian's access to narrow and end.
+REPRESENTATIVE_AGE_MIN = 10
+REPRESENTATIVE_AGE_MAX = 21
+
+
+def _age(value, field: str, errors: dict[str, list[str]]) -> int | None:
+    """An age in whole years from REPRESENTATIVE_AGE_MIN to _MAX, from an int or the digits
+    typed."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            value = None
+        elif re.fullmatch(r"[+-]?[0-9]{1,9}", value):
+            value = int(value)
+    if value is None:
+        errors[field] = [gettext("Enter an age in years.")]
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        errors[field] = [gettext("Enter the age as a whole number of years.")]
+        return None
+    if not REPRESENTATIVE_AGE_MIN <= value <= REPRESENTATIVE_AGE_MAX:
+        errors[field] = [
+            gettext("Enter an age from %(min)s to %(max)s.")
+            % {"min": REPRESENTATIVE_AGE_MIN, "max": REPRESENTATIVE_AGE_MAX}
+        ]
+        return None
+    return value
+
+
+@transaction.atomic
+def representative_ages_set(actor, *, practice, narrow_age, end_age) -> list[str]:
+    """EHR Settings > PHR invite > representatives (SPEC §9.3): the patient's age from which a
+    parent's or legal guardian's access narrows (no messages), and the age at which it ends
+    unless the adult patient renews it. Administrators only; 10 ≤ narrow < end ≤ 21, whole
+    years. Returns the names of the settings that changed ("narrow_age", "end_age"), audited
+    together; bad input changes nothing.
+
+    The ages apply at once to every representative of the practice, those already enrolled too:
+    each request works out a representative's access from the patient's age and these settings
+    (portal.representation)."""
+    from portico.practices.models import Practice
+
+    _require_settings_admin(actor, practice)
+    errors: dict[str, list[str]] = {}
+    narrow_age = _age(narrow_age, "narrow_age", errors)
+    end_age = _age(end_age, "end_age", errors)
+    if narrow_age is not None and end_age is not None and narrow_age >= end_age:
+        errors["end_age"] = [
+            gettext("The age at which access ends must be higher than the age at which it narrows.")
+        ]
+    if errors:
+        raise ValidationError(errors)
+    locked = Practice.objects.select_for_update().get(pk=practice.pk)
+    values = {
+        "narrow_age": ("representative_narrow_age", narrow_age),
+        "end_age": ("representative_end_age", end_age),
+    }
+    changed = [name for name, (field, value) in values.items() if getattr(locked, field) != value]
+    for field, value in values.values():
+        setattr(locked, field, value)
+        setattr(practice, field, value)
+    if changed:
+        locked.save(update_fields=[field for field, _value in values.values()])
+        audit_record(
+            actor,
+            action="settings.representative_ages",
+            practice=practice,
+            details={"narrow_age": narrow_age, "end_age": end_age, "changed": changed},
+        )
+    return changed
+
+
 # --- Online booking (SPEC §8.4, §8.6) ---------------------------------------------------------
 
 # How far before a visit a cancellation policy can reach, in calendar days.

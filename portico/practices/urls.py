@@ -7,6 +7,11 @@ urlpatterns = [
     path("", views.settings_home, name="settings"),
     path("patient-communications/phr-invite/", views.phr_invite, name="phr_invite"),
     path("patient-communications/phr-invite/auto-invite/", views.auto_invite, name="auto_invite"),
+    path(
+        "patient-communications/phr-invite/representatives/",
+        views.representative_ages,
+        name="representative_ages",
+    ),
     path("patient-communications/messaging/", views.messaging, name="messaging"),
     path("patient-communications/appointment-reminders/", views.reminders, name="reminders"),
     path("users/", views.users, name="users"),

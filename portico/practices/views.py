@@ -8,7 +8,13 @@ from portico.core.forms import apply_service_errors
 from portico.notifications.sms import sms_enabled
 from portico.practices import services
 from portico.practices.decorators import administrator_required, staff_required
-from portico.practices.forms import NOTICE_NONE, NOTICE_WITHIN, CancellationPolicyForm, StaffAddForm
+from portico.practices.forms import (
+    NOTICE_NONE,
+    NOTICE_WITHIN,
+    CancellationPolicyForm,
+    RepresentativeAgesForm,
+    StaffAddForm,
+)
 from portico.practices.models import Membership, Role
 from portico.practices.selectors import practice_members
 
@@ -27,8 +33,19 @@ def _sms_note(practice) -> str | None:
     return None if sms_enabled() else "needed"
 
 
+def _ages_form(practice) -> RepresentativeAgesForm:
+    return RepresentativeAgesForm(
+        initial={
+            "narrow_age": practice.representative_narrow_age,
+            "end_age": practice.representative_end_age,
+        }
+    )
+
+
 def _phr_invite_page(request, status: int = 200, **context):
-    """The "PHR invite" tab: the auto-invite switch and who may invite patients."""
+    """The "PHR invite" tab: the auto-invite switch, who may invite patients, and the ages of
+    a parent's access to a child's record."""
+    context.setdefault("ages_form", _ages_form(request.practice))
     return render(
         request,
         "practices/phr_invite.html",
@@ -93,6 +110,33 @@ def auto_invite(request):
             request, gettext("Auto-invite is off: no more patients are invited automatically.")
         )
     return redirect("practices:phr_invite")
+
+
+@administrator_required
+@require_POST
+def representative_ages(request):
+    """EHR Settings > PHR invite: the ages at which a parent's or legal guardian's access
+    narrows and ends (SPEC §9.3), in their own form; nothing changes unless both are right."""
+    form = RepresentativeAgesForm(request.POST)
+    if form.is_valid():
+        try:
+            changed = services.representative_ages_set(
+                request.user,
+                practice=request.practice,
+                narrow_age=form.cleaned_data["narrow_age"],
+                end_age=form.cleaned_data["end_age"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                gettext("The representatives' ages are saved.")
+                if changed
+                else gettext("Nothing changed."),
+            )
+            return redirect("practices:phr_invite")
+    return _phr_invite_page(request, status=400, ages_form=form)
 
 
 ON_OFF = (("on", True), ("off", False))

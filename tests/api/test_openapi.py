@@ -140,6 +140,14 @@ OPERATIONS = [
     ("post", "/booking/requests/{request_id}/approve"),
     ("post", "/booking/requests/{request_id}/deny"),
     ("post", "/booking/requests/{request_id}/propose"),
+    ("get", "/patients/{patient_id}/representatives"),
+    ("post", "/patients/{patient_id}/representatives"),
+    ("get", "/representatives/{representative_id}"),
+    ("put", "/representatives/{representative_id}"),
+    ("post", "/representatives/{representative_id}/resend"),
+    ("post", "/representatives/{representative_id}/reinvite"),
+    ("post", "/representatives/{representative_id}/cancel"),
+    ("post", "/representatives/{representative_id}/revoke"),
 ]
 
 
@@ -152,5 +160,12 @@ def test_each_api_module_has_its_own_router_mounted_by_the_api(schema):
         if router is not None:
             with_routes.append(info.name)
             assert mounted.count(router) == 1, info.name
-    assert sorted(with_routes) == ["booking", "messages", "patients", "scheduling", "settings"]
+    assert sorted(with_routes) == [
+        "booking",
+        "messages",
+        "patients",
+        "representatives",
+        "scheduling",
+        "settings",
+    ]
     assert documented_operations(schema) == sorted(OPERATIONS)

@@ -15,6 +15,11 @@ from tests.factories import enroll, invite, make_patient
 VALID_BODIES = {
     ("post", "/patients/{patient_id}/portal/invite"): {},
     ("post", "/patients/{patient_id}/portal/resend"): {"email": "new@example.test"},
+    ("post", "/patients/{patient_id}/representatives"): {
+        "name": "Maria Rivera",
+        "relationship": "parent",
+        "email": "maria@example.test",
+    },
 }
 
 PATIENT_PATHS = [op for op in registered_operations() if "{patient_id}" in op[1]]

@@ -32,7 +32,10 @@ def window(page):
 
 
 def window_buttons(page) -> list[str]:
-    return [b.text for b in window(page).find_all("button")]
+    """The buttons of the patient's own access (the representatives' section has its own)."""
+    section = window(page).find("section", class_="representatives")
+    theirs = {id(el) for el in section.iter()} if section is not None else set()
+    return [b.text for b in window(page).find_all("button") if id(b) not in theirs]
 
 
 def summary_cells(page) -> dict[str, str]:

@@ -176,6 +176,7 @@ class Representative(AccessStateMixin, models.Model):
     # The adult patient renewed a parent's or guardian's access after coming of age.
     renewed_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # When the access was given: the first invitation, or the last "invite again".
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

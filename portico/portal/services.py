@@ -749,10 +749,16 @@ def _representative_reissue(
     phone = (last.phone if last else "") if phone is None else phone
     email, phone = _representative_contact(email, phone)
     invitation = _new_invitation(actor, holder=locked, patient=patient, email=email, phone=phone)
-    if state == AccessState.ENDED:
-        # A new invitation starts afresh: the old end date and account no longer apply.
-        locked.ends_on, locked.ended_at, locked.renewed_at = None, None, None
-        locked.save(update_fields=["ends_on", "ended_at", "renewed_at", "updated_at"])
+    if state != AccessState.INVITED:
+        # Invited again, the access is given anew (a parent's, given after the patient came of
+        # age, does not end with it: representation.came_of_age); an ended one's end date and
+        # renewal no longer apply.
+        locked.created_at = timezone.now()
+        fields = ["created_at", "updated_at"]
+        if state == AccessState.ENDED:
+            locked.ends_on, locked.ended_at, locked.renewed_at = None, None, None
+            fields += ["ends_on", "ended_at", "renewed_at"]
+        locked.save(update_fields=fields)
     audit_record(
         actor,
         action=action,

@@ -92,6 +92,10 @@ READS = {
     "booking:patient_cancel": Read("patient", "phr.view"),
     "booking:patient_withdraw": Read("patient", "phr.view"),
     "charts:appointments": Read("staff", "chart.view"),
+    # Representatives (SPEC §9): who sees a chart on the patient's behalf is the chart's too.
+    "charts:representative_troubleshooter": Read("staff", "chart.view"),
+    "api:list_representatives": Read("api", "chart.view"),
+    "api:get_representative": Read("api", "chart.view"),
 }
 
 # Changes only: a GET is refused; the service audits the change (tests of each service).
@@ -141,15 +145,26 @@ ACTIONS = {
     "booking:appointment_confirm",
     "booking:profile_status",
     "booking:npi_attest",
+    "charts:representative_invite",
+    "charts:representative_action",
+    "api:resend_representative_invite",
+    "api:reinvite_representative",
+    "api:cancel_representative_invite",
+    "api:revoke_representative",
+    "api:invite_representative",
+    "api:update_representative",
 }
 
 # Actions whose path also answers a GET that is one of the READS (the same URL, another method).
 GET_IS_A_READ = {
     "api:create_patient": "api:list_patients",
     "api:create_appointment": "api:list_appointments",
+    "api:invite_representative": "api:list_representatives",
+    "api:update_representative": "api:get_representative",
 }
 
 NO_HEALTH_INFORMATION = {
+    "practices:representative_ages": "the practice's ages for representatives' access",
     "home": "redirects each person to their side",
     "healthz": "answers ok",
     "system_requirements": "a public page: browsers, cookies, sender addresses",
@@ -311,6 +326,7 @@ def world(client, practice, admin, provider):
             "request_id": online["request"].public_id,
             "booking_id": online["profile"].booking_id,
             "slug": online["slug"],
+            "representative_id": factories.invite_representative(admin, patient).public_id,
         },
         "patient": patient,
     }
@@ -454,6 +470,9 @@ def _url(name: str, world) -> str:
         {"booking_id": pattern_kwargs["booking_id"]},
         {"slug": pattern_kwargs["slug"]},
         {k: pattern_kwargs[k] for k in ("access_id", "request_id")},
+        {k: pattern_kwargs[k] for k in ("patient_id", "representative_id")},
+        {k: pattern_kwargs[k] for k in ("patient_id", "representative_id", "action")},
+        {"representative_id": pattern_kwargs["representative_id"]},
     ):
         try:
             return reverse(name, kwargs=candidate)

@@ -322,6 +322,20 @@ def test_the_adult_patient_renews_a_parents_access_ended_by_coming_of_age(admin,
         assert not representation.is_narrowed(representative)
 
 
+def test_a_parent_invited_again_after_the_patient_came_of_age_keeps_the_new_access(admin, child):
+    patient = child.patient
+    with time_machine.travel(_at(dt.date(2032, 3, 11)), tick=False):
+        representative = portal_selectors.representative_of(patient, child.public_id)
+        assert representative.effective_state == AccessState.ENDED
+        invitation = portal.representative_reinvite(admin, representative=representative)
+        registration.registration_link_account(
+            representative.account, invitation_id=str(invitation.public_id)
+        )
+        again = portal_selectors.representative_of(patient, child.public_id)
+        assert again.effective_state == AccessState.ACTIVE
+        assert representation.scope_of(again) == representation.REPRESENTATIVE_SCOPE
+
+
 def test_a_guardian_the_practice_invites_for_an_adult_is_neither_narrowed_nor_ended(admin, patient):
     _account, guardian = enroll_representative(admin, patient, relationship="guardian")
     assert _state(guardian) == AccessState.ACTIVE

@@ -106,6 +106,25 @@ SOFIA = Chart(
     "Sofía", "Escribano", dt.date(1979, 1, 30), "sofia.escribano@example.test", "+12175550136"
 )
 
+# A family at the messaging practice (test_family_access.py): DANA, enrolled already with
+# PATIENT_PASSWORD, is the mother of THEO, who has no portal access and turns 12 in
+# THEO_BIRTHDAY_IN_DAYS days. Theo's record holds a shared problem and a shared one the
+# provider marked confidential from representatives.
+DANA = Chart(
+    "Dana", "Familywell", dt.date(1986, 2, 3), "dana.familywell@example.test", "+12175550137"
+)
+THEO_BIRTHDAY_IN_DAYS = 20
+THEO_SHARED_PROBLEM = "Unspecified asthma"
+THEO_CONFIDENTIAL_PROBLEM = "Anxiety disorder"
+
+
+def theo() -> Chart:
+    """Theo's chart: his 12th birthday is THEO_BIRTHDAY_IN_DAYS days from today."""
+    birthday = dt.date.today() + dt.timedelta(days=THEO_BIRTHDAY_IN_DAYS)  # noqa: DTZ011
+    born = birthday.replace(year=birthday.year - 12)
+    return Chart("Theo", "Familywell", born, "", "")
+
+
 # Online booking (test_online_booking.py) runs on the demo practice exactly as `make demo` seeds
 # it (portico/demo/seed.py, demo/online.py): Dr. Shah's public profile, the demo sign-ins.
 DEMO_PRACTICE_NAME = "Demo Family Practice"
@@ -266,6 +285,7 @@ def _seed_messaging() -> None:
     )
     factories.give_authenticator(provider, MSG_PROVIDER_TOTP_SECRET)
     messaging_settings_set(admin, practice=practice, enabled=True)
+    _seed_family(practice, admin, provider)
     for chart, fields in ((REMY, {}), (SOFIA, {"preferred_language": "es"})):
         patient = _chart(practice, chart, **fields)
         _enroll_with_password(admin, patient)
@@ -276,6 +296,26 @@ def _seed_messaging() -> None:
             code="10582",
             instructions="50 mcg by mouth every morning before breakfast",
             recorded_on=dt.date(2023, 3, 1),
+        )
+
+
+def _seed_family(practice, admin, provider) -> None:
+    """DANA enrolled; THEO not invited, with a shared problem and a confidential one."""
+    from portico.charts.models import Problem
+    from portico.charts.services import item_create
+
+    _enroll_with_password(admin, _chart(practice, DANA))
+    child = theo()
+    son = _chart(practice, child)
+    for code, confidential in (("J45.909", False), ("F41.9", True)):
+        item_create(
+            provider,
+            patient=son,
+            model=Problem,
+            code=code,
+            recorded_on=dt.date.today() - dt.timedelta(days=60),  # noqa: DTZ011
+            shared_with_patient=True,
+            confidential_from_representatives=confidential,
         )
 
 

@@ -2,9 +2,13 @@
 writing a new message or a prescription renewal request, reading and answering a thread, and
 downloading an attachment. Every page is reached through `patient_record_view` (the access is
 checked on every request; another chart's or practice's thread is a 404) and every change is
-a service call (messaging.services)."""
+a service call (messaging.services). Through an access whose scope leaves out messages (a
+parent's or guardian's, once the patient is 12: portal.representation.scope_of) every page
+answers 403 with MESSAGES_PRIVATE_MESSAGE and shows no message."""
 
 from __future__ import annotations
+
+import functools
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,6 +17,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from portico.core.forms import apply_service_errors
@@ -25,7 +30,7 @@ from portico.messaging.forms import (
 )
 from portico.messaging.models import Attachment, ThreadKind
 from portico.messaging.record_updates import record_update_emails_enabled
-from portico.portal.representation import scope_of
+from portico.portal import representation
 from portico.records.views import patient_record_view
 
 
@@ -43,7 +48,38 @@ def _messaging_off(request, access, accesses):
     )
 
 
+MESSAGES_PRIVATE_MESSAGE = gettext_lazy(
+    "From the age of %(age)s, a patient's messages with the practice are private to them: a "
+    "parent's or guardian's access no longer includes them. The rest of the record stays open "
+    "to you."
+)
+
+
+def messages_in_scope(view):
+    """A messaging page, only through an access whose scope includes the patient's messages;
+    otherwise the page says why (403) and reads nothing."""
+
+    @functools.wraps(view)
+    def gated(request, access, accesses, **kwargs):
+        if not representation.scope_of(access).messages:
+            return render(
+                request,
+                "messaging/patient_private.html",
+                _context(
+                    access,
+                    accesses,
+                    private_message=MESSAGES_PRIVATE_MESSAGE
+                    % {"age": access.practice.representative_narrow_age},
+                ),
+                status=403,
+            )
+        return view(request, access, accesses, **kwargs)
+
+    return gated
+
+
 @patient_record_view
+@messages_in_scope
 def thread_list(request, access, accesses):
     """The patient's threads with this practice, newest first, a page at a time."""
     services.patient_messages_viewed(request.user, access=access, page="list")
@@ -69,6 +105,7 @@ def thread_list(request, access, accesses):
 
 @require_POST
 @patient_record_view
+@messages_in_scope
 def email_settings(request, access, _accesses):
     """Whether the patient is emailed when the practice shares new results or visit summaries."""
     form = RecordUpdateEmailsForm(request.POST)
@@ -88,6 +125,7 @@ def email_settings(request, access, _accesses):
 
 
 @patient_record_view
+@messages_in_scope
 def thread_new(request, access, accesses):
     """Write a new message to one of the practice's providers."""
     if not services.messaging_open_for(access.practice):
@@ -100,14 +138,16 @@ def thread_new(request, access, accesses):
 
 
 @patient_record_view
+@messages_in_scope
 def renewal_new(request, access, accesses):
     """Ask for a prescription renewal of one or more shared current medications (with none to
     renew, the page says so and offers a normal message)."""
     if not services.messaging_open_for(access.practice):
         return _messaging_off(request, access, accesses)
     providers = services.messaging_providers(access.practice)
+    scope = representation.scope_of(access)
     medications = list(
-        services.renewable_medications(access.patient, confidential=scope_of(access).confidential)
+        services.renewable_medications(access.patient, confidential=scope.confidential)
     )
     form = None
     if medications:
@@ -160,6 +200,7 @@ def with_attachment_urls(thread_messages, url_of) -> list:
 
 
 @patient_record_view
+@messages_in_scope
 def thread(request, access, accesses, thread_id):
     """One thread, oldest message first (opening it is audited and clears "unread"); POST
     answers it while it is open and the practice takes messages."""
@@ -219,6 +260,7 @@ def thread(request, access, accesses, thread_id):
 
 
 @patient_record_view
+@messages_in_scope
 def attachment(request, access, _accesses, thread_id, attachment_id):
     """An attachment of one of the patient's threads, always as a download (never shown in
     the browser), audited."""

@@ -1,21 +1,33 @@
-"""The patient side: registration through the emailed link, and the portal home."""
+"""The patient side: registration through the emailed link, the portal home with the
+account's records (its own and those it represents, SPEC §9.2), the record switcher, and the
+patient's "Who can see my record" page where they end or renew representatives' access
+(SPEC §9.4)."""
 
 from __future__ import annotations
+
+import datetime as dt
+import functools
+from contextlib import nullcontext
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from portico.accounts import mfa, session_timeout
 from portico.accounts.services import SignInFailed, sign_in_check
+from portico.audit import context as audit_context
+from portico.audit.services import audit_read
 from portico.core import ratelimit
 from portico.core.forms import apply_service_errors
-from portico.portal import registration, selectors, services
+from portico.portal import registration, representation, selectors, services
 from portico.portal.forms import (
     CreateAccountForm,
     LinkAccountForm,
@@ -24,7 +36,7 @@ from portico.portal.forms import (
     VerifyIdentityForm,
 )
 from portico.portal.language import use_chart_language
-from portico.portal.models import AccessState, InvitationOrigin
+from portico.portal.models import AccessState, InvitationOrigin, Representative
 
 SESSION_KEY = "portal_registration"
 # The invitation for which this browser asked for a texted code (the code step needs it).
@@ -248,21 +260,287 @@ def _finish(request, account):
     return redirect("portal:home")
 
 
+# ---------------------------------------------------------------------------
+# The account's records (SPEC §9.2)
+
+
+def _listed(account, accesses) -> None:
+    """Audit the home page's list: one read per chart shown, a represented chart's as its
+    representative (acting-as, like every page of that record)."""
+    for access in accesses:
+        acting = (
+            audit_context.acting_for(access.patient_id, access.relationship)
+            if access.is_representative
+            else nullcontext()
+        )
+        with acting:
+            services.records_listed(account, accesses=[access])
+
+
 @login_required
 @never_cache
 def home(request):
-    """The patient's records, checked against their access on every request."""
+    """The account's records, checked against their access on every request: its own, then
+    those it manages for others (whose record, and the relationship). A record whose access
+    was revoked or ended shows the access error, never a link into it."""
     accesses = selectors.patient_access_list(request.user)
-    active = [a for a in accesses if a.effective_state == AccessState.ACTIVE]
+    active = [a for a in accesses if representation.is_active(a)]
     if len(active) == 1 and len(accesses) == 1:
         return redirect("records:record", access_id=active[0].public_id)
-    services.records_listed(request.user, accesses=accesses)
+    _listed(request.user, accesses)
     return render(
         request,
         "portal/home.html",
         {
             "accesses": accesses,
+            "own": [a for a in accesses if not a.is_representative],
+            "represented": [a for a in accesses if a.is_representative],
             "active": active,
             "no_access_message": services.NO_ACCESS_MESSAGE,
         },
+    )
+
+
+@login_required
+@never_cache
+def switch(request):
+    """The header's record switcher (a GET form): open the chosen record of the account's. An
+    id that is not one of the account's records is a 404; the record page itself checks the
+    access (a revoked or ended one answers with the access error)."""
+    chosen = request.GET.get("record", "")
+    if not chosen:
+        return redirect("portal:home")
+    accesses = selectors.patient_access_list(request.user)
+    access = next((a for a in accesses if str(a.public_id) == chosen), None)
+    if access is None:
+        raise Http404
+    return redirect("records:record", access_id=access.public_id)
+
+
+# ---------------------------------------------------------------------------
+# "Who can see my record" (SPEC §9.4): the patient's own access only
+
+PATIENT_ONLY_MESSAGE = _("Only the patient can see who has access to their record and change it.")
+
+
+def own_record_view(view):
+    """A page of the patient's own record that a representative may not use.
+
+    Called as view(request, access, accesses, ...). As for every record page (records.views.
+    patient_record_view): another account's chart or an unknown id is a 404 and an access no
+    longer active answers with the access error (403); a representative's access answers 403
+    with PATIENT_ONLY_MESSAGE.
+    """
+
+    @login_required
+    @never_cache
+    @functools.wraps(view)
+    def wrapper(request, access_id, **kwargs):
+        accesses = selectors.patient_access_list(request.user)
+        access = next((a for a in accesses if str(a.public_id) == str(access_id)), None)
+        if access is None:
+            raise Http404
+        if not representation.is_active(access):
+            return render(
+                request,
+                "portal/no_access.html",
+                {
+                    "access": access,
+                    "accesses": accesses,
+                    "no_access_message": services.NO_ACCESS_MESSAGE,
+                },
+                status=403,
+            )
+        if access.is_representative:
+            return _refused(request, access, accesses, PATIENT_ONLY_MESSAGE)
+        return view(request, access, accesses, **kwargs)
+
+    return wrapper
+
+
+def _refused(request, access, accesses, message):
+    return render(
+        request,
+        "portal/representatives_refused.html",
+        {"access": access, "accesses": accesses, "practice": access.practice, "message": message},
+        status=403,
+    )
+
+
+def _viewed(account, access, page: str) -> None:
+    """Audit the patient's read of a page about who sees their record (names and
+    relationships are health information too)."""
+    audit_read(account, action="phr.view", patient=access.patient, details={"page": page})
+
+
+# A representative's state as the patient reads it on "Who can see my record".
+STATE_LABELS = {
+    AccessState.ACTIVE: _("Can see your record"),
+    AccessState.INVITED: _("Invited, not registered yet"),
+    AccessState.EXPIRED: _("Invitation expired"),
+    AccessState.CANCELLED: _("Invitation cancelled"),
+    AccessState.REVOKED: _("Ended by the practice"),
+    AccessState.ENDED: _("Ended"),
+}
+
+
+@dataclass(frozen=True)
+class RepresentativeRow:
+    """One line of "Who can see my record"."""
+
+    representative: Representative
+    state: str
+    state_label: str
+    since: object  # a date or a datetime (shown in the practice's time zone)
+    until: object  # the last day of access, when one is set
+    coming_of_age: object  # the birthday on which a parent's access ends, when it will
+    sees_messages: bool
+    can_end: bool
+    can_renew: bool
+
+
+def _since(representative: Representative, state: str):
+    """When the representative's current state began."""
+    if state == AccessState.ACTIVE:
+        return representative.renewed_at or representative.enrolled_at
+    invitation = representative.current_invitation
+    if state in (AccessState.INVITED, AccessState.EXPIRED):
+        return invitation.created_at if invitation is not None else None
+    if representative.ended_at is not None:
+        return representative.ended_at
+    if state == AccessState.ENDED:
+        day = representation.coming_of_age_day(representative)
+        if day is not None and representation.came_of_age(representative):
+            return day
+        if representative.ends_on is not None:
+            return representative.ends_on + dt.timedelta(days=1)
+    return invitation.ended_at if invitation is not None else None
+
+
+def _row(representative: Representative, may_manage: bool) -> RepresentativeRow:
+    state = representative.effective_state
+    open_state = state in (AccessState.ACTIVE, AccessState.INVITED)
+    renewable = representation.is_renewable(representative)
+    return RepresentativeRow(
+        representative=representative,
+        state=state,
+        state_label=str(STATE_LABELS.get(state, AccessState(state).label)),
+        since=_since(representative, state),
+        until=representative.ends_on if open_state else None,
+        coming_of_age=representation.coming_of_age_day(representative) if open_state else None,
+        sees_messages=representation.scope_of(representative).messages,
+        can_end=may_manage and representation.is_endable(representative),
+        can_renew=may_manage and renewable,
+    )
+
+
+@own_record_view
+def representatives(request, access, accesses):
+    """Everyone who can see (or could see) the patient's record on their behalf: name,
+    relationship, state, since when and until when; "End access" and, for a parent's access
+    that ended when the patient came of age, "Renew access"."""
+    _viewed(request.user, access, "representatives")
+    may_manage = representation.may_manage_representatives(access)
+    rows = [_row(r, may_manage) for r in selectors.representatives_of(access.patient)]
+    return render(
+        request,
+        "portal/representatives.html",
+        {
+            "access": access,
+            "accesses": accesses,
+            "practice": access.practice,
+            "patient": access.patient,
+            "rows": rows,
+            "may_manage": may_manage,
+            "narrow_age": access.practice.representative_narrow_age,
+        },
+    )
+
+
+def _representative(access, representative_id) -> Representative:
+    found = selectors.representative_of(access.patient, representative_id)
+    if found is None:
+        raise Http404
+    return found
+
+
+def _confirm(request, access, accesses, representative, *, change: str, error: str = ""):
+    """The confirm step of ending or renewing: the page asks; its form posts."""
+    status = 409 if error else 200
+    if request.method == "GET":
+        _viewed(request.user, access, f"{change} representative")
+        if change == "end" and not representation.is_endable(representative):
+            error = gettext("This person's access has already ended.")
+        elif change == "renew" and not representation.is_renewable(representative):
+            error = gettext("Only access that ended when you came of age can be renewed.")
+    return render(
+        request,
+        "portal/representative_confirm.html",
+        {
+            "access": access,
+            "accesses": accesses,
+            "practice": access.practice,
+            "representative": representative,
+            "relationship": representation.relationship_noun(representative.relationship),
+            "change": change,
+            "error": error,
+            "end_age": access.practice.representative_end_age,
+        },
+        status=status,
+    )
+
+
+def _change(request, access, accesses, representative_id, *, change: str, service, done):
+    """The confirm page (GET) and the change (POST) of ending or renewing access. A child under
+    the narrowing age is refused both (the service refuses the change itself too)."""
+    representative = _representative(access, representative_id)
+    if request.method == "GET" and not representation.may_manage_representatives(access):
+        return _refused(
+            request,
+            access,
+            accesses,
+            gettext("Until you are %(age)s, ask your practice to change who sees your record.")
+            % {"age": access.practice.representative_narrow_age},
+        )
+    if request.method == "POST":
+        try:
+            service(request.user, access=access, representative=representative)
+        except services.InvalidTransition as exc:
+            return _confirm(
+                request, access, accesses, representative, change=change, error=exc.message
+            )
+        except PermissionDenied as exc:
+            return _refused(request, access, accesses, str(exc) or PATIENT_ONLY_MESSAGE)
+        messages.success(request, done % {"name": representative.name})
+        return redirect("portal:representatives", access_id=access.public_id)
+    return _confirm(request, access, accesses, representative, change=change)
+
+
+@own_record_view
+def representative_end(request, access, accesses, representative_id):
+    """End a representative's access (or their pending invitation): a page that asks, and its
+    form that does it (portal.services.representative_end)."""
+    return _change(
+        request,
+        access,
+        accesses,
+        representative_id,
+        change="end",
+        service=services.representative_end,
+        done=gettext("%(name)s can no longer see your record."),
+    )
+
+
+@own_record_view
+def representative_renew(request, access, accesses, representative_id):
+    """Renew a parent's or guardian's access that ended when the patient came of age: a page
+    that asks, and its form that does it (portal.services.representative_renew)."""
+    return _change(
+        request,
+        access,
+        accesses,
+        representative_id,
+        change="renew",
+        service=services.representative_renew,
+        done=gettext("%(name)s can see your record again."),
     )

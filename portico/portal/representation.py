@@ -133,3 +133,72 @@ def relationship_noun(relationship: str) -> str:
 
 def is_active(access) -> bool:
     return access.effective_state == AccessState.ACTIVE
+
+
+# --- What the portal pages show about representatives (SPEC §9.2–9.4) -----------------------
+
+
+def coming_of_age_day(representative) -> dt.date | None:
+    """The day a parent's or guardian's access ends (or ended) with the patient's coming of
+    age: None when age does not end it (another relationship, access given to an adult, or
+    renewed by the adult patient since)."""
+    if not _parental(representative):
+        return None
+    patient, practice = representative.patient, representative.practice
+    of_age = birthday_at_age(patient.date_of_birth, practice.representative_end_age)
+    if _local_date(representative.created_at, practice) >= of_age:
+        return None
+    renewed = representative.renewed_at
+    if renewed is not None and _local_date(renewed, practice) >= of_age:
+        return None
+    return of_age
+
+
+def is_endable(representative) -> bool:
+    """Whether the patient can end this representative's access now: it is active or its
+    invitation is pending (portal.services.representative_end)."""
+    return representative.effective_state in (AccessState.ACTIVE, AccessState.INVITED)
+
+
+def is_renewable(representative) -> bool:
+    """Whether the adult patient can renew it: access that ended with their coming of age
+    (portal.services.representative_renew)."""
+    return representative.state == AccessState.ACTIVE and came_of_age(representative)
+
+
+def may_manage_representatives(access) -> bool:
+    """Whether the holder of `access` may end or renew representatives' access: the patient's
+    own access (never a representative's) of a patient of the practice's narrowing age (12) or
+    older; a younger child's representatives are the practice's and the parents' to change."""
+    if getattr(access, "is_representative", False):
+        return False
+    patient, practice = access.patient, access.practice
+    return age_on(patient.date_of_birth, practice_today(practice)) >= (
+        practice.representative_narrow_age
+    )
+
+
+def record_label(access) -> str:
+    """One of the account's records as the switcher and the portal home name it."""
+    if not getattr(access, "is_representative", False):
+        return gettext("Your record at %(practice)s") % {"practice": access.practice.name}
+    return gettext("%(name)s's record at %(practice)s (you are their %(relationship)s)") % {
+        "name": access.patient.full_name,
+        "practice": access.practice.name,
+        "relationship": relationship_noun(access.relationship),
+    }
+
+
+# The relationship as the patient reads it in their access log ("Your parent").
+YOUR_RELATIONSHIP = {
+    Relationship.PARENT: _("Your parent"),
+    Relationship.GUARDIAN: _("Your legal guardian"),
+    Relationship.SPOUSE: _("Your spouse or partner"),
+    Relationship.ADULT_CHILD: _("Your adult child"),
+    Relationship.CAREGIVER: _("Your caregiver"),
+    Relationship.OTHER: _("Your representative"),
+}
+
+
+def your_relationship(relationship: str) -> str:
+    return str(YOUR_RELATIONSHIP.get(relationship, YOUR_RELATIONSHIP[Relationship.OTHER]))

@@ -43,7 +43,11 @@ from portico.portal.models import (
     Relationship,
     Representative,
 )
-from portico.portal.representation import came_of_age, practice_today
+from portico.portal.representation import (
+    came_of_age,
+    may_manage_representatives,
+    practice_today,
+)
 from portico.practices import permissions
 from portico.practices import selectors as practice_selectors
 
@@ -902,6 +906,11 @@ def _require_own_access(account, access: PortalAccess) -> None:
         or access.effective_state != AccessState.ACTIVE
     ):
         raise PermissionDenied(gettext("Only the patient can change who sees their record."))
+    if not may_manage_representatives(access):  # a child under the narrowing age (SPEC §9.3)
+        raise PermissionDenied(
+            gettext("Until you are %(age)s, ask your practice to change who sees your record.")
+            % {"age": access.practice.representative_narrow_age}
+        )
 
 
 @transaction.atomic

@@ -184,9 +184,11 @@ def revoke_link(request, access, _accesses, link_id):
 
 @patient_record_view
 def access_log_view(request, access, accesses):
-    """Who at the practice opened this chart, newest first (SPEC §6.3)."""
+    """Who opened this chart, newest first (SPEC §6.3): the practice's staff and the patient's
+    representatives, and for a representative the patient's own reads as their scope allows
+    (records.access_log)."""
     services.record_viewed(request.user, access=access, page="access log")
-    page, entries = access_log.access_log_page(access.patient, request.GET.get("page"))
+    page, entries = access_log.access_log_page(access, request.GET.get("page"))
     return render(
         request,
         "records/access_log.html",
@@ -194,6 +196,7 @@ def access_log_view(request, access, accesses):
             "access": access,
             "accesses": accesses,
             "practice": access.practice,
+            "patient": access.patient,
             "page": page,
             "entries": entries,
         },

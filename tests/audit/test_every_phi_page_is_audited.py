@@ -96,6 +96,9 @@ READS = {
     "charts:representative_troubleshooter": Read("staff", "chart.view"),
     "api:list_representatives": Read("api", "chart.view"),
     "api:get_representative": Read("api", "chart.view"),
+    "portal:representatives": Read("patient", "phr.view"),
+    "portal:representative_end": Read("patient", "phr.view"),
+    "portal:representative_renew": Read("patient", "phr.view"),
 }
 
 # Changes only: a GET is refused; the service audits the change (tests of each service).
@@ -164,6 +167,7 @@ GET_IS_A_READ = {
 }
 
 NO_HEALTH_INFORMATION = {
+    "portal:switch": "redirects to one of the account's records, whose page audits the read",
     "practices:representative_ages": "the practice's ages for representatives' access",
     "home": "redirects each person to their side",
     "healthz": "answers ok",
@@ -473,6 +477,7 @@ def _url(name: str, world) -> str:
         {k: pattern_kwargs[k] for k in ("patient_id", "representative_id")},
         {k: pattern_kwargs[k] for k in ("patient_id", "representative_id", "action")},
         {"representative_id": pattern_kwargs["representative_id"]},
+        {k: pattern_kwargs[k] for k in ("access_id", "representative_id")},
     ):
         try:
             return reverse(name, kwargs=candidate)

@@ -41,6 +41,10 @@ PATIENT_FACING = [
     "portico/portal/emails.py",
     "portico/portal/language.py",
     "portico/portal/templates/portal/home.html",
+    "portico/portal/templates/portal/_own_records.html",
+    "portico/portal/templates/portal/representative*.html",
+    "portico/portal/representation.py",
+    "portico/portal/templatetags/portal_patient.py",
     "portico/portal/templates/portal/no_access.html",
     "portico/portal/templates/portal/register_*.html",
     "portico/portal/templates/portal/email/*",
@@ -320,6 +324,9 @@ PUBLIC_PAGES = {
 # Pages of a signed-in patient whose chart prefers Spanish.
 PATIENT_PAGES = {
     "portal:home": lambda patient: reverse("portal:home"),
+    "portal:representatives": lambda patient: reverse(
+        "portal:representatives", args=[_access(patient)]
+    ),
     "records:record": lambda patient: reverse("records:record", args=[_access(patient)]),
     "records:download": lambda patient: reverse("records:download", args=[_access(patient)]),
     "records:send": lambda patient: reverse("records:send", args=[_access(patient)]),

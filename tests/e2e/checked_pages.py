@@ -44,6 +44,7 @@ STAFF_PAGES: dict[str, frozenset[str]] = {
     "booking:profile_settings": EN,
     "booking:requests": EN,
     "booking:request": EN,
+    "charts:representative_invite": EN,
 }
 
 # Patient-facing and public pages (the sign-in steps serve staff too): English and Spanish.
@@ -58,6 +59,8 @@ PATIENT_PAGES: dict[str, frozenset[str]] = {
     "portal:register": EN_ES,
     "portal:register_account": EN_ES,
     "records:record": EN_ES,
+    "portal:home": EN_ES,
+    "portal:representatives": EN_ES,
     "records:download": EN_ES,
     "records:send": EN_ES,
     "records:access_log": EN_ES,

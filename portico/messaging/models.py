@@ -134,6 +134,9 @@ class Message(models.Model):
     )
     # Who wrote it, as a label that outlives the account.
     sender_label = models.CharField(max_length=200)
+    # Written on the patient's side by one of their representatives (SPEC §9): how the writer
+    # is related to the patient ("parent"); empty when the patient wrote it, or staff.
+    sent_as = models.CharField(max_length=16, blank=True, default="")
     from_patient = models.BooleanField()
     body = models.TextField(blank=True)
     # Set on the provider's answer to a prescription renewal request.

@@ -213,12 +213,21 @@ def _add_message(
     stored_name: str | None,
     checked: attachments.Checked | None,
     renewal_decision: str = "",
+    access=None,
 ) -> Message:
+    """One message of the thread. On the patient's side, `access` is the portal access it was
+    written through: a representative's message carries their name and relationship."""
     now = timezone.now()
+    label, sent_as = thread.patient.full_name, ""
+    if not from_patient:
+        label = sender.display_name
+    elif access is not None and access.is_representative:
+        label, sent_as = access.name, access.relationship
     message = Message.objects.create(
         thread=thread,
         sender=sender,
-        sender_label=sender.display_name if not from_patient else thread.patient.full_name,
+        sender_label=label,
+        sent_as=sent_as,
         from_patient=from_patient,
         body=body,
         renewal_decision=renewal_decision,
@@ -364,6 +373,7 @@ def thread_start(
             body=body,
             stored_name=stored_name,
             checked=checked,
+            access=access,
         )
         if renewal:
             request = RenewalRequest.objects.create(thread=thread, pharmacy=pharmacy)
@@ -406,6 +416,7 @@ def patient_reply(account, *, access: PortalAccess, thread: Thread, body: str, u
             body=body,
             stored_name=stored_name,
             checked=checked,
+            access=access,
         )
         _audit(account, "message.reply", locked, by="patient", attachment=checked is not None)
         _notify(locked, to_patient=False, now=message.created_at)

@@ -83,9 +83,10 @@ def messages_in_scope(view):
 def thread_list(request, access, accesses):
     """The patient's threads with this practice, newest first, a page at a time."""
     services.patient_messages_viewed(request.user, access=access, page="list")
-    page = Paginator(selectors.patient_threads(access.patient), selectors.PAGE_SIZE).get_page(
-        request.GET.get("page")
+    threads = selectors.patient_threads(
+        access.patient, confidential=representation.scope_of(access).confidential
     )
+    page = Paginator(threads, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "messaging/patient_list.html",
@@ -204,7 +205,9 @@ def with_attachment_urls(thread_messages, url_of) -> list:
 def thread(request, access, accesses, thread_id):
     """One thread, oldest message first (opening it is audited and clears "unread"); POST
     answers it while it is open and the practice takes messages."""
-    thread = selectors.thread_for_patient(access.patient, thread_id)
+    thread = selectors.thread_for_patient(
+        access.patient, thread_id, confidential=representation.scope_of(access).confidential
+    )
     messaging_open = services.messaging_open_for(access.practice)
     can_reply = messaging_open and thread.is_open
     form = ReplyForm(request.POST or None, request.FILES or None) if can_reply else ReplyForm()
@@ -264,7 +267,9 @@ def thread(request, access, accesses, thread_id):
 def attachment(request, access, _accesses, thread_id, attachment_id):
     """An attachment of one of the patient's threads, always as a download (never shown in
     the browser), audited."""
-    thread = selectors.thread_for_patient(access.patient, thread_id)
+    thread = selectors.thread_for_patient(
+        access.patient, thread_id, confidential=representation.scope_of(access).confidential
+    )
     found = selectors.attachment_of_thread(thread, attachment_id)
     try:
         stored = found.file.open("rb")

@@ -49,9 +49,22 @@ def unread_counts(practice, user) -> UnreadCounts:
     return UnreadCounts(mine=counts["mine"], practice=counts["practice"])
 
 
-def patient_threads(patient) -> QuerySet[Thread]:
-    """A patient's threads with their practice, newest first."""
-    return _list_columns(Thread.objects.filter(patient=patient))
+def _threads_of(patient, *, confidential: bool) -> QuerySet[Thread]:
+    """The chart's threads; for a representative (`confidential` False, from the access's
+    scope) without the renewal requests that name a medication confidential from
+    representatives, or one of a visit so marked (charts.models.ClinicalItem)."""
+    threads = Thread.objects.filter(patient=patient)
+    if not confidential:
+        threads = threads.exclude(
+            Q(renewal__medications__confidential_from_representatives=True)
+            | Q(renewal__medications__encounter__confidential_from_representatives=True)
+        )
+    return threads
+
+
+def patient_threads(patient, *, confidential: bool = True) -> QuerySet[Thread]:
+    """A patient's threads with their practice, newest first (see _threads_of)."""
+    return _list_columns(_threads_of(patient, confidential=confidential))
 
 
 def thread_for_practice(practice, public_id) -> Thread:
@@ -63,11 +76,12 @@ def thread_for_practice(practice, public_id) -> Thread:
     )
 
 
-def thread_for_patient(patient, public_id) -> Thread:
-    """One of this chart's threads, or 404."""
+def thread_for_patient(patient, public_id, *, confidential: bool = True) -> Thread:
+    """One of this chart's threads the access may see (see _threads_of), or 404."""
     return get_object_or_404(
-        Thread.objects.select_related("patient", "provider", "practice"),
-        patient=patient,
+        _threads_of(patient, confidential=confidential).select_related(
+            "patient", "provider", "practice"
+        ),
         public_id=public_id,
     )
 

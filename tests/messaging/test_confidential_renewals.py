@@ -69,3 +69,45 @@ def test_the_patient_still_renews_their_confidential_medication(
     assert "Sertraline 50 mg tablet" in renewal_page(
         client, PortalAccess.objects.get(patient=patient)
     )
+
+
+def test_the_patients_renewal_of_a_confidential_medication_never_reaches_a_representative(
+    client, admin, patient, provider, messaging_on, medications
+):
+    _open_one, private = medications
+    patient_account = enroll(admin, patient)
+    own = PortalAccess.objects.get(patient=patient)
+    renewal = services.thread_start(
+        patient_account,
+        access=own,
+        provider=provider.public_id,
+        kind="renewal",
+        subject="Prescription renewal",
+        body="",
+        medications=[str(private.public_id)],
+        pharmacy="Main Street Pharmacy",
+    )
+    general = services.thread_start(
+        patient_account,
+        access=own,
+        provider=provider.public_id,
+        kind="general",
+        subject="Parking",
+        body="Where do I park?",
+    )
+    account, caregiver = enroll_representative(admin, patient, relationship="caregiver")
+    sign_in(client, account)
+    listing = client.get(
+        reverse("messaging:patient_list", kwargs={"access_id": caregiver.public_id})
+    ).content.decode()
+    assert "Parking" in listing and "Prescription renewal" not in listing
+    hidden = reverse("messaging:patient_thread", args=[caregiver.public_id, renewal.public_id])
+    assert client.get(hidden).status_code == 404
+    shown = reverse("messaging:patient_thread", args=[caregiver.public_id, general.public_id])
+    assert client.get(shown).status_code == 200
+    # The patient still sees both.
+    sign_in(client, patient_account)
+    own_listing = client.get(
+        reverse("messaging:patient_list", kwargs={"access_id": own.public_id})
+    ).content.decode()
+    assert "Parking" in own_listing and "Prescription renewal" in own_listing

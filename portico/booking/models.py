@@ -201,6 +201,10 @@ class AppointmentRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     # The written language of the requester's page, for the emails about the request.
     language = models.CharField(max_length=8, blank=True)
+    # A portal request a representative made on the patient's behalf (SPEC §9): who, and how
+    # they are related to the patient ("parent"); empty when the patient asked.
+    representative_name = models.CharField(max_length=200, blank=True)
+    requested_as = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

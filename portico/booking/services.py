@@ -642,10 +642,12 @@ def _own_request(access, request: AppointmentRequest) -> None:
 def _portal_request(
     account, access, appointment: Appointment, kind: str, action: str, **values
 ) -> AppointmentRequest:
-    """Store the patient's request about their appointment (with the chart's details), audit it
-    as `action` and email that it was received."""
+    """Store the patient's request about their appointment (with the chart's details, and who
+    asked when a representative did), audit it as `action` and email that it was received."""
     patient = access.patient
     values.setdefault("reason", appointment.reason)
+    if access.is_representative:
+        values.update(representative_name=access.name, requested_as=access.relationship)
     request = AppointmentRequest.objects.create(
         practice=appointment.practice,
         provider=appointment.provider,

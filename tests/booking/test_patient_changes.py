@@ -189,6 +189,26 @@ def test_a_reschedule_request_leaves_the_original_confirmed(
     assert list(selectors.patient_requests(patient)) == [request]
 
 
+def test_a_representatives_request_says_who_asked_to_the_practice_and_emails_them(
+    client, admin, confirmed, patient, profile
+):
+    from django.urls import reverse
+
+    from tests.factories import enroll_representative, sign_in
+
+    account, parent = enroll_representative(admin, patient, name="Jordan Rivera")
+    request = services.reschedule_request(
+        account, access=parent, appointment=confirmed, start_at=at(WEDNESDAY, 11)
+    )
+    request.refresh_from_db()
+    assert (request.representative_name, request.requested_as) == ("Jordan Rivera", "parent")
+    assert request.email == account.email
+    assert emails("booking.received", account.email) == 1
+    sign_in(client, admin)
+    page = client.get(reverse("booking:request", args=[request.public_id])).content.decode()
+    assert "Jordan Rivera, the patient's parent" in " ".join(page.split())
+
+
 def test_a_reschedule_may_overlap_the_appointments_own_time(confirmed, enrolled, access, profile):
     request = services.reschedule_request(
         enrolled, access=access, appointment=confirmed, start_at=at(TUESDAY, 10, 20)

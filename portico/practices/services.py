@@ -249,9 +249,13 @@ REPRESENTATIVE_AGE_MIN = 10
 REPRESENTATIVE_AGE_MAX = 21
 
 
-def _age(value, field: str, errors: dict[str, list[str]]) -> int | None:
-    """An age in whole years from REPRESENTATIVE_AGE_MIN to _MAX, from an int or the digits
-    typed."""
+def _whole_number(
+    value, field: str, errors: dict[str, list[str]], *, low: int, high: int, messages
+) -> int | None:
+    """A whole number from `low` to `high`, from an int or the digits typed ("" or None:
+    missing). `messages` are the field's (missing, not whole, out of range) messages, the last
+    with %(min)s and %(max)s."""
+    missing, not_whole, out_of_range = messages
     if isinstance(value, str):
         value = value.strip()
         if not value:
@@ -259,18 +263,31 @@ def _age(value, field: str, errors: dict[str, list[str]]) -> int | None:
         elif re.fullmatch(r"[+-]?[0-9]{1,9}", value):
             value = int(value)
     if value is None:
-        errors[field] = [gettext("Enter an age in years.")]
+        errors[field] = [str(missing)]
         return None
     if not isinstance(value, int) or isinstance(value, bool):
-        errors[field] = [gettext("Enter the age as a whole number of years.")]
+        errors[field] = [str(not_whole)]
         return None
-    if not REPRESENTATIVE_AGE_MIN <= value <= REPRESENTATIVE_AGE_MAX:
-        errors[field] = [
-            gettext("Enter an age from %(min)s to %(max)s.")
-            % {"min": REPRESENTATIVE_AGE_MIN, "max": REPRESENTATIVE_AGE_MAX}
-        ]
+    if not low <= value <= high:
+        errors[field] = [str(out_of_range) % {"min": low, "max": high}]
         return None
     return value
+
+
+def _age(value, field: str, errors: dict[str, list[str]]) -> int | None:
+    """An age in whole years from REPRESENTATIVE_AGE_MIN to _MAX."""
+    return _whole_number(
+        value,
+        field,
+        errors,
+        low=REPRESENTATIVE_AGE_MIN,
+        high=REPRESENTATIVE_AGE_MAX,
+        messages=(
+            gettext_lazy("Enter an age in years."),
+            gettext_lazy("Enter the age as a whole number of years."),
+            gettext_lazy("Enter an age from %(min)s to %(max)s."),
+        ),
+    )
 
 
 @transaction.atomic
@@ -328,26 +345,19 @@ _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 def _policy_days(value, field: str, errors: dict[str, list[str]]) -> int | None:
-    """A number of calendar days (1 to POLICY_DAYS_MAX) from an int or the digits typed ("" or
-    None: missing)."""
-    if isinstance(value, str):
-        value = value.strip()
-        if not value:
-            value = None
-        elif re.fullmatch(r"[+-]?[0-9]{1,9}", value):
-            value = int(value)
-    if value is None:
-        errors[field] = [gettext("Enter the number of calendar days.")]
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        errors[field] = [gettext("Enter the number of calendar days as a whole number.")]
-        return None
-    if not 1 <= value <= POLICY_DAYS_MAX:
-        errors[field] = [
-            gettext("Enter a number of calendar days from 1 to %(max)s.") % {"max": POLICY_DAYS_MAX}
-        ]
-        return None
-    return value
+    """A number of calendar days from 1 to POLICY_DAYS_MAX."""
+    return _whole_number(
+        value,
+        field,
+        errors,
+        low=1,
+        high=POLICY_DAYS_MAX,
+        messages=(
+            gettext_lazy("Enter the number of calendar days."),
+            gettext_lazy("Enter the number of calendar days as a whole number."),
+            gettext_lazy("Enter a number of calendar days from 1 to %(max)s."),
+        ),
+    )
 
 
 @transaction.atomic

@@ -317,6 +317,31 @@ def switch(request):
     return redirect("records:record", access_id=access.public_id)
 
 
+def record_access(request, access_id):
+    """The signed-in account's access to the record `access_id` and the account's list of
+    accesses, with None; or, for an access no longer active (revoked, ended), the page with
+    the access error (403) in third place. Another account's chart or an unknown id is a 404.
+    Every page of a record checks its access here (records.views.patient_record_view,
+    own_record_view), so a revoke takes effect on the next request."""
+    accesses = selectors.patient_access_list(request.user)
+    access = next((a for a in accesses if str(a.public_id) == str(access_id)), None)
+    if access is None:
+        raise Http404
+    if not representation.is_active(access):
+        refusal = render(
+            request,
+            "portal/no_access.html",
+            {
+                "access": access,
+                "accesses": accesses,
+                "no_access_message": services.NO_ACCESS_MESSAGE,
+            },
+            status=403,
+        )
+        return access, accesses, refusal
+    return access, accesses, None
+
+
 # ---------------------------------------------------------------------------
 # "Who can see my record" (SPEC §9.4): the patient's own access only
 
@@ -336,21 +361,9 @@ def own_record_view(view):
     @never_cache
     @functools.wraps(view)
     def wrapper(request, access_id, **kwargs):
-        accesses = selectors.patient_access_list(request.user)
-        access = next((a for a in accesses if str(a.public_id) == str(access_id)), None)
-        if access is None:
-            raise Http404
-        if not representation.is_active(access):
-            return render(
-                request,
-                "portal/no_access.html",
-                {
-                    "access": access,
-                    "accesses": accesses,
-                    "no_access_message": services.NO_ACCESS_MESSAGE,
-                },
-                status=403,
-            )
+        access, accesses, refusal = record_access(request, access_id)
+        if refusal is not None:
+            return refusal
         if access.is_representative:
             return _refused(request, access, accesses, PATIENT_ONLY_MESSAGE)
         return view(request, access, accesses, **kwargs)

@@ -8,7 +8,7 @@ import functools
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,9 +20,7 @@ from portico.audit import context as audit_context
 from portico.charts import record_cache
 from portico.charts.validation import format_phone
 from portico.core.forms import apply_service_errors
-from portico.portal import selectors as portal_selectors
-from portico.portal import services as portal
-from portico.portal.models import AccessState
+from portico.portal.patient_views import record_access
 from portico.records import access_log, fhir, selectors, services
 from portico.records.forms import SendLinkForm
 
@@ -42,21 +40,9 @@ def patient_record_view(view):
     @never_cache
     @functools.wraps(view)
     def wrapper(request, access_id, **kwargs):
-        accesses = portal_selectors.patient_access_list(request.user)
-        access = next((a for a in accesses if str(a.public_id) == str(access_id)), None)
-        if access is None:
-            raise Http404
-        if access.effective_state != AccessState.ACTIVE:
-            return render(
-                request,
-                "portal/no_access.html",
-                {
-                    "access": access,
-                    "accesses": accesses,
-                    "no_access_message": portal.NO_ACCESS_MESSAGE,
-                },
-                status=403,
-            )
+        access, accesses, refusal = record_access(request, access_id)
+        if refusal is not None:
+            return refusal
         if access.is_representative:
             with audit_context.acting_for(access.patient_id, access.relationship):
                 return view(request, access, accesses, **kwargs)

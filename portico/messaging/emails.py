@@ -17,9 +17,9 @@ from django.utils.translation import gettext
 
 from portico.messaging.models import Thread
 from portico.messaging.record_updates import record_update_emails_enabled
+from portico.messaging.selectors import thread_readers
 from portico.notifications.rendering import RenderedEmail, from_templates
 from portico.portal.models import AccessState, PortalAccess
-from portico.portal.selectors import enrolled_access
 from portico.practices.models import Membership
 
 
@@ -28,8 +28,9 @@ def _url(name: str, **kwargs) -> str:
 
 
 def render_new_for_patient(email) -> RenderedEmail | None:
-    """The practice wrote in one of the patient's threads: a link to the thread in the portal,
-    while the patient's portal access is still active."""
+    """The practice wrote in one of the patient's threads: a link to the thread in the portal
+    for the reader it was queued for (the patient, or a representative), while they may still
+    read it."""
     thread = (
         Thread.objects.select_related("practice", "patient")
         .filter(public_id=email.subject_id)
@@ -37,7 +38,10 @@ def render_new_for_patient(email) -> RenderedEmail | None:
     )
     if thread is None:
         return None
-    access = enrolled_access(thread.patient)
+    # The reader it was queued for, if they may still read the thread (the patient's access,
+    # or a representative's, may have ended since).
+    to = email.to_address.lower()
+    access = next((a for a in thread_readers(thread) if a.account.email.lower() == to), None)
     if access is None:
         return None
     practice = thread.practice

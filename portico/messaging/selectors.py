@@ -9,6 +9,8 @@ from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from portico.messaging.models import Attachment, Message, Thread, ThreadKind, ThreadStatus
+from portico.portal.representation import scope_of
+from portico.portal.selectors import active_representatives, enrolled_access
 
 PAGE_SIZE = 25
 
@@ -60,6 +62,24 @@ def _threads_of(patient, *, confidential: bool) -> QuerySet[Thread]:
             | Q(renewal__medications__encounter__confidential_from_representatives=True)
         )
     return threads
+
+
+def thread_readers(thread: Thread) -> list:
+    """The portal accesses to tell of a new message in this thread, each with its account: the
+    patient's own when enrolled, and every active representative whose scope has messages and
+    who may see the thread (SPEC §9: not a parent of an adolescent, not a renewal naming a
+    medication confidential from representatives)."""
+    own = enrolled_access(thread.patient)
+    readers: list = [own] if own is not None and own.account is not None else []
+    for representative in active_representatives(thread.patient):
+        scope = scope_of(representative)
+        if not scope.messages:
+            continue
+        if scope.confidential or (
+            _threads_of(thread.patient, confidential=False).filter(pk=thread.pk).exists()
+        ):
+            readers.append(representative)
+    return readers
 
 
 def patient_threads(patient, *, confidential: bool = True) -> QuerySet[Thread]:

@@ -29,7 +29,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from portico.audit.services import audit_read, audit_record
 from portico.charts.models import Medication, MedicationStatus, Patient
-from portico.messaging import attachments
+from portico.messaging import attachments, selectors
 from portico.messaging.models import (
     BODY_MAX,
     PHARMACY_MAX,
@@ -46,7 +46,6 @@ from portico.messaging.models import (
 from portico.notifications.services import email_enqueue
 from portico.portal.models import PortalAccess
 from portico.portal.representation import scope_of
-from portico.portal.selectors import enrolled_access
 from portico.practices import permissions
 from portico.practices import selectors as practice_selectors
 from portico.practices.models import Membership, Practice
@@ -271,18 +270,18 @@ def _notify(thread: Thread, *, to_patient: bool, now: dt.datetime) -> None:
     if last is not None and now - last < NOTIFY_EVERY:
         return
     if to_patient:
-        access = enrolled_access(thread.patient)
-        account = access.account if access is not None else None
-        if account is None:
+        readers = selectors.thread_readers(thread)
+        if not readers:
             return
-        email_enqueue(
-            kind=PATIENT_EMAIL,
-            subject_id=thread.public_id,
-            to_address=account.email,
-            practice=thread.practice,
-            patient=thread.patient,
-            language=account.language,
-        )
+        for reader in readers:  # the patient, and representatives who may read it
+            email_enqueue(
+                kind=PATIENT_EMAIL,
+                subject_id=thread.public_id,
+                to_address=reader.account.email,
+                practice=thread.practice,
+                patient=thread.patient,
+                language=reader.account.language,
+            )
     else:
         email_enqueue(
             kind=PRACTICE_EMAIL,

@@ -145,6 +145,15 @@ def representatives_of(patient) -> list[Representative]:
     )
 
 
+def active_representatives(patient) -> list[Representative]:
+    """The chart's representatives whose access is active now (end dates and the patient's
+    coming of age applied), with their accounts."""
+    found = Representative.objects.filter(
+        patient=patient, state=AccessState.ACTIVE, account__isnull=False
+    ).select_related("account", "patient", "practice", "current_invitation")
+    return [r for r in found if r.effective_state == AccessState.ACTIVE]
+
+
 def representative_of(patient, public_id) -> Representative | None:
     """One of the chart's representatives by its public id, else None (a 404 for the caller)."""
     try:

@@ -463,3 +463,39 @@ def test_no_record_update_email_for_a_patient_not_enrolled(
 
     assert OutboundEmail.objects.count() == before
     assert not OutboundEmail.objects.filter(kind="messaging.record_update").exists()
+
+
+# --- Representatives (SPEC §9) --------------------------------------------------------------
+
+
+def test_a_reply_emails_the_parent_of_a_young_child_a_link_under_her_own_access(
+    practice, admin, provider, smtp, committed, clock
+):
+    practice_services.messaging_settings_set(admin, practice=practice, enabled=True)
+    child = factories.make_patient(practice, date_of_birth=dt.date(2018, 5, 1))  # 8
+    account, parent = factories.enroll_representative(admin, child, email="mum@example.test")
+    thread = services.thread_start(
+        account, access=parent, provider=provider, kind="medical", subject=SUBJECT, body=BODY
+    )
+    with committed():
+        services.staff_reply(provider, thread=thread, body=REPLY)
+
+    (received,) = to(smtp, "mum@example.test")
+    _subject, text, _html = parts(received)
+    assert f"{BASE}/portal/records/{parent.public_id}/messages/{thread.public_id}/" in text
+    assert_no_content(received, SUBJECT, BODY, REPLY, child.legal_first_name)
+
+
+def test_a_reply_emails_the_patient_but_not_the_parent_of_an_adolescent(
+    world, practice, admin, provider, smtp, committed
+):
+    patient = world["patient"]
+    patient.date_of_birth = dt.date(2012, 1, 1)  # 14
+    patient.save(update_fields=["date_of_birth"])
+    factories.enroll_representative(admin, patient, email="dad@example.test")
+    thread = start_thread(world)
+    with committed():
+        services.staff_reply(provider, thread=thread, body=REPLY)
+
+    assert len(to(smtp, world["account"].email)) == 1
+    assert to(smtp, "dad@example.test") == []

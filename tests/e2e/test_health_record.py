@@ -106,7 +106,7 @@ def test_provider_shares_an_abnormal_lab_the_patient_reads_downloads_and_sends(
     expect(provider.locator(".encounter-status")).to_contain_text(f"Signed by {PROVIDER_NAME}")
     share = provider.get_by_role("region", name="Shared with the patient")
     share.get_by_label("Share the visit note (and its amendments) with the patient").check()
-    expect(share.get_by_label(GLUCOSE)).to_be_checked()
+    expect(share.get_by_label(GLUCOSE, exact=True)).to_be_checked()
     share.get_by_role("button", name="Save share choices").click()
     expect(provider.get_by_text("Share choices saved.")).to_be_visible()
     expect(provider.locator(".encounter-status")).to_contain_text(

@@ -321,6 +321,10 @@ def test_a_visitor_books_on_the_practice_website_staff_approve_and_the_patient_r
     patient = new_page(viewport=PHONE)
     patient.goto("/accounts/sign-in/")
     steps.patient_sign_in(patient, stack.inbox, JORDAN, DEMO_PASSWORD)
+    # Jordan also manages her children's records (the demo family): she opens her own.
+    patient.get_by_role("region", name="Your records").get_by_role(
+        "link", name="Open record"
+    ).click()
     patient.get_by_role("navigation", name="Health record").get_by_role(
         "link", name="Appointments"
     ).click()

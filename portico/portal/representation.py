@@ -56,15 +56,8 @@ def came_of_age(representative, today: dt.date | None = None) -> bool:
     """Whether a parent's or guardian's access ended with the patient's coming of age: it was
     given before that birthday, the birthday has come, and the adult patient has not renewed
     it since. (A guardian the practice invites for an adult patient is not ended by age.)"""
-    if not _parental(representative):
-        return False
-    patient, practice = representative.patient, representative.practice
-    of_age = birthday_at_age(patient.date_of_birth, practice.representative_end_age)
-    today = today or practice_today(practice)
-    if today < of_age or _local_date(representative.created_at, practice) >= of_age:
-        return False
-    renewed = representative.renewed_at
-    return renewed is None or _local_date(renewed, practice) < of_age
+    day = coming_of_age_day(representative)
+    return day is not None and (today or practice_today(representative.practice)) >= day
 
 
 def has_ended(representative, today: dt.date | None = None) -> bool:

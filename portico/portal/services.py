@@ -44,7 +44,8 @@ from portico.portal.models import (
     Representative,
 )
 from portico.portal.representation import (
-    came_of_age,
+    is_endable,
+    is_renewable,
     may_manage_representatives,
     practice_today,
 )
@@ -923,7 +924,7 @@ def representative_end(account, *, access: PortalAccess, representative: Represe
     locked = representative_locked(representative)
     locked.patient, locked.practice = access.patient, access.practice
     state = locked.effective_state
-    if state not in (AccessState.ACTIVE, AccessState.INVITED):
+    if not is_endable(locked):
         raise InvalidTransition(gettext("This person's access has already ended."))
     if state == AccessState.INVITED:
         _end_current_invitation(locked, InvitationStatus.CANCELLED)
@@ -949,7 +950,7 @@ def representative_renew(account, *, access: PortalAccess, representative: Repre
         raise PermissionDenied(gettext("Only the patient can change who sees their record."))
     locked = representative_locked(representative)
     locked.patient, locked.practice = access.patient, access.practice
-    if locked.state != AccessState.ACTIVE or not came_of_age(locked):
+    if not is_renewable(locked):
         raise InvalidTransition(
             gettext("Only access that ended when you came of age can be renewed.")
         )

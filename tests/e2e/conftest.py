@@ -314,13 +314,14 @@ def _server_commands(http_port: int) -> dict[str, list[str]]:
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def servers_later(stack) -> Iterator:
     """`servers_later(days)` starts another web server and task worker on the same database,
     cache and mailbox whose clocks run `days` ahead (Debian's libfaketime, through the
     `faketime` command), and returns that web server's address: what the same people see on
-    a later day, for rules that change with the date (a child's birthday). Each offset is
-    started once and stopped with the session."""
+    a later day, for rules that change with the date (a child's birthday). They stop when the
+    test ends: the later worker takes tasks from the same queue, so it must not outlive the
+    test and send other tests' emails with its own address and clock."""
     started: dict[int, str] = {}
     with ExitStack() as cleanup:
 

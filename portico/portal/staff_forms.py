@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portico.charts.validation import normalize_phone
 from portico.core.forms import DateInput, TelInput
+from portico.portal.forms import PortalContactForm
 from portico.portal.models import Relationship
 from portico.portal.services import NAME_MAX_LENGTH
 
@@ -42,16 +43,30 @@ class RepresentativeDetailsForm(forms.Form):
     )
 
 
-class RepresentativeInviteForm(RepresentativeDetailsForm):
-    """ "Invite a representative": who they are and where their enrollment email goes."""
+class RepresentativeContactForm(PortalContactForm):
+    """A representative's enrollment email and phone (resend, invite again): labelled apart
+    from the patient's own fields, which share the same window."""
 
     email = forms.EmailField(
-        label=_("Enrollment email"),
+        label=_("Representative's email"),
         max_length=254,
         error_messages={"required": _("An email address is needed to send the enrollment email.")},
     )
     phone = forms.CharField(
-        label=_("Mobile phone"),
+        label=_("Representative's mobile phone"), required=False, max_length=40, widget=TelInput()
+    )
+
+
+class RepresentativeInviteForm(RepresentativeDetailsForm):
+    """ "Invite a representative": who they are and where their enrollment email goes."""
+
+    email = forms.EmailField(
+        label=_("Representative's email"),
+        max_length=254,
+        error_messages={"required": _("An email address is needed to send the enrollment email.")},
+    )
+    phone = forms.CharField(
+        label=_("Representative's mobile phone"),
         required=False,
         max_length=40,
         widget=TelInput(),

@@ -27,7 +27,11 @@ from portico.portal import services
 from portico.portal.forms import PortalContactForm
 from portico.portal.models import Relationship, Representative
 from portico.portal.selectors import RepresentativeRow, portal_window, representative_of
-from portico.portal.staff_forms import RepresentativeDetailsForm, RepresentativeInviteForm
+from portico.portal.staff_forms import (
+    RepresentativeContactForm,
+    RepresentativeDetailsForm,
+    RepresentativeInviteForm,
+)
 from portico.practices import permissions
 from portico.practices.decorators import staff_required
 
@@ -64,7 +68,7 @@ def _representative_forms(rows: list[RepresentativeRow], failed: Failed | None):
     forms = []
     for row in rows:
         prefix = _row_prefix(row.public_id)
-        contact = PortalContactForm(
+        contact = RepresentativeContactForm(
             initial={"email": row.invitation_email, "phone": format_phone(row.phone)},
             prefix=prefix,
         )
@@ -275,11 +279,12 @@ def _hidden(form, **values: str) -> list[tuple[str, str]]:
     return [(form.add_prefix(name), value) for name, value in values.items()]
 
 
-def _contact_facts(form: PortalContactForm) -> list[tuple[str, str]]:
+def _contact_facts(form) -> list[tuple[str, str]]:
+    """The contact fields of a confirmation, under the form's own labels."""
     data = form.cleaned_data
     return [
-        (gettext("Enrollment email"), data["email"]),
-        (gettext("Mobile phone"), format_phone(data["phone"]) or "—"),
+        (str(form.fields["email"].label), data["email"]),
+        (str(form.fields["phone"].label), format_phone(data["phone"]) or "—"),
     ]
 
 
@@ -440,7 +445,7 @@ def representative_action(request, patient_id, representative_id, action):
     name = {"name": representative.name}
     form = None
     if needs_contact:
-        form = PortalContactForm(request.POST, prefix=_row_prefix(representative.public_id))
+        form = RepresentativeContactForm(request.POST, prefix=_row_prefix(representative.public_id))
         if not form.is_valid():
             return render_chart(
                 request,
@@ -478,7 +483,7 @@ def representative_action(request, patient_id, representative_id, action):
     try:
         service(request.user, representative=representative, **kwargs)
     except ValidationError as exc:
-        form = form or PortalContactForm(prefix=_row_prefix(representative.public_id))
+        form = form or RepresentativeContactForm(prefix=_row_prefix(representative.public_id))
         apply_service_errors(form, exc)
         return render_chart(
             request,

@@ -89,7 +89,7 @@ def test_a_mother_represents_her_son_and_her_access_narrows_when_he_turns_12(
     representatives.get_by_text("Invite a representative").click()
     representatives.get_by_label("Representative's name").fill(DANA.full_name)
     representatives.get_by_label("Relationship to the patient").select_option(label="Parent")
-    representatives.get_by_label("Enrollment email").fill(DANA.email)
+    representatives.get_by_label("Representative's email").fill(DANA.email)
     shot(staff, "family-01-staff-invite-representative")
     representatives.get_by_role("button", name="Invite representative").click()
     expect(window).to_contain_text("make sure all the information is correct")

@@ -430,8 +430,8 @@ def test_inviting_a_representative_asks_to_confirm_then_invites(
     assert facts(confirm) == {
         "Representative's name": "Maria Rivera",
         "Relationship": "Parent",
-        "Enrollment email": "maria@example.test",
-        "Mobile phone": "(202) 555-0177",
+        "Representative's email": "maria@example.test",
+        "Representative's mobile phone": "(202) 555-0177",
         "End date": "None",
     }
     assert not Representative.objects.exists()

@@ -71,7 +71,6 @@ from urllib.parse import urlencode
 
 import record_pages as rp
 
-import messaging_pages as mp  # isort: skip
 import scheduling as sb  # isort: skip
 
 PREFIX = "bench-public-"
@@ -99,8 +98,7 @@ SAMPLES = 12  # the repeat mode's profiles
 PARTS = ("pages", "race")
 
 
-def postgres(url: str) -> bool:
-    return url.startswith("postgres")
+postgres = sb.postgres
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,20 +106,7 @@ def postgres(url: str) -> bool:
 
 
 def ensure_data(args) -> None:
-    from django.core.management import call_command
-
-    from portico.practices.models import Practice
-
-    started = time.monotonic()
-    if postgres(args.database_url):
-        mp.ensure_postgres_database(args.database_url)
-    call_command("migrate", verbosity=0)
-    if not Practice.objects.filter(slug__startswith=PREFIX).exists():
-        generate(args)
-    else:
-        check_sizes(args)
-    rp.analyze_if_needed()
-    print(f"data: ready in {time.monotonic() - started:,.0f} s", flush=True)
+    sb.ensure_bench_data(args, prefix=PREFIX, generate=generate, check_sizes=check_sizes)
 
 
 def generate(args) -> None:

@@ -117,6 +117,12 @@ def admin_email(index: int) -> str:
 
 
 def ensure_data(args) -> None:
+    ensure_bench_data(args, prefix=PREFIX, generate=generate, check_sizes=check_sizes)
+
+
+def ensure_bench_data(args, *, prefix: str, generate, check_sizes) -> None:
+    """Migrate the bench database (created first on PostgreSQL), then make its data once —
+    the practices whose slugs start with `prefix` — or check the data made earlier."""
     from django.core.management import call_command
 
     from portico.practices.models import Practice
@@ -125,7 +131,7 @@ def ensure_data(args) -> None:
     if postgres(args.database_url):
         mp.ensure_postgres_database(args.database_url)
     call_command("migrate", verbosity=0)
-    if not Practice.objects.filter(slug__startswith=PREFIX).exists():
+    if not Practice.objects.filter(slug__startswith=prefix).exists():
         generate(args)
     else:
         check_sizes(args)

@@ -432,7 +432,7 @@ def _since(representative: Representative, state: str):
 
 def _row(representative: Representative, may_manage: bool) -> RepresentativeRow:
     state = representative.effective_state
-    open_state = state in (AccessState.ACTIVE, AccessState.INVITED)
+    open_state = representation.is_endable(representative)  # active or invited
     renewable = representation.is_renewable(representative)
     return RepresentativeRow(
         representative=representative,
@@ -442,7 +442,7 @@ def _row(representative: Representative, may_manage: bool) -> RepresentativeRow:
         until=representative.ends_on if open_state else None,
         coming_of_age=representation.coming_of_age_day(representative) if open_state else None,
         sees_messages=representation.scope_of(representative).messages,
-        can_end=may_manage and representation.is_endable(representative),
+        can_end=may_manage and open_state,
         can_renew=may_manage and renewable,
     )
 

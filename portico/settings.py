@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "portico.outreach",
     "portico.scheduling",
     "portico.records",
+    "portico.intake",
     "portico.messaging",
     "portico.booking",
     "portico.periodic",

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("portico.messaging.urls")),
     path("", include("portico.scheduling.urls")),
     path("", include("portico.booking.urls")),
+    path("", include("portico.intake.urls")),
     path("api/v1/", api.urls),
     # Anything else under the API answers in the API's own error shape, not an HTML page.
     re_path(r"^api/v1/.*$", core_views.api_not_found),

@@ -73,6 +73,7 @@ RENDERERS: dict[str, str] = {
     "booking.received": "portico.booking.emails.render_received",
     "booking.denied": "portico.booking.emails.render_denied",
     "booking.proposed": "portico.booking.emails.render_proposed",
+    "intake.form": "portico.intake.emails.render_form",
 }
 
 

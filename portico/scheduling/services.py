@@ -30,7 +30,7 @@ from portico.portal.services import NO_ACCESS_MESSAGE
 from portico.practices import permissions
 from portico.practices import selectors as practice_selectors
 from portico.practices.models import Membership, Role
-from portico.scheduling import calendar
+from portico.scheduling import calendar, signals
 from portico.scheduling.calendar import Stretch
 from portico.scheduling.models import (
     HOLDS_TIME,
@@ -531,6 +531,8 @@ def appointment_book(
     )
     if notify and appointment.status in UPCOMING_STATUSES and start_at > timezone.now():
         _notify(appointment, "booked", email_to)
+    if appointment.status == AppointmentStatus.BOOKED and start_at > timezone.now():
+        signals.appointment_booked.send(sender=Appointment, appointment=appointment, actor=actor)
     return appointment
 
 
@@ -702,6 +704,7 @@ def appointment_confirm(
     )
     if notify:
         _notify(appointment, "booked", email_to)
+    signals.appointment_booked.send(sender=Appointment, appointment=appointment, actor=actor)
     return appointment
 
 

@@ -249,7 +249,7 @@ def _validate_question(question: Any, n: int, earlier: dict, problems: list[str]
         problems.append(gettext("Question %(n)s needs its text.") % where)
     tidy: dict[str, Any] = {
         "key": key,
-        "type": kind,
+        "type": str(kind),
         "text": text,
         "help": _text(question.get("help"), 500),
         "required": bool(question.get("required")),

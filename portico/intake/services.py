@@ -295,6 +295,12 @@ def form_send(
         permissions.require_member(actor, appointment.practice)
     elif membership_for(actor, appointment.practice) is None:
         actor = None
+    # Read fresh and locked: a cancel or a second send of this appointment waits for this one.
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("practice", "patient")
+        .get(pk=appointment.pk)
+    )
     _require_sendable(appointment, template)
     existing = (
         IntakeForm.objects.select_for_update()

@@ -31,7 +31,7 @@ def follow_up_template(admin, practice):
 
 
 @pytest.fixture
-def appointment(now, staff, patient, provider, hours, new_patient_visit):
+def appointment(now, staff, patient, provider, hours, new_patient_visit):  # noqa: F811
     """The patient's new-patient visit on Wednesday at 10:00."""
     return appointment_book(
         staff,

@@ -13,6 +13,7 @@ from portico.charts.models import Patient
 from portico.charts.services import encounter_create, encounter_sign, patient_create
 from portico.demo.appointments import give_demo_appointments
 from portico.demo.family import demo_family_missing, give_demo_family, rng_for_family
+from portico.demo.intake import demo_intake_missing, give_demo_intake
 from portico.demo.messages import give_demo_messages
 from portico.demo.online import give_demo_online_booking
 from portico.demo.records import give_demo_record
@@ -286,6 +287,8 @@ def seed_demo() -> Practice:
         parent_account=User.objects.get(email=PATIENT_EMAIL),
         rng=rng_for_family(),
     )
+    # Intake: the ready templates, sent by themselves with bookings, and forms in each state.
+    give_demo_intake(admin, staff=members[Role.STAFF].user, practice=practice, jordan=jordan)
     return practice
 
 
@@ -308,6 +311,19 @@ def demo_family() -> None:
             parent_account=account,
             rng=rng_for_family(),
         )
+
+
+def demo_intake() -> None:
+    """Give a demo database seeded before intake existed its templates and forms, once."""
+    practice = Practice.objects.filter(slug=DEMO_SLUG).first()
+    if practice is None or not demo_intake_missing(practice):
+        return
+    admin, staff = (User.objects.filter(email=STAFF[i][0]).first() for i in (0, 2))
+    jordan = Patient.objects.filter(practice=practice, email=PATIENT_EMAIL).first()
+    if None in (admin, staff, jordan):
+        return
+    with transaction.atomic():
+        give_demo_intake(admin, staff=staff, practice=practice, jordan=jordan)
 
 
 def _scheduled_patients(actor, practice) -> list[Patient]:

@@ -36,6 +36,7 @@ class Command(BaseCommand):
         demo.demo_authenticators()
         demo.demo_online_booking()
         demo.demo_family()
+        demo.demo_intake()
         if setup_only:
             self._print_welcome(host, port)
             return

@@ -1,5 +1,5 @@
 """The demo practice's intake (SPEC §10): both ready templates installed, "New patient" sent by
-itself with every new-patient booking and "Follow-up visit" with every follow-up, and forms in
+itself with every new-patient booking ("Follow-up visit" is sent by hand), and forms in
 each state of the staff's Intake list: Jordan (the demo patient) has one waiting for her next
 visit; another enrolled patient submitted one with a new allergy and a new address, waiting
 for staff to accept them into the chart; a patient without portal access was sent one with a
@@ -20,7 +20,7 @@ from portico.scheduling.models import Appointment, AppointmentStatus
 
 TEMPLATES = {"New patient": "new_patient", "Follow-up visit": "follow_up"}
 # Which template each demo visit type sends by itself.
-VISIT_TYPE_TEMPLATES = {"New patient": "New patient", "Follow-up": "Follow-up visit"}
+VISIT_TYPE_TEMPLATES = {"New patient": "New patient"}
 
 SUBMITTED_ANSWERS = {
     "address_line1": "48 Orchard Lane",

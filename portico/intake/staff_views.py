@@ -515,8 +515,9 @@ def review_item(request, form_id):
     except ValidationError as exc:
         form.refresh_from_db()
         found = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        about_form = {"status", "key"} & found.keys()
         known = {item.key for item in review.review_items(form)} if key else set()
-        if key in known:
+        if key in known and not about_form:
             return _render_form_page(
                 request, form, errors={key: found}, posted={key: values}, status=400
             )

@@ -316,3 +316,21 @@ def test_form_pages_are_for_members_only(client, submitted, name):
 def test_review_actions_refuse_a_get(client, staff, submitted, name):
     sign_in(client, staff)
     assert client.get(reverse(name, args=[submitted.public_id])).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"severity": "catastrophic"}, {"display": ""}, {"display": "x" * 300}, {"code": "12" * 20}],
+)
+def test_bad_values_for_a_new_allergy_show_a_message_and_change_nothing(
+    client, staff, patient, submitted, values
+):
+    sign_in(client, staff)
+    before = patient.allergies.count()
+    response = decide(client, submitted, "allergies:added:0", **values)
+    assert response.status_code == 400
+    item = response.content.decode().split('id="review-allergies-added-0"', 1)[1]
+    assert 'role="alert"' in item.split("</li>", 1)[0]
+    assert patient.allergies.count() == before
+    submitted.refresh_from_db()
+    assert submitted.review == {}

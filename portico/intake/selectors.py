@@ -155,3 +155,42 @@ def intake_day(practice, day: dt.date, *, provider=None) -> list[IntakeRow]:
     if provider is not None:
         appointments = appointments.filter(provider=provider)
     return [IntakeRow(a, list(a.live_forms)) for a in appointments]
+
+
+# ---------------------------------------------------------------------------
+# Staff: a chart's and an appointment's forms
+
+
+def forms_of_chart(patient) -> QuerySet[IntakeForm]:
+    """Every form of a chart, withdrawn ones too (the chart's Intake tab), newest
+    appointment first."""
+    return (
+        IntakeForm.objects.filter(patient=patient)
+        .select_related(*_FORM_RELATED)
+        .order_by("-appointment__start_at", "-sent_at", "-id")
+    )
+
+
+def forms_of_appointment(appointment) -> QuerySet[IntakeForm]:
+    """An appointment's forms, withdrawn ones too, oldest first (the appointment page)."""
+    return (
+        IntakeForm.objects.filter(appointment=appointment)
+        .select_related("template", "version")
+        .order_by("sent_at", "id")
+    )
+
+
+def sendable_appointments(patient) -> QuerySet[Appointment]:
+    """The chart's appointments a form can still be sent for (upcoming, not over), soonest
+    first."""
+    from django.utils import timezone
+
+    from portico.scheduling.models import UPCOMING_STATUSES
+
+    return (
+        Appointment.objects.filter(
+            patient=patient, status__in=UPCOMING_STATUSES, end_at__gt=timezone.now()
+        )
+        .select_related("provider", "appointment_type")
+        .order_by("start_at", "id")
+    )

@@ -117,6 +117,12 @@ class QuestionForm(forms.Form):
         return any(self.chosen_type in types for _label, types in defs.CHART_FIELDS.values())
 
     @property
+    def shows_chart_field(self) -> bool:
+        """The chart field's select: for the types that fit one, and for any question that has
+        one (so a type that does not fit shows it, with its message, to clear it)."""
+        return self.may_fill_chart or bool(self["chart_field"].value())
+
+    @property
     def is_list(self) -> bool:
         return self.chosen_type in defs.LIST_TYPES
 

@@ -68,7 +68,6 @@ class QuestionForm(forms.Form):
     max = forms.CharField(label=_("Highest value"), max_length=30, required=False)
     decimals = forms.CharField(
         label=_("Decimal places"),
-        max_length=2,
         required=False,
         help_text=_("0 for whole numbers, up to 4."),
         widget=forms.NumberInput(attrs={"min": 0, "max": 4}),

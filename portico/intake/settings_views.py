@@ -483,6 +483,9 @@ def _place(form, placed: builder.Placed) -> None:
 
 # --- Questions ------------------------------------------------------------------------------
 
+# The question form's second button: show the options of the type chosen, save nothing.
+SHOW_TYPE = "show_type"
+
 
 @administrator_required
 def question_edit(request, template_id, section_key=None, question_key=None):
@@ -504,7 +507,12 @@ def question_edit(request, template_id, section_key=None, question_key=None):
     choices = builder.condition_choices(
         definition, before=question_key, section_key=str(section.get("key"))
     )
-    if request.method == "POST":
+    if request.method == "POST" and SHOW_TYPE in request.POST:
+        # "Show this type's options": the same form again, as typed, for the type chosen.
+        typed = {name: request.POST.get(name, "") for name in QuestionForm.base_fields}
+        typed["required"] = bool(request.POST.get("required"))
+        form, status = QuestionForm(initial=typed, condition_choices=choices), 200
+    elif request.method == "POST":
         form = QuestionForm(request.POST, condition_choices=choices)
         if form.is_valid():
             key = (

@@ -602,3 +602,16 @@ def test_retiring_and_bringing_back_a_template(signed_in, with_section):
     assert with_section.is_active
     assert signed_in.post(url, {"active": "maybe"}).status_code == 400
     assert signed_in.get(url).status_code == 405
+
+
+def test_show_this_types_options_keeps_what_was_typed_and_saves_nothing(signed_in, with_section):
+    before = definition_of(with_section)
+    response = signed_in.post(
+        template_url(with_section, "intake:settings_question", "smoke"),
+        {"type": "single_choice", "text": "How much do you smoke?", "show_type": "1"},
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'name="choices"' in page and 'value="How much do you smoke?"' in page
+    assert '<option value="single_choice" selected>' in page
+    assert definition_of(with_section) == before

@@ -336,6 +336,18 @@ def template_change(request, template_id):
                     status=400,
                     change_errors=[_depended_on_message(definition, gone, waiting)],
                 )
+            if gone and do == "section_remove" and request.POST.get("confirmed") != "yes":
+                # A section with questions goes only once the administrator confirms.
+                found = builder.section_at(definition, key)
+                return _builder_page(
+                    request,
+                    template,
+                    confirm_remove={
+                        "key": key,
+                        "title": found[1].get("title") if found else key,
+                        "count": len(gone),
+                    },
+                )
     else:
         return _builder_page(
             request, template, status=400, change_errors=[_("Choose one of the buttons.")]

@@ -498,7 +498,12 @@ def test_moving_questions_and_sections_and_removing_them(signed_in, with_section
 
     signed_in.post(change, {"do": "question_remove", "key": "height"})
     assert keys() == ["siblings", "weight", "smoke"]
-    signed_in.post(change, {"do": "section_remove", "key": "family"})
+    # A section with questions goes once the administrator confirms.
+    response = signed_in.post(change, {"do": "section_remove", "key": "family"})
+    assert response.status_code == 200
+    assert "Remove the section “Family” and its question?" in response.content.decode()
+    assert keys() == ["siblings", "weight", "smoke"]
+    signed_in.post(change, {"do": "section_remove", "key": "family", "confirmed": "yes"})
     assert keys() == ["weight", "smoke"]
     assert [s["key"] for s in definition_of(with_section)["sections"]] == ["health"]
 

@@ -15,20 +15,9 @@ urlpatterns: list = [
     path(TEMPLATE + "preview/", settings_views.template_preview, name="settings_preview"),
     path(TEMPLATE + "change/", settings_views.template_change, name="settings_change"),
     path(TEMPLATE + "active/", settings_views.template_active, name="settings_active"),
-    path(TEMPLATE + "new-section/", settings_views.section_edit, name="settings_section_new"),
-    path(
-        TEMPLATE + "sections/<str:section_key>/",
-        settings_views.section_edit,
-        name="settings_section",
-    ),
-    path(
-        TEMPLATE + "sections/<str:section_key>/questions/new/",
-        settings_views.question_edit,
-        name="settings_question_new",
-    ),
-    path(
-        TEMPLATE + "questions/<str:question_key>/",
-        settings_views.question_edit,
-        name="settings_question",
-    ),
+    # A section's and a question's page: ?key= names the one edited; without it, a new section
+    # (at the end), or a new question at the end of section ?section= (of type ?type=). Keys
+    # are the definition's own (letters, digits, underscores), never health information.
+    path(TEMPLATE + "section/", settings_views.section_edit, name="settings_section"),
+    path(TEMPLATE + "question/", settings_views.question_edit, name="settings_question"),
 ]

@@ -440,9 +440,11 @@ def template_preview(request, template_id):
 
 
 @administrator_required
-def section_edit(request, template_id, section_key=None):
-    """Add a section at the end of the template, or change one's title and description."""
+def section_edit(request, template_id):
+    """Add a section at the end of the template, or change one's (?key=) title and
+    description."""
     template = _template_or_404(request, template_id)
+    section_key = request.GET.get("key") or None
     definition = builder.current_definition(template)
     section = None
     if section_key is not None:
@@ -500,10 +502,12 @@ SHOW_TYPE = "show_type"
 
 
 @administrator_required
-def question_edit(request, template_id, section_key=None, question_key=None):
-    """Add a question at the end of a section (its key is made from its text and never
-    changes), or change one. ?type= chooses the type of a new question."""
+def question_edit(request, template_id):
+    """Change a question (?key=), or add one at the end of a section (?section=; ?type= its
+    type); a new question's key is made from its text and never changes."""
     template = _template_or_404(request, template_id)
+    question_key = request.GET.get("key") or None
+    section_key = request.GET.get("section") or None
     definition = builder.current_definition(template)
     old = None
     if question_key is not None:

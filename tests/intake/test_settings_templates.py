@@ -4,6 +4,8 @@ validation and versioning rule), a refused edit shows its message and stores not
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
@@ -16,8 +18,21 @@ from tests.factories import sign_in
 pytestmark = pytest.mark.django_db
 
 
-def template_url(template, name="intake:settings_template", *more):
-    return reverse(name, args=[template.public_id, *more])
+def template_url(template, name="intake:settings_template", **query):
+    url = reverse(name, args=[template.public_id])
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def section_url(template, key=None):
+    return template_url(template, "intake:settings_section", **({"key": key} if key else {}))
+
+
+def question_url(template, key):
+    return template_url(template, "intake:settings_question", key=key)
+
+
+def new_question_url(template, section_key, **query):
+    return template_url(template, "intake:settings_question", section=section_key, **query)
 
 
 def definition_of(template) -> dict:
@@ -63,7 +78,7 @@ def with_section(admin, empty_template):
 
 def add_question(client, template, section_key="health", **fields):
     data = {"type": "short_text", "text": "", **fields}
-    return client.post(template_url(template, "intake:settings_question_new", section_key), data)
+    return client.post(new_question_url(template, section_key), data)
 
 
 # --- Who may ---------------------------------------------------------------------------------
@@ -77,8 +92,8 @@ def test_staff_who_are_not_administrators_get_403_on_every_intake_settings_page(
         reverse("intake:settings"),
         template_url(with_section),
         template_url(with_section, "intake:settings_preview"),
-        template_url(with_section, "intake:settings_section_new"),
-        template_url(with_section, "intake:settings_question", "smoke"),
+        section_url(with_section),
+        question_url(with_section, "smoke"),
     ]
     for url in urls:
         assert client.get(url).status_code == 403, url
@@ -99,8 +114,8 @@ def test_another_practices_template_is_not_found(client, outsider, with_section)
     for url in (
         template_url(with_section),
         template_url(with_section, "intake:settings_preview"),
-        template_url(with_section, "intake:settings_question", "smoke"),
-        template_url(with_section, "intake:settings_section", "health"),
+        question_url(with_section, "smoke"),
+        section_url(with_section, "health"),
     ):
         assert client.get(url).status_code == 404, url
     for name, data in (
@@ -115,20 +130,9 @@ def test_another_practices_template_is_not_found(client, outsider, with_section)
 
 
 def test_an_unknown_section_or_question_is_not_found(signed_in, with_section):
-    assert (
-        signed_in.get(template_url(with_section, "intake:settings_question", "nope")).status_code
-        == 404
-    )
-    assert (
-        signed_in.get(template_url(with_section, "intake:settings_section", "nope")).status_code
-        == 404
-    )
-    assert (
-        signed_in.get(
-            template_url(with_section, "intake:settings_question_new", "nope")
-        ).status_code
-        == 404
-    )
+    assert signed_in.get(question_url(with_section, "nope")).status_code == 404
+    assert signed_in.get(section_url(with_section, "nope")).status_code == 404
+    assert signed_in.get(new_question_url(with_section, "nope")).status_code == 404
 
 
 def test_the_settings_navigation_has_intake(signed_in):
@@ -199,7 +203,7 @@ def test_the_list_shows_version_question_count_state_and_forms_sent(now, signed_
 
 def test_adding_a_section_makes_a_key_from_its_title(signed_in, empty_template):
     response = signed_in.post(
-        template_url(empty_template, "intake:settings_section_new"),
+        section_url(empty_template),
         {"title": "Your health", "description": "A few questions."},
     )
     assert response.status_code == 302
@@ -212,7 +216,7 @@ def test_adding_a_section_makes_a_key_from_its_title(signed_in, empty_template):
         }
     ]
     response = signed_in.post(
-        template_url(empty_template, "intake:settings_section", "your_health"),
+        section_url(empty_template, "your_health"),
         {"title": "Health today", "description": ""},
     )
     assert response.status_code == 302
@@ -221,9 +225,7 @@ def test_adding_a_section_makes_a_key_from_its_title(signed_in, empty_template):
 
 
 def test_a_section_needs_a_title(signed_in, empty_template):
-    response = signed_in.post(
-        template_url(empty_template, "intake:settings_section_new"), {"title": " "}
-    )
+    response = signed_in.post(section_url(empty_template), {"title": " "})
     assert response.status_code == 400
     assert "Section 1 needs a title." in response.content.decode()
     assert definition_of(empty_template) == {"sections": []}
@@ -292,12 +294,14 @@ def test_every_question_type_is_offered(signed_in, with_section):
 
 
 def test_a_new_questions_page_shows_the_options_of_its_type(signed_in, with_section):
-    url = template_url(with_section, "intake:settings_question_new", "health")
-    number_page = signed_in.get(url, {"type": "number"}).content.decode()
+    def page(kind):
+        return signed_in.get(new_question_url(with_section, "health", type=kind)).content.decode()
+
+    number_page = page("number")
     assert 'name="min"' in number_page and 'name="choices"' not in number_page
-    choice_page = signed_in.get(url, {"type": "single_choice"}).content.decode()
+    choice_page = page("single_choice")
     assert 'name="choices"' in choice_page and 'name="min"' not in choice_page
-    consent_page = signed_in.get(url, {"type": "consent"}).content.decode()
+    consent_page = page("consent")
     assert 'name="consent_text"' in consent_page
 
 
@@ -309,7 +313,7 @@ def test_keys_are_made_from_the_text_unique_and_kept_when_the_text_changes(signe
     assert keys == ["smoke", "do_you_smoke", "que_comes", "question_2_or_more"]
 
     response = signed_in.post(
-        template_url(with_section, "intake:settings_question", "do_you_smoke"),
+        question_url(with_section, "do_you_smoke"),
         {"type": "short_text", "text": "Did you ever smoke?"},
     )
     assert response.status_code == 302
@@ -328,9 +332,7 @@ def test_a_key_a_sent_version_used_is_not_given_to_another_question(now, signed_
 
 
 def test_a_question_shown_only_when_an_earlier_answer_matches(signed_in, with_section):
-    page = signed_in.get(
-        template_url(with_section, "intake:settings_question_new", "health")
-    ).content.decode()
+    page = signed_in.get(new_question_url(with_section, "health")).content.decode()
     assert 'value="smoke=yes"' in page and "Only when 1. “Do you smoke?” is “Yes”" in page
 
     response = add_question(
@@ -344,13 +346,9 @@ def test_a_question_shown_only_when_an_earlier_answer_matches(signed_in, with_se
     page = signed_in.get(template_url(with_section)).content.decode()
     assert "Shown only when question 1 (“Do you smoke?”) is answered “Yes”." in page
     # The edit page keeps the condition chosen and offers no later question.
-    edit = signed_in.get(
-        template_url(with_section, "intake:settings_question", "smoke")
-    ).content.decode()
+    edit = signed_in.get(question_url(with_section, "smoke")).content.decode()
     assert "smoke=yes" not in edit
-    edit = signed_in.get(
-        template_url(with_section, "intake:settings_question", "packs_a_day")
-    ).content.decode()
+    edit = signed_in.get(question_url(with_section, "packs_a_day")).content.decode()
     assert '<option value="smoke=yes" selected>' in edit
 
 
@@ -415,7 +413,7 @@ def test_a_condition_on_a_later_question_is_refused(signed_in, with_section):
     add_question(signed_in, with_section, type="yes_no", text="Drink alcohol?")
     before = definition_of(with_section)
     response = signed_in.post(
-        template_url(with_section, "intake:settings_question", "smoke"),
+        question_url(with_section, "smoke"),
         {"type": "yes_no", "text": "Do you smoke?", "condition": "drink_alcohol=yes"},
     )
     assert response.status_code == 400
@@ -432,7 +430,7 @@ def test_a_change_that_breaks_another_questions_condition_names_that_question(
     add_question(signed_in, with_section, text="Since when?", condition="smoke=yes")
     before = definition_of(with_section)
     response = signed_in.post(
-        template_url(with_section, "intake:settings_question", "smoke"),
+        question_url(with_section, "smoke"),
         {"type": "short_text", "text": "Do you smoke?"},
     )
     assert response.status_code == 400
@@ -457,7 +455,7 @@ def test_removing_a_question_another_depends_on_is_refused_clearly(signed_in, wi
     )
     assert definition_of(with_section) == before
     # Nor with its whole section, while a question elsewhere depends on it.
-    signed_in.post(template_url(with_section, "intake:settings_section_new"), {"title": "More"})
+    signed_in.post(section_url(with_section), {"title": "More"})
     signed_in.post(
         template_url(with_section, "intake:settings_change"),
         {"do": "question_remove", "key": "since_when"},
@@ -491,7 +489,7 @@ def test_moving_questions_and_sections_and_removing_them(signed_in, with_section
     signed_in.post(change, {"do": "question_up", "key": "weight"})
     assert keys() == ["weight", "smoke", "height"]
 
-    signed_in.post(template_url(with_section, "intake:settings_section_new"), {"title": "Family"})
+    signed_in.post(section_url(with_section), {"title": "Family"})
     add_question(signed_in, with_section, "family", text="Siblings")
     signed_in.post(change, {"do": "section_up", "key": "family"})
     assert keys() == ["siblings", "weight", "smoke", "height"]
@@ -548,7 +546,7 @@ def test_editing_a_template_already_sent_makes_version_2_and_the_form_keeps_vers
     assert "Forms have been sent with version 1. Your next change makes version 2" in page
 
     response = signed_in.post(
-        template_url(template, "intake:settings_section", "about_you"),
+        section_url(template, "about_you"),
         {"title": "About you today", "description": ""},
         follow=True,
     )
@@ -612,7 +610,7 @@ def test_retiring_and_bringing_back_a_template(signed_in, with_section):
 def test_show_this_types_options_keeps_what_was_typed_and_saves_nothing(signed_in, with_section):
     before = definition_of(with_section)
     response = signed_in.post(
-        template_url(with_section, "intake:settings_question", "smoke"),
+        question_url(with_section, "smoke"),
         {"type": "single_choice", "text": "How much do you smoke?", "show_type": "1"},
     )
     assert response.status_code == 200

@@ -266,12 +266,16 @@ def make_day_data(args) -> None:
     )  # fmt: skip
     zone = zoneinfo.ZoneInfo(practice.time_zone)
     appointments = []
+    per_provider = -(-args.appointments // PROVIDERS)  # a provider's visits in the day
     for n, patient in enumerate(patients):
         day = DAY if n < args.appointments else DAY + dt.timedelta(days=1)
-        slot = n % (args.appointments // PROVIDERS)  # within the provider's day
+        index = n if n < args.appointments else n - args.appointments
+        # One provider's visits one after the other: none overlaps (PostgreSQL's exclusion
+        # constraint would refuse the batch).
+        slot, provider = index % per_provider, users[index // per_provider]
         start = dt.datetime.combine(day, dt.time(7), tzinfo=zone) + dt.timedelta(minutes=15 * slot)
         appointments.append(
-            Appointment(practice=practice, patient=patient, provider=users[n % PROVIDERS],
+            Appointment(practice=practice, patient=patient, provider=provider,
                         visit_type="New patient", start_at=start,
                         end_at=start + dt.timedelta(minutes=15), status="booked")
         )  # fmt: skip

@@ -144,6 +144,12 @@ class FormDayQuery(InputSchema):
     provider: UUID | None = Field(None, description="A provider of the practice.")
 
 
+class VersionQuery(InputSchema):
+    version: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="A version number (default: the current one)."
+    )
+
+
 class ImportQuery(InputSchema):
     name: str | None = Field(
         None,
@@ -191,10 +197,18 @@ def list_intake_templates(request):
     "/templates/{template_id}",
     response={200: FhirResource, **ERRORS},
 )
-def get_intake_template(request, template_id: UUID):
-    """The template's current version as a FHIR R4 Questionnaire (its url names the template,
-    its version the version number; Portico's question types in extensions)."""
-    return _fhir_json(fhir.questionnaire_of(_template(request, template_id).current_version))
+def get_intake_template(request, template_id: UUID, query: Query[VersionQuery]):
+    """The template's current version (or, with `version`, that one: the version a form's
+    QuestionnaireResponse names) as a FHIR R4 Questionnaire: its url names the template, its
+    version the version number, Portico's question types are in extensions."""
+    template = _template(request, template_id)
+    version = template.current_version
+    if query.version is not None and query.version != version.number:
+        version = template.versions.filter(number=query.version).first()
+        if version is None:
+            raise Http404
+        version.template = template
+    return _fhir_json(fhir.questionnaire_of(version))
 
 
 @router.post(

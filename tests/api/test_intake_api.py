@@ -96,6 +96,28 @@ def test_a_template_reads_as_a_valid_questionnaire(staff_api, new_patient_templa
     assert body == questionnaire_of(new_patient_template.current_version)
 
 
+def test_an_earlier_version_reads_as_the_questionnaire_its_forms_name(
+    admin, staff_api, form, new_patient_template
+):
+    """A form keeps the version it was sent with; its response names url|version, and that
+    version stays readable after the template changed."""
+    definition = new_patient_template.current_version.definition
+    changed = {"sections": definition["sections"][:1]}
+    services.template_save(admin, template=new_patient_template, definition=changed)
+    path = f"/intake/templates/{new_patient_template.public_id}"
+    current = staff_api.get(path).json()
+    assert current["version"] == "2"
+    response = staff_api.get(f"/intake/forms/{form.public_id}/response").json()
+    url, number = response["questionnaire"].split("|")
+    assert url == current["url"] and number == "1"
+    first = staff_api.get(path, {"version": number}).json()
+    Questionnaire.model_validate(first)
+    assert first["version"] == "1" and first["id"] == str(form.version.public_id)
+    assert len(first["item"]) == len(definition["sections"])
+    assert_error_body(staff_api.get(path, {"version": 9}), 404)
+    assert_error_body(staff_api.get(path, {"version": 0}), 422)
+
+
 def test_importing_a_questionnaire_creates_a_template(admin_api, practice):
     response = admin_api.post("/intake/templates", PHQ2)
     assert response.status_code == 201, response.content

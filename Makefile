@@ -104,15 +104,19 @@ BENCH_ARGS_scheduling ?= --seconds 6 --reminders 20000
 # bench/booking.py: the public profile and search pages (6 s a measurement) and the booking race
 # for one time (its data, 5,000 public profiles with their schedules on SQLite, is kept in var/).
 BENCH_ARGS_booking ?= --seconds 6
+# bench/intake.py: saving a page of a 60-question form (6 s a measurement) and the staff's day
+# list of 2,000 appointments (its data is made once and kept in var/).
+BENCH_ARGS_intake ?= --seconds 6
 # The benchmarks themselves (bench/floor_wsgi.py and bench/compat.py are their helpers).
 BENCHES := bench/record_pages.py bench/bulk_invite.py bench/email_drain.py bench/messaging_pages.py \
-	bench/scheduling.py bench/booking.py
+	bench/scheduling.py bench/booking.py bench/intake.py
 bench: $(STAMP)
 	@status=0; for b in $(BENCHES); do \
 		case $$b in bench/bulk_invite.py) args="$(BENCH_ARGS_bulk_invite)";; \
 			bench/messaging_pages.py) args="$(BENCH_ARGS_messaging_pages)";; \
 			bench/scheduling.py) args="$(BENCH_ARGS_scheduling)";; \
-			bench/booking.py) args="$(BENCH_ARGS_booking)";; *) args="";; esac; \
+			bench/booking.py) args="$(BENCH_ARGS_booking)";; \
+			bench/intake.py) args="$(BENCH_ARGS_intake)";; *) args="";; esac; \
 		$(BIN)/python $$b $$args || status=1; done; exit $$status
 
 ci: lint test test-postgres e2e

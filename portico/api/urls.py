@@ -10,7 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from portico.accounts.services import api_token_authenticate
-from portico.api import booking, messages, patients, representatives, scheduling
+from portico.api import booking, intake, messages, patients, representatives, scheduling
 from portico.api import settings as settings_routes
 from portico.portal.services import InvalidTransition
 
@@ -47,6 +47,7 @@ api.add_router("/schedule", scheduling.router)
 api.add_router("/booking", booking.router)
 # A chart's representatives: /api/v1/patients/{id}/representatives and /api/v1/representatives/….
 api.add_router("", representatives.router)
+api.add_router("/intake", intake.router)
 
 
 def _error(request, status: int, detail: str, errors: dict | None = None):

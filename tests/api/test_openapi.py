@@ -148,6 +148,13 @@ OPERATIONS = [
     ("post", "/representatives/{representative_id}/reinvite"),
     ("post", "/representatives/{representative_id}/cancel"),
     ("post", "/representatives/{representative_id}/revoke"),
+    ("get", "/intake/templates"),
+    ("post", "/intake/templates"),
+    ("get", "/intake/templates/{template_id}"),
+    ("get", "/intake/forms"),
+    ("get", "/intake/forms/{form_id}"),
+    ("get", "/intake/forms/{form_id}/response"),
+    ("post", "/intake/appointments/{appointment_id}/forms"),
 ]
 
 
@@ -162,6 +169,7 @@ def test_each_api_module_has_its_own_router_mounted_by_the_api(schema):
             assert mounted.count(router) == 1, info.name
     assert sorted(with_routes) == [
         "booking",
+        "intake",
         "messages",
         "patients",
         "representatives",

@@ -99,10 +99,34 @@ READS = {
     "portal:representatives": Read("patient", "phr.view"),
     "portal:representative_end": Read("patient", "phr.view"),
     "portal:representative_renew": Read("patient", "phr.view"),
+    "api:list_intake_forms": Read("api", "chart.list"),
+    "api:get_intake_form": Read("api", "chart.view"),
+    "api:get_intake_form_response": Read("api", "chart.view"),
+    # Intake (SPEC §10): a form's answers are the chart's; the day's list names patients.
+    "intake:list": Read("staff", "chart.list"),
+    "intake:chart_forms": Read("staff", "chart.view"),
+    "intake:form": Read("staff", "chart.view"),
+    "intake:form_print": Read("staff", "chart.view"),
+    "intake:patient_forms": Read("patient", "intake.form_view"),
+    "intake:patient_form": Read("patient", "intake.form_view"),
+    "intake:patient_form_review": Read("patient", "intake.form_view"),
+    # "link": the browser that entered the date of birth on the form's emailed link.
+    "intake:link_form": Read("link", "intake.form_view"),
+    "intake:link_form_review": Read("link", "intake.form_view"),
 }
 
 # Changes only: a GET is refused; the service audits the change (tests of each service).
 ACTIONS = {
+    "api:send_intake_form",
+    "intake:send",
+    "intake:resend",
+    "intake:withdraw",
+    "intake:review_item",
+    "intake:process",
+    "intake:patient_form_submit",
+    "intake:link_form_submit",
+    "intake:settings_change",
+    "intake:settings_active",
     "charts:item_share",
     "charts:encounter_sign",
     "charts:encounter_amend",
@@ -249,6 +273,15 @@ NO_HEALTH_INFORMATION = {
     "api:set_online_profile_status": "a provider's online profile",
     "api:set_npi_attestation": "a provider's online profile",
     "<unnamed> ^api/v1/.*$": "the API's not-found answer",
+    "api:list_intake_templates": "intake templates: questions, no answers",
+    "api:get_intake_template": "an intake template as a Questionnaire: questions, no answers",
+    "api:import_intake_template": "creates an intake template (its GET is the list)",
+    "intake:settings": "practice settings: intake templates and the form each visit type sends",
+    "intake:settings_template": "practice settings: an intake template's questions",
+    "intake:settings_preview": "practice settings: an intake template's questions",
+    "intake:settings_section": "practice settings: an intake template's questions",
+    "intake:settings_question": "practice settings: an intake template's questions",
+    "intake:link": "asks the date of birth; names only the practice",
 }
 
 
@@ -331,8 +364,10 @@ def world(client, practice, admin, provider):
             "booking_id": online["profile"].booking_id,
             "slug": online["slug"],
             "representative_id": factories.invite_representative(admin, patient).public_id,
+            **_intake(admin, book["appointment"]),
         },
         "patient": patient,
+        "link_form": _intake_by_link(admin, book),
     }
 
 
@@ -445,6 +480,34 @@ def _thread_with_attachment(practice, account, access, provider):
     return thread, thread.messages.get().attachment
 
 
+def _intake(admin, appointment) -> dict:
+    from portico.intake import services as intake
+
+    template = intake.ready_template_install(
+        admin, practice=appointment.practice, which="follow_up"
+    )
+    form = intake.form_send(admin, appointment=appointment, template=template)
+    return {"form_id": form.public_id, "template_id": template.public_id}
+
+
+def _intake_by_link(admin, book):
+    """A form sent to a patient without portal access (it has a link of its own)."""
+    from portico.intake import services as intake
+    from portico.scheduling import services as scheduling
+
+    appointment = book["appointment"]
+    other = factories.make_patient(appointment.practice, email="no.portal@example.test")
+    later = scheduling.appointment_book(
+        admin,
+        patient=other,
+        provider=appointment.provider,
+        appointment_type=book["visit_type"],
+        start_at=appointment.start_at + dt.timedelta(hours=2),
+    )
+    template = appointment.practice.intake_templates.get()
+    return intake.form_send(admin, appointment=later, template=template)
+
+
 def _url(name: str, world) -> str:
     pattern_kwargs = world["kwargs"]
     for candidate in (
@@ -478,6 +541,9 @@ def _url(name: str, world) -> str:
         {k: pattern_kwargs[k] for k in ("patient_id", "representative_id", "action")},
         {"representative_id": pattern_kwargs["representative_id"]},
         {k: pattern_kwargs[k] for k in ("access_id", "representative_id")},
+        {"form_id": pattern_kwargs["form_id"]},
+        {k: pattern_kwargs[k] for k in ("access_id", "form_id")},
+        {"template_id": pattern_kwargs["template_id"]},
     ):
         try:
             return reverse(name, kwargs=candidate)
@@ -497,6 +563,14 @@ def test_each_page_showing_health_information_writes_its_read_event(name, client
     elif read.who == "api":
         headers = {"HTTP_AUTHORIZATION": f"Bearer {world['api_key']}"}
     url = _url(name, world)
+    if read.who == "link":
+        from portico.intake.patient_views import LINK_SESSION_KEY
+
+        form = world["link_form"]
+        session = client.session
+        session[LINK_SESSION_KEY] = {str(form.public_id): form.link_token_hash}
+        session.save()
+        url = reverse(name, kwargs={"form_id": form.public_id})
     if name == "portal:home":
         # With one record the home page goes straight to it; with two it lists them.
         other = factories.invite(world["admin"], factories.make_patient(world["patient"].practice))

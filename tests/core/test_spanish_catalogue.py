@@ -85,6 +85,16 @@ PATIENT_FACING = [
     "portico/booking/patient_forms.py",
     "portico/booking/templates/booking/public/**/*.html",
     "portico/booking/templates/booking/patient/**/*.html",
+    # Intake (issue 18): the check-in pages (portal and emailed link), the email, the prompts,
+    # and the answer and link rules whose messages they show.
+    "portico/intake/definition.py",
+    "portico/intake/services.py",
+    "portico/intake/fill.py",
+    "portico/intake/patient_views.py",
+    "portico/intake/emails.py",
+    "portico/intake/templatetags/intake_patient.py",
+    "portico/intake/templates/intake/patient/**/*.html",
+    "portico/intake/templates/intake/email/*",
 ]
 STAFF_ONLY = {"portico/templates/base_staff.html"}
 
@@ -267,7 +277,86 @@ def spanish_patient(db, practice, admin, provider):
     full_record(patient, provider)
     account = factories.enroll(admin, patient)
     _spanish_thread(admin, practice, patient, account, provider)
+    _spanish_intake_form(admin, patient, provider)
     return patient, account
+
+
+# A template the practice wrote in Spanish, with a question of every type.
+SPANISH_INTAKE = {
+    "sections": [
+        {
+            "key": "s1",
+            "title": "Sobre usted",
+            "questions": [
+                {"key": "apodo", "type": "short_text", "text": "Apodo", "required": True},
+                {"key": "historia", "type": "long_text", "text": "Cirugías anteriores"},
+                {"key": "fuma", "type": "yes_no", "text": "¿Fuma?"},
+                {
+                    "key": "paquetes",
+                    "type": "number",
+                    "text": "Paquetes al día",
+                    "unit": "paq.",
+                    "min": "0",
+                    "max": "5",
+                    "show_if": {"question": "fuma", "equals": "yes"},
+                },
+                {
+                    "key": "color",
+                    "type": "single_choice",
+                    "text": "Color favorito",
+                    "choices": ["Rojo", "Azul"],
+                },
+                {
+                    "key": "comidas",
+                    "type": "multiple_choice",
+                    "text": "Comidas",
+                    "choices": ["Huevos", "Leche"],
+                },
+                {"key": "fecha", "type": "date", "text": "Última consulta"},
+                {
+                    "key": "acepto",
+                    "type": "consent",
+                    "text": "Consentimiento",
+                    "consent_text": "Acepto el tratamiento.",
+                    "required": True,
+                },
+                {"key": "alergias", "type": "allergies", "text": "Sus alergias"},
+                {"key": "medicinas", "type": "medications", "text": "Sus medicamentos"},
+            ],
+        }
+    ]
+}
+
+
+def _spanish_intake_form(admin, patient, provider) -> None:
+    """A check-in form of SPANISH_INTAKE sent for an upcoming appointment of the chart."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from portico.intake import services as intake
+    from portico.scheduling import services as scheduling
+
+    visit_type = scheduling.visit_type_save(
+        admin, practice=patient.practice, name="Consulta de control", duration_minutes=20
+    )
+    appointment = scheduling.appointment_book(
+        admin,
+        patient=patient,
+        provider=provider,
+        appointment_type=visit_type,
+        start_at=timezone.now() + dt.timedelta(days=3),
+        check_hours=False,
+        notify=False,  # the booked email names the provider, whose name is English
+    )
+    template = intake.template_create(
+        admin, practice=patient.practice, name="Registro", definition=SPANISH_INTAKE
+    )
+    intake.form_send(admin, appointment=appointment, template=template)
+
+
+def _form(patient):
+    return patient.intake_forms.get().public_id
 
 
 def _spanish_thread(admin, practice, patient, account, provider) -> None:
@@ -343,6 +432,15 @@ PATIENT_PAGES = {
     "messaging:patient_thread": lambda patient: reverse(
         "messaging:patient_thread", args=[_access(patient), _thread(patient)]
     ),
+    "intake:patient_forms": lambda patient: reverse(
+        "intake:patient_forms", args=[_access(patient)]
+    ),
+    "intake:patient_form": lambda patient: reverse(
+        "intake:patient_form", args=[_access(patient), _form(patient)]
+    ),
+    "intake:patient_form_review": lambda patient: reverse(
+        "intake:patient_form_review", args=[_access(patient), _form(patient)]
+    ),
     "accounts:profile": lambda patient: reverse("accounts:profile"),
     "accounts:password_change": lambda patient: reverse("accounts:password_change"),
 }
@@ -404,7 +502,7 @@ def test_patient_emails_in_spanish_have_no_english_left(
     outbox_drain()
 
     assert len(mail.outbox) >= 4, [m.subject for m in mail.outbox]
-    assert {"messaging.new_for_patient", "messaging.record_update"} <= _kinds_sent()
+    assert {"messaging.new_for_patient", "messaging.record_update", "intake.form"} <= _kinds_sent()
     for message in mail.outbox:
         assert message.extra_headers["Content-Language"] == "es", message.subject
         html = message.alternatives[0][0] if message.alternatives else ""

@@ -18,5 +18,6 @@ urlpatterns: list = [
     path(LINK_FORM, patient_views.link_form, name="link_form"),
     path(LINK_FORM + "review/", patient_views.link_form_review, name="link_form_review"),
     path(LINK_FORM + "submit/", patient_views.link_form_submit, name="link_form_submit"),
+    path("check-in/submitted/", patient_views.link_submitted, name="link_submitted"),
     path("check-in/<str:token>/", patient_views.link, name="link"),
 ]

@@ -42,6 +42,7 @@ from portico.portal.patient_views import record_access, too_many_tries_message
 # This browser's forms opened through their link: form public id → the link's hash (a newer
 # link, or the form's submission, ends it).
 LINK_SESSION_KEY = "intake_link_forms"
+LINK_SUBMITTED_KEY = "intake_link_submitted"
 READ_ACTION = "intake.form_view"
 
 NARROWED_MESSAGE = _(
@@ -239,7 +240,10 @@ def form_submit(request, fa: FormAccess):
         session_forms = dict(request.session.get(LINK_SESSION_KEY) or {})
         session_forms.pop(str(form.public_id), None)
         request.session[LINK_SESSION_KEY] = session_forms
-        return render(request, "intake/patient/submitted.html", FormAccess(form).context())
+        # A page of its own to land on (reloading it, or choosing another language on it,
+        # must not post the form again), naming only the practice.
+        request.session[LINK_SUBMITTED_KEY] = form.practice.name
+        return redirect("intake:link_submitted")
     messages.success(
         request, gettext("Thank you. Your form is submitted and the practice will review it.")
     )
@@ -408,6 +412,21 @@ def link_view(view):
         return view(request, FormAccess(form=form))
 
     return wrapper
+
+
+def link_submitted(request):
+    """The thanks after a form was submitted through its link, in this browser (no form and
+    no patient: the practice's name only); elsewhere, the page of a link that is gone."""
+    practice_name = request.session.get(LINK_SUBMITTED_KEY)
+    if not practice_name:
+        return _refused(
+            request, {"base_template": "base_public.html"}, services.LINK_GONE_MESSAGE, status=410
+        )
+    return render(
+        request,
+        "intake/patient/submitted.html",
+        {"base_template": "base_public.html", "practice_name": practice_name},
+    )
 
 
 @link_view

@@ -282,6 +282,7 @@ NO_HEALTH_INFORMATION = {
     "intake:settings_section": "practice settings: an intake template's questions",
     "intake:settings_question": "practice settings: an intake template's questions",
     "intake:link": "asks the date of birth; names only the practice",
+    "intake:link_submitted": "thanks for a form submitted by link; names only the practice",
 }
 
 

@@ -45,6 +45,9 @@ STAFF_PAGES: dict[str, frozenset[str]] = {
     "booking:requests": EN,
     "booking:request": EN,
     "charts:representative_invite": EN,
+    "intake:list": EN,
+    "intake:form": EN,
+    "intake:chart_forms": EN,
 }
 
 # Patient-facing and public pages (the sign-in steps serve staff too): English and Spanish.
@@ -77,6 +80,13 @@ PATIENT_PAGES: dict[str, frozenset[str]] = {
     "booking:patient_reschedule": EN_ES,
     "booking:patient_withdraw": EN_ES,
     "booking:patient_cancel": EN_ES,
+    "intake:patient_forms": EN_ES,
+    "intake:patient_form": EN_ES,
+    "intake:patient_form_review": EN_ES,
+    "intake:link": EN_ES,
+    "intake:link_form": EN_ES,
+    "intake:link_submitted": EN_ES,
+    "intake:link_form_review": EN_ES,
 }
 CHECKED_PAGES: dict[str, frozenset[str]] = {**STAFF_PAGES, **PATIENT_PAGES}
 

@@ -144,6 +144,12 @@ INES = Chart("Inés", "Lozano", dt.date(1969, 2, 11), "ines.lozano@example.test"
 INES_VISIT_REASON = "Control de la presión arterial"
 INES_DAYS_AHEAD = 10
 
+# A patient of the demo practice without portal access, with a confirmed follow-up with Dr. Shah
+# about twelve days ahead: staff send her the follow-up check-in form, which she fills in through
+# its emailed link (test_intake.py).
+NOOR = Chart("Noor", "Linkwell", dt.date(1991, 10, 2), "noor.linkwell@example.test", "+12175550122")
+NOOR_DAYS_AHEAD = 12
+
 # Charts only the bulk invite test touches: born on BULK_BIRTH_DATE, which no other chart is.
 BULK_BIRTH_DATE = dt.date(1931, 1, 2)
 BULK_CHARTS = 240
@@ -344,4 +350,14 @@ def _seed_demo() -> None:
         not_before=dt.time(9, 0),
         reason=INES_VISIT_REASON,
         rng=random.Random(16),  # noqa: S311 (test data)
+    )
+    book_first_open(
+        admin,
+        patient=_chart(practice, NOOR),
+        provider=provider,
+        visit_type=VisitType.objects.get(practice=practice, name="Follow-up"),
+        first_day=timezone.localdate() + dt.timedelta(days=NOOR_DAYS_AHEAD),
+        not_before=dt.time(9, 0),
+        reason="Check-up",
+        rng=random.Random(18),  # noqa: S311 (test data)
     )

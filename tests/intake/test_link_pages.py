@@ -115,16 +115,26 @@ def _fill_required(client, form, chart_lists=None):
 def test_submitting_through_the_link_confirms_and_the_link_is_gone(verified, form):
     _fill_required(verified, form)
 
-    response = verified.post(page_url(form, "submit"))
+    response = verified.post(page_url(form, "submit"), follow=True)
 
-    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("intake:link_submitted")
     assert "Your form is submitted." in response.content.decode()
+    # Reloading the thanks (or choosing another language on it) posts nothing again.
+    assert (
+        "Your form is submitted." in verified.get(reverse("intake:link_submitted")).content.decode()
+    )
     form.refresh_from_db()
     assert form.status == FormStatus.SUBMITTED
     assert form.submitted_by is None
     gone = verified.get(link_url_of_token(form))
     assert gone.status_code == 410
     assert verified.get(page_url(form)).status_code == 403
+
+
+def test_the_thanks_page_shows_nothing_in_another_browser(client):
+    response = client.get(reverse("intake:link_submitted"))
+    assert response.status_code == 410
+    assert "no longer works" in response.content.decode()
 
 
 def link_url_of_token(form) -> str:

@@ -32,17 +32,19 @@ Parts:
    --day-calls calls.
 
 Where the save goes (--save-path):
-* `bench` (default while the patient's check-in page is being written): this module, loaded
+* `bench` (what the page does, without its template, for comparison): this module, loaded
   by gunicorn as `intake:application` (floor_wsgi plus one route), adds
   `/bench-intake-save/<access id>/<form id>/`: the record pages' own access check
   (records.views.patient_record_view, through bench/compat.py), the form looked up through
   `intake.selectors.form_of_patient`, the posted fields read as answers, and
   `intake.services.form_save` — what the page does, without its template. CSRF-exempt.
-* `page`: POST to `intake:patient_form` (`portal/records/<access id>/check-in/<form id>/`),
-  the real page, with the CSRF cookie and `csrfmiddlewaretoken`. The body is built by
-  `answer_fields()` as `<question key>=<value>` (a multiple choice repeated); when the page
-  names its fields otherwise, change that function only. A redirect (303/302, the page's answer
-  to a good save) counts as success.
+* `page` (the default): POST to `intake:patient_form`
+  (`portal/records/<access id>/check-in/<form id>/`), the real page, with the CSRF cookie
+  and `csrfmiddlewaretoken`: one section's answers under the page's field names
+  (`intake.fill.field_name`), its section number and "Save and continue"
+  (`section_fields()`). A redirect (the page's answer to a good save) counts as success.
+  Its queries are counted for the first section of each form (10 questions of a 10-question
+  form, 12 of a 60-question form).
 
 Exit 1 if a target is missed. Prints Markdown tables for docs/PERFORMANCE.md.
 """
@@ -160,8 +162,22 @@ def definition(questions: int) -> dict:
     return {"sections": sections}
 
 
+def section_fields(args, row: dict, index: int, turn: int) -> list[tuple[str, str]]:
+    """The POST body saving section `index` of a form: the page's own field names, its section
+    number and its "Save and continue" (--save-path page), or the bare answers (bench)."""
+    fields = answer_fields(row["sections"][index], turn)
+    if args.save_path != "page":
+        return fields
+    from portico.intake.fill import field_name
+
+    return [(field_name(key), value) for key, value in fields] + [
+        ("section", str(index + 1)),
+        ("action", "continue"),
+    ]
+
+
 def answer_fields(questions: list[dict], turn: int) -> list[tuple[str, str]]:
-    """The POST fields of a page of answers (see the module's notes on --save-path page)."""
+    """The answers of a page, as `<question key>=<value>` (a multiple choice repeated)."""
     fields: list[tuple[str, str]] = []
     for q in questions:
         kind = q["type"]
@@ -381,7 +397,10 @@ def count_save_queries(args, rows, sessions) -> dict[str, int]:
         row = rows[name][-1]
         client = Client(enforce_csrf_checks=False)
         client.cookies[settings.SESSION_COOKIE_NAME] = row["session"]
-        fields = answer_fields([q for s in row["sections"] for q in s], 7)
+        if args.save_path == "page":  # the page saves one section: the first of each form
+            fields = section_fields(args, row, 0, 7)
+        else:
+            fields = answer_fields([q for s in row["sections"] for q in s], 7)
         data: dict[str, list[str]] = {}
         for key, value in fields:
             data.setdefault(key, []).append(value)
@@ -447,10 +466,10 @@ def part_save(args) -> dict:
     saves, floors = [], []
     for turn in range(40):
         for row in big:
-            section = row["sections"][turn % len(row["sections"])]
+            index = turn % len(row["sections"])
             cookies = sessions.cookie(row["session"], row["csrf"])
-            saves.append(post_request(save_path(args, row), cookies,
-                                      answer_fields(section, turn), row["csrf"]))  # fmt: skip
+            body = section_fields(args, row, index, turn)
+            saves.append(post_request(save_path(args, row), cookies, body, row["csrf"]))
             if turn == 0:
                 floors.append(rp.raw_request(f"/bench-floor/{row['access']}/", cookies))
     connections.close_all()
@@ -534,7 +553,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=default_url)
     parser.add_argument("--parts", default="save,day")
-    parser.add_argument("--save-path", default="bench", choices=("bench", "page"))
+    parser.add_argument("--save-path", default="page", choices=("page", "bench"))
     parser.add_argument("--patients", type=int, default=24)
     parser.add_argument("--appointments", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))

@@ -14,6 +14,7 @@ the chart changes through the charts services, which audit them.
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,7 +134,13 @@ def apply(actor, *, form: IntakeForm, item: ReviewItem, values: dict) -> None:
     staff correct it), `code` (an RxNorm code from the code search) and, for an allergy,
     `reaction` and `severity`; for a medication, `instructions`."""
     patient = form.patient
-    on = form.submitted_at.date() if form.submitted_at else None
+    # The day the patient submitted, at the practice (a form sent in the evening in Chicago is
+    # already the next day in UTC, which the chart would refuse as a date in the future).
+    on = (
+        form.submitted_at.astimezone(zoneinfo.ZoneInfo(form.practice.time_zone)).date()
+        if form.submitted_at
+        else None
+    )
     if item.kind == DEMOGRAPHIC:
         charts.patient_update(actor, patient=patient, **{item.extra["field"]: item.value})
     elif item.kind in (NEW_ALLERGY, NEW_MEDICATION):

@@ -393,3 +393,18 @@ def test_marking_processed_needs_a_submitted_form(staff, form):
     assert form.status == FormStatus.PROCESSED and form.processed_by == staff
     with pytest.raises(ValidationError):
         services.form_review_item(staff, form=form, key="city", accept=True)
+
+
+def test_an_answer_accepted_is_dated_the_day_it_was_submitted_at_the_practice(
+    staff, form, patient, practice
+):
+    """Submitted at 6 p.m. in New York on 7 December (already the 8th in UTC): the allergy
+    is noted on the 7th, the practice's day (the chart refuses dates after today)."""
+    import time_machine
+
+    from tests.intake.conftest import NEW_YORK
+
+    with time_machine.travel(dt.datetime(2026, 12, 7, 23, 0, tzinfo=NEW_YORK), tick=False):
+        form = submitted(form, COMPLETE | {"allergies": {"added": [{"name": "Latex"}]}})
+        services.form_review_item(staff, form=form, key="allergies:added:0", accept=True)
+    assert patient.allergies.get(display="Latex").recorded_on == dt.date(2026, 12, 7)

@@ -409,6 +409,9 @@ def count_save_queries(args, rows, sessions) -> dict[str, int]:
             response = client.post(save_path(args, row), data)
         if response.status_code not in (200, 302, 303):
             sys.exit(f"saving {name} answered {response.status_code}: {response.content[:300]!r}")
+        where = response.get("Location", "")
+        if args.save_path == "page" and "/check-in/" not in where:
+            sys.exit(f"saving {name} did not move on to the form's next page: {where!r}")
         counts[name] = len(queries)
     return counts
 
@@ -417,6 +420,9 @@ def start_server(args, port: int):
     import record_pages as rp
 
     if args.save_path == "page":
+        # The page answers a good save with a redirect to the next section (the in-process
+        # count above checked that it is that redirect, not one to the sign-in page).
+        rp.OK_STATUSES = {200, 302}
         return rp.start_gunicorn(
             args.database_url, port, args.workers, rp.REPO / "var" / "bench_intake.log", {}
         )

@@ -129,6 +129,10 @@ class Command(BaseCommand):
                 f"  Requests:  {base}{reverse('booking:requests')}   "
                 "(staff: Schedule > Appointment Requests)",
             ]
+        lines.append(
+            f"  Intake:    {base}{reverse('intake:list')}   (staff: forms patients fill in "
+            "before a visit; templates in EHR Settings > Intake)"
+        )
         return lines
 
     def _print_welcome(self, host, port):

@@ -86,7 +86,8 @@ PATIENT_PAGES: dict[str, frozenset[str]] = {
     "intake:link": EN_ES,
     "intake:link_form": EN_ES,
     "intake:link_submitted": EN_ES,
-    "intake:link_form_review": EN_ES,
+    # Reviewed and submitted in Spanish in the story (the portal's review is seen in both).
+    "intake:link_form_review": frozenset({"es"}),
 }
 CHECKED_PAGES: dict[str, frozenset[str]] = {**STAFF_PAGES, **PATIENT_PAGES}
 

@@ -13,7 +13,8 @@ import logging
 
 from django.core.exceptions import ValidationError
 
-from portico.intake.models import FormStatus, IntakeForm, VisitTypeIntake
+from portico.intake.models import VisitTypeIntake
+from portico.intake.selectors import live_form
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +31,7 @@ def appointment_booked(sender, *, appointment, actor=None, **kwargs) -> None:
     )
     if rule is None:
         return
-    already = (
-        IntakeForm.objects.filter(appointment=appointment, template=rule.template)
-        .exclude(status=FormStatus.CANCELLED)
-        .exists()
-    )
-    if already:
+    if live_form(appointment, rule.template) is not None:
         return
     from portico.intake.services import form_send
 

@@ -86,6 +86,15 @@ def form_of_patient(patient, public_id) -> IntakeForm | None:
     return forms_of_patient(patient).filter(public_id=public_id).first()
 
 
+def live_form(appointment, template) -> IntakeForm | None:
+    """The appointment's form of `template` that is not withdrawn (there is at most one)."""
+    return (
+        IntakeForm.objects.filter(appointment=appointment, template=template)
+        .exclude(status=FormStatus.CANCELLED)
+        .first()
+    )
+
+
 def open_form_counts(accesses: Iterable) -> dict[int, int]:
     """How many forms wait for each chart of `accesses` (patient id → count), in one query."""
     from django.db.models import Count

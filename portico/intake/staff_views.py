@@ -198,11 +198,7 @@ def send(request, appointment_id):
     if template is None or not template.is_active:
         messages.error(request, gettext("Choose one of the practice's forms to send."))
         return _back(request, default)
-    already = (
-        IntakeForm.objects.filter(appointment=appointment, template=template)
-        .exclude(status=FormStatus.CANCELLED)
-        .exists()
-    )
+    already = selectors.live_form(appointment, template) is not None
     try:
         form = services.form_send(request.user, appointment=appointment, template=template)
     except ValidationError as exc:
@@ -282,11 +278,7 @@ def chart_forms(request, patient_id):
     if request.method == "POST":
         if send_form.is_valid():
             appointment, template = send_form.chosen()
-            already = (
-                IntakeForm.objects.filter(appointment=appointment, template=template)
-                .exclude(status=FormStatus.CANCELLED)
-                .exists()
-            )
+            already = selectors.live_form(appointment, template) is not None
             try:
                 form = services.form_send(request.user, appointment=appointment, template=template)
             except ValidationError as exc:

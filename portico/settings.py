@@ -21,6 +21,7 @@ from portico.core.env import (
     parse_cache_url,
     parse_email_url,
 )
+from portico.core.keys import rsa_private_key_pem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTICO_VAR_DIR", str(BASE_DIR / "var")))
@@ -75,6 +76,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "oauth2_provider",
+    "corsheaders",
     "portico.core",
     "portico.audit",
     "portico.accounts",
@@ -88,12 +91,15 @@ INSTALLED_APPS = [
     "portico.intake",
     "portico.messaging",
     "portico.booking",
+    "portico.fhir",
     "portico.periodic",
     "portico.demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # CORS answers only under /fhir/ and on the token endpoint (CORS_URLS_REGEX below).
+    "corsheaders.middleware.CorsMiddleware",
     "portico.core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -395,3 +401,51 @@ PORTICO_IDLE_TIMEOUT_STAFF_MINUTES = env_int("PORTICO_IDLE_TIMEOUT_STAFF_MINUTES
 PORTICO_SESSION_ABSOLUTE_TIMEOUT_HOURS = env_int("PORTICO_SESSION_ABSOLUTE_TIMEOUT_HOURS", 12)
 # The browser cookie ends with the absolute timeout too.
 SESSION_COOKIE_AGE = PORTICO_SESSION_ABSOLUTE_TIMEOUT_HOURS * 3600
+
+# Patient apps: FHIR R4 with SMART App Launch (SPEC §11.1; portico.fhir). django-oauth-toolkit
+# runs the authorization server; every RFC 9700 practice it offers is on: PKCE required and
+# S256 only, exact redirect URIs, tokens stored hashed (only a SHA-256 checksum is kept),
+# refresh tokens rotated with reuse detection, the `iss` in the authorization response.
+PORTICO_FHIR_BASE_URL = f"{PORTICO_BASE_URL}/fhir/R4"
+# The key that signs OpenID Connect ID tokens (scope openid): a PEM RSA private key. Unset, one
+# is made once under PORTICO_VAR_DIR; deployments with several web machines must share one file.
+PORTICO_OIDC_KEY_FILE = Path(
+    env_str("PORTICO_OIDC_KEY_FILE", str(VAR_DIR / "oidc-signing-key.pem"))
+)
+# The toolkit's own models (named so that migrations referring to them resolve).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "portico.fhir.scopes.SmartScopes",
+    "OAUTH2_VALIDATOR_CLASS": "portico.fhir.oauth.PorticoValidator",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("PORTICO_FHIR_ACCESS_TOKEN_SECONDS", 3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("PORTICO_FHIR_REFRESH_TOKEN_DAYS", 90) * 86400,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if (DEBUG or DEMO) else ["https"],
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": PORTICO_BASE_URL,
+    "OIDC_RSA_PRIVATE_KEY": rsa_private_key_pem(PORTICO_OIDC_KEY_FILE),
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not (DEBUG or DEMO),
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+# Browser apps call the FHIR server and the token endpoint from their own origin; nothing else
+# answers cross-origin requests. Bearer tokens, never cookies, so no credentials.
+CORS_URLS_REGEX = r"^/(fhir/|o/token/|o/revoke_token/)"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ["Location", "Content-Location", "ETag", "Last-Modified"]

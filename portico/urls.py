@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from portico.api.urls import api
 from portico.charts import urls as chart_urls
 from portico.core import views as core_views
+from portico.fhir.authorize_views import smart_configuration
 from portico.messaging import chart_urls as chart_messaging_urls
 from portico.portal import staff_urls as chart_portal_urls
 from portico.scheduling import chart_urls as chart_scheduling_urls
@@ -35,6 +36,9 @@ urlpatterns = [
     path("", include("portico.scheduling.urls")),
     path("", include("portico.booking.urls")),
     path("", include("portico.intake.urls")),
+    path("o/", include("portico.fhir.oauth_urls")),
+    path(".well-known/smart-configuration", smart_configuration, name="smart_configuration"),
+    path("fhir/R4/", include("portico.fhir.urls")),
     path("api/v1/", api.urls),
     # Anything else under the API answers in the API's own error shape, not an HTML page.
     re_path(r"^api/v1/.*$", core_views.api_not_found),

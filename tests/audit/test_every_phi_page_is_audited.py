@@ -283,6 +283,17 @@ NO_HEALTH_INFORMATION = {
     "intake:settings_question": "practice settings: an intake template's questions",
     "intake:link": "asks the date of birth; names only the practice",
     "intake:link_submitted": "thanks for a form submitted by link; names only the practice",
+    "oauth2_provider:authorize": (
+        "an app's consent page: the account's record names and what the app asks to read "
+        "(the consent is audited: fhir.app_connected)"
+    ),
+    "oauth2_provider:token": "issues tokens; names the patient by an opaque id only",
+    "oauth2_provider:revoke-token": "revokes a token",
+    "oauth2_provider:oidc-connect-discovery-info": "OpenID Connect discovery: endpoints",
+    "oauth2_provider:jwks-info": "the public keys of ID tokens",
+    "oauth2_provider:user-info": "the account's opaque id and its Patient's id",
+    "smart_configuration": "SMART discovery: endpoints and capabilities",
+    "fhir:smart_configuration": "SMART discovery: endpoints and capabilities",
 }
 
 

@@ -42,6 +42,8 @@ EXEMPT = {
         "staff's request pages read them live (the appointments they make raise the version "
         "through the appointment book's services)"
     ),
+    "fhir.AppConnection": "which apps may read the record: not part of the record's renderings",
+    "fhir.ConnectionCredential": "an app's codes and tokens: not part of the record",
     "intake.IntakeForm": (
         "forms are not in the record's renderings; the check-in and staff pages read them live "
         "(answers accepted into the chart go through the charts services, which raise it)"

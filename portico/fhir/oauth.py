@@ -80,6 +80,9 @@ class PorticoValidator(OAuth2Validator):
         return refresh_token
 
     def save_bearer_token(self, token, request, *args, **kwargs):
+        # SMART: a refresh token only with offline_access (oauthlib makes one for every grant).
+        if "offline_access" not in request.scopes:
+            token.pop("refresh_token", None)
         result = super().save_bearer_token(token, request, *args, **kwargs)
         # The token response is this dictionary: SMART's launch context goes in it.
         if "launch/patient" in request.scopes:

@@ -121,3 +121,13 @@ def connect_app(app, account, access=None, *, scope=ALL_SCOPES) -> dict:
 
 def bearer(token: str) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def id_token_claims(id_token: str) -> dict:
+    """The claims of an ID token whose signature checks with the server's published keys."""
+    import json
+
+    from jwcrypto import jwk, jwt
+
+    keys = jwk.JWKSet.from_json(Client().get(reverse("oauth2_provider:jwks-info")).content)
+    return json.loads(jwt.JWT(jwt=id_token, key=keys).claims)

@@ -246,3 +246,18 @@ def register_app(
         actor_label="" if actor is not None else "operator",
     )
     return RegisteredApp(application=application, client_secret=secret)
+
+
+def tokens_clear_expired() -> int:
+    """The periodic job: delete expired codes and tokens (django-oauth-toolkit's
+    `clear_expired`, which keeps revoked refresh tokens as long as reuse detection needs
+    them); returns how many were deleted."""
+    from oauth2_provider.models import clear_expired
+
+    def stored() -> int:
+        return AccessToken.objects.count() + RefreshToken.objects.count()
+
+    before = stored()
+    codes, _kinds = Grant.objects.filter(expires__lt=timezone.now()).delete()
+    clear_expired()
+    return codes + before - stored()

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from portico.fhir.services import tokens_clear_expired
 from portico.notifications.services import email_retry_due
 from portico.outreach.services import bulk_invite_resume_stalled
 from portico.portal.auto_invite import invite_unsigned_due
@@ -32,6 +33,7 @@ JOBS: list[Job] = [
     Job("bulk invite runs resumed after a lost worker", bulk_invite_resume_stalled),
     Job("appointment reminders due", reminders_queue_due),
     Job("email retries and messages a stopped sender left", email_retry_due),
+    Job("expired app codes and tokens deleted", tokens_clear_expired),
 ]
 
 

@@ -403,3 +403,21 @@ def test_cors_answers_on_the_token_endpoint_and_not_on_portal_pages(client):
     assert token["Access-Control-Allow-Origin"] == "*"
     for url in (reverse("oauth2_provider:authorize"), reverse("accounts:sign_in"), "/api/v1/"):
         assert "Access-Control-Allow-Origin" not in client.get(url, **origin), url
+
+
+def test_the_periodic_job_deletes_expired_tokens_and_keeps_live_ones(app, account):
+    from oauth2_provider.models import AccessToken
+
+    from portico.periodic.jobs import JOBS
+
+    expired = connect_app(app, account, scope="launch/patient patient/*.rs")
+    AccessToken.objects.update(expires=timezone.now() - dt.timedelta(seconds=1))
+    other_app = services.register_app(
+        None, name="Step Counter", redirect_uris="https://app.example/callback", confidential=False
+    ).application
+    live = connect_app(other_app, account)
+    job = next(j for j in JOBS if j.run is services.tokens_clear_expired)
+    assert job.run() >= 1
+    assert _caller(expired["access_token"]).status_code == 401
+    assert _caller(live["access_token"]).patient is not None
+    assert job.run() == 0

@@ -95,6 +95,10 @@ PATIENT_FACING = [
     "portico/intake/templatetags/intake_patient.py",
     "portico/intake/templates/intake/patient/**/*.html",
     "portico/intake/templates/intake/email/*",
+    "portico/fhir/templates/fhir/*.html",
+    "portico/fhir/patient_views.py",
+    "portico/fhir/scopes.py",
+    "portico/fhir/authorize_views.py",
 ]
 STAFF_ONLY = {"portico/templates/base_staff.html"}
 
@@ -441,9 +445,35 @@ PATIENT_PAGES = {
     "intake:patient_form_review": lambda patient: reverse(
         "intake:patient_form_review", args=[_access(patient), _form(patient)]
     ),
+    "fhir_portal:connected_apps": lambda patient: reverse("fhir_portal:connected_apps"),
+    "oauth2_provider:authorize": lambda patient: _consent_page(patient),
     "accounts:profile": lambda patient: reverse("accounts:profile"),
     "accounts:password_change": lambda patient: reverse("accounts:password_change"),
 }
+
+
+def _consent_page(patient) -> str:
+    """The consent page of an app asking for everything SMART scopes name."""
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+
+    from portico.fhir import services
+
+    app = services.register_app(
+        None, name="Medisalud", redirect_uris="https://app.example/cb", confidential=False
+    ).application
+    query = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": "https://app.example/cb",
+        "scope": "openid fhirUser launch/patient offline_access patient/*.rs",
+        "state": "x",
+        "aud": settings.PORTICO_FHIR_BASE_URL,
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    return reverse("oauth2_provider:authorize") + "?" + urlencode(query)
 
 
 # Words of the test chart's own data, which staff wrote in English and the record shows as

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.django_db
 class Read:
     """A page showing health information: who opens it, and the audit action it must write."""
 
-    who: str  # "staff", "patient", "nobody" (a link's recipient) or "api"
+    who: str  # "staff", "patient", "nobody" (a link's recipient), "api" or "app" (FHIR)
     action: str
     query: dict = field(default_factory=dict)
 
@@ -115,6 +115,11 @@ READS = {
     "intake:patient_form": Read("patient", "intake.form_view"),
     "intake:patient_form_review": Read("patient", "intake.form_view"),
     # "link": the browser that entered the date of birth on the form's emailed link.
+    "fhir:read": Read("app", "phr.app_read"),
+    "fhir:search": Read("app", "phr.app_read"),
+    "fhir:search_post": Read("app", "phr.app_read"),
+    "fhir:everything": Read("app", "phr.app_read"),
+    "fhir:everything_instance": Read("app", "phr.app_read"),
     "intake:link_form": Read("link", "intake.form_view"),
     "intake:link_form_review": Read("link", "intake.form_view"),
 }
@@ -300,6 +305,8 @@ NO_HEALTH_INFORMATION = {
     "oauth2_provider:user-info": "the account's opaque id and its Patient's id",
     "smart_configuration": "SMART discovery: endpoints and capabilities",
     "fhir:smart_configuration": "SMART discovery: endpoints and capabilities",
+    "fhir:metadata": "the FHIR server's CapabilityStatement",
+    "fhir:unknown": "a 404 OperationOutcome",
 }
 
 
@@ -354,11 +361,12 @@ def world(client, practice, admin, provider):
     thread, attachment = _thread_with_attachment(practice, account, access, provider)
     book = _appointment_book(practice, admin, patient, provider)
     online = _online_booking(practice, admin, provider, book, account, access)
-    connection = _app_connection(account, access)
+    connection, app_token = _app_connection(account)
     return {
         "admin": admin,
         "account": account,
         "api_key": api_key,
+        "app_token": app_token,
         "kwargs": {
             "patient_id": patient.public_id,
             "kind": "problems",
@@ -386,20 +394,26 @@ def world(client, practice, admin, provider):
             **_intake(admin, book["appointment"]),
             "connection_id": connection.public_id,
             "client_id": _practice_app(admin, practice).client_id,
+            "resource_type": "Patient",
+            "resource_id": patient.public_id,
         },
         "patient": patient,
         "link_form": _intake_by_link(admin, book),
     }
 
 
-def _app_connection(account, access):
-    """A patient app connected to the patient's record."""
+def _app_connection(account):
+    """A patient app connected to the patient's record (the whole SMART launch), and its
+    access token."""
     from portico.fhir import services as fhir
+    from portico.fhir.models import AppConnection
+    from tests.fhir.conftest import REDIRECT_URI, connect_app
 
     app = fhir.register_app(
-        None, name="Health Tracker", redirect_uris="https://app.example/cb", confidential=False
+        None, name="Health Tracker", redirect_uris=REDIRECT_URI, confidential=False
     ).application
-    return fhir.connect(account, application=app, access=access, scopes=["patient/*.rs"])
+    token = connect_app(app, account)["access_token"]
+    return AppConnection.objects.get(application=app), token
 
 
 def _practice_app(admin, practice):
@@ -589,6 +603,9 @@ def _url(name: str, world) -> str:
         {"template_id": pattern_kwargs["template_id"]},
         {"connection_id": pattern_kwargs["connection_id"]},
         {"client_id": pattern_kwargs["client_id"]},
+        {k: pattern_kwargs[k] for k in ("resource_type", "resource_id")},
+        {"resource_type": pattern_kwargs["resource_type"]},
+        {"resource_id": pattern_kwargs["resource_id"]},
     ):
         try:
             return reverse(name, kwargs=candidate)
@@ -607,6 +624,8 @@ def test_each_page_showing_health_information_writes_its_read_event(name, client
         sign_in(client, world["account"])
     elif read.who == "api":
         headers = {"HTTP_AUTHORIZATION": f"Bearer {world['api_key']}"}
+    elif read.who == "app":
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {world['app_token']}"}
     url = _url(name, world)
     if read.who == "link":
         from portico.intake.patient_views import LINK_SESSION_KEY

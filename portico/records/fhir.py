@@ -33,6 +33,9 @@ ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 LOINC = "http://loinc.org"
 PATIENT_ID_SYSTEM = "urn:portico:patient"
+CARE_PLAN_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/careplan-category"
+DOCUMENT_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
+VISIT_NOTE_LOINC = "11506-3"
 
 
 def _instant(value: dt.datetime) -> str:
@@ -42,6 +45,37 @@ def _instant(value: dt.datetime) -> str:
 
 def _ref(obj) -> str:
     return f"urn:uuid:{obj.public_id}"
+
+
+class BundleRefs:
+    """How resources refer to each other inside a downloaded Bundle: by the `urn:uuid:` full
+    URL of another entry, and not at all to what the Bundle does not hold (the practice, its
+    practitioners, a visit from an item: those are names or nothing).
+
+    The FHIR server (portico.fhir.server) passes its own, which names every resource by a
+    relative reference ("Encounter/<id>") that the server answers."""
+
+    def organization(self) -> str | None:
+        """The reference of the chart's practice, or None."""
+        return None
+
+    def practitioner(self, row, role: str) -> str | None:
+        """The reference of `row`'s user in `role` ("provider", "signed_by"), or None."""
+        return None
+
+    def item_encounter(self, item) -> str | None:
+        """The reference of the visit an item was recorded at, or None."""
+        return None
+
+    def encounter(self, encounter) -> str:
+        return _ref(encounter)
+
+    def visit_note_id(self, encounter) -> str:
+        """The id of an encounter's visit note (a DocumentReference)."""
+        return str(uuid.uuid5(encounter.public_id, "visit-note"))
+
+
+BUNDLE_REFS = BundleRefs()
 
 
 def _profile(name: str) -> dict:
@@ -74,7 +108,27 @@ def _category(system: str, code: str, display: str) -> list[dict]:
     return [{"coding": [{"system": system, "code": code, "display": display}]}]
 
 
-def patient_resource(patient) -> dict:
+def _with_encounter(data: dict, item, refs: BundleRefs) -> dict:
+    """`data` with the visit the item was recorded at, when the reader may see that visit."""
+    reference = refs.item_encounter(item)
+    if reference:
+        data["encounter"] = {"reference": reference}
+    return data
+
+
+def _person(row, role: str, refs: BundleRefs) -> dict | None:
+    """A reference to `row`'s user in `role` ("provider", "signed_by"): a Practitioner the
+    reader can read, else only the name; None without a user."""
+    user = getattr(row, role)
+    if user is None:
+        return None
+    reference = refs.practitioner(row, role)
+    if reference:
+        return {"reference": reference, "display": user.display_name}
+    return {"display": user.display_name}
+
+
+def patient_resource(patient, refs: BundleRefs = BUNDLE_REFS) -> dict:
     data = {
         "resourceType": "Patient",
         "id": str(patient.public_id),
@@ -113,31 +167,44 @@ def patient_resource(patient) -> dict:
     if patient.preferred_language:
         coding = {"system": "urn:ietf:bcp:47", "code": patient.preferred_language}
         data["communication"] = [{"language": {"coding": [coding]}, "preferred": True}]
+    organization = refs.organization()
+    if organization:
+        data["managingOrganization"] = {"reference": organization}
     return data
 
 
-def condition_resource(problem, subject: str) -> dict:
+def condition_resource(problem, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
+    """A problem of the list (US Core's problems profile); recorded at a visit the reader sees,
+    it is that visit's diagnosis too (and its encounter-diagnosis profile)."""
+    profiles = [US_CORE + "us-core-condition-problems-health-concerns"]
+    categories = _category(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")
+    encounter = refs.item_encounter(problem)
+    if encounter:
+        profiles.append(US_CORE + "us-core-condition-encounter-diagnosis")
+        categories += _category(CONDITION_CATEGORY, "encounter-diagnosis", "Encounter Diagnosis")
     data = {
         "resourceType": "Condition",
         "id": str(problem.public_id),
-        "meta": _profile("us-core-condition-problems-health-concerns"),
+        "meta": {"profile": profiles},
         "clinicalStatus": {
             "coding": [{"system": CONDITION_CLINICAL, "code": problem.status}],
         },
         "verificationStatus": {
             "coding": [{"system": CONDITION_VERIFICATION, "code": "confirmed"}],
         },
-        "category": _category(CONDITION_CATEGORY, "problem-list-item", "Problem List Item"),
+        "category": categories,
         "code": _concept(problem),
         "subject": {"reference": subject},
         "onsetDateTime": problem.recorded_on.isoformat(),
     }
+    if encounter:
+        data["encounter"] = {"reference": encounter}
     if problem.resolved_on:
         data["abatementDateTime"] = problem.resolved_on.isoformat()
     return data
 
 
-def medication_resource(medication, subject: str) -> dict:
+def medication_resource(medication, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
     data = {
         "resourceType": "MedicationRequest",
         "id": str(medication.public_id),
@@ -148,6 +215,7 @@ def medication_resource(medication, subject: str) -> dict:
         "subject": {"reference": subject},
         "authoredOn": medication.recorded_on.isoformat(),
     }
+    _with_encounter(data, medication, refs)
     if medication.instructions:
         data["dosageInstruction"] = [{"text": medication.instructions}]
     if medication.stop_date:
@@ -160,7 +228,7 @@ def medication_resource(medication, subject: str) -> dict:
     return data
 
 
-def allergy_resource(allergy, subject: str) -> dict:
+def allergy_resource(allergy, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
     data = {
         "resourceType": "AllergyIntolerance",
         "id": str(allergy.public_id),
@@ -171,6 +239,7 @@ def allergy_resource(allergy, subject: str) -> dict:
         "patient": {"reference": subject},
         "recordedDate": allergy.recorded_on.isoformat(),
     }
+    _with_encounter(data, allergy, refs)
     if allergy.reaction:
         reaction = {"manifestation": [{"text": allergy.reaction}]}
         if allergy.severity in ("mild", "moderate", "severe"):
@@ -179,7 +248,7 @@ def allergy_resource(allergy, subject: str) -> dict:
     return data
 
 
-def immunization_resource(immunization, subject: str) -> dict:
+def immunization_resource(immunization, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
     data = {
         "resourceType": "Immunization",
         "id": str(immunization.public_id),
@@ -190,13 +259,14 @@ def immunization_resource(immunization, subject: str) -> dict:
         "occurrenceDateTime": immunization.recorded_on.isoformat(),
         "primarySource": True,
     }
+    _with_encounter(data, immunization, refs)
     if immunization.lot_number:
         data["lotNumber"] = immunization.lot_number
     return data
 
 
-def procedure_resource(procedure, subject: str) -> dict:
-    return {
+def procedure_resource(procedure, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
+    data = {
         "resourceType": "Procedure",
         "id": str(procedure.public_id),
         "meta": _profile("us-core-procedure"),
@@ -205,35 +275,39 @@ def procedure_resource(procedure, subject: str) -> dict:
         "subject": {"reference": subject},
         "performedDateTime": procedure.recorded_on.isoformat(),
     }
+    return _with_encounter(data, procedure, refs)
 
 
-def care_plan_resource(plan, subject: str) -> dict:
-    today = timezone.localdate()
+def care_plan_status(plan, today: dt.date) -> str:
+    """Completed once its end date has passed, else active."""
+    return "completed" if plan.end_date and plan.end_date < today else "active"
+
+
+def care_plan_resource(plan, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
     period = {"start": plan.recorded_on.isoformat()}
     if plan.end_date:
         period["end"] = plan.end_date.isoformat()
-    return {
+    data = {
         "resourceType": "CarePlan",
         "id": str(plan.public_id),
         "meta": _profile("us-core-careplan"),
         "text": _narrative(f"{plan.title}. {plan.text}".strip()),
-        "status": "completed" if plan.end_date and plan.end_date < today else "active",
+        "status": care_plan_status(plan, timezone.localdate()),
         "intent": "plan",
         "category": _category(
-            "http://hl7.org/fhir/us/core/CodeSystem/careplan-category",
-            "assess-plan",
-            "Assessment and Plan of Treatment",
+            CARE_PLAN_CATEGORY, "assess-plan", "Assessment and Plan of Treatment"
         ),
         "title": plan.title,
         "description": plan.text or plan.title,
         "subject": {"reference": subject},
         "period": period,
     }
+    return _with_encounter(data, plan, refs)
 
 
-def vital_resource(vital, subject: str) -> dict:
+def vital_resource(vital, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
     label = vital.get_kind_display()
-    return {
+    data = {
         "resourceType": "Observation",
         "id": str(vital.public_id),
         "meta": _profile("us-core-vital-signs"),
@@ -252,9 +326,10 @@ def vital_resource(vital, subject: str) -> dict:
             "code": vital.unit,
         },
     }
+    return _with_encounter(data, vital, refs)
 
 
-def lab_resource(lab, subject: str) -> dict:
+def lab_resource(lab, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
     data = {
         "resourceType": "Observation",
         "id": str(lab.public_id),
@@ -273,6 +348,7 @@ def lab_resource(lab, subject: str) -> dict:
             }
         ],
     }
+    _with_encounter(data, lab, refs)
     if lab.value_number is not None:
         quantity = {"value": _number(lab.value_number)}
         if lab.unit:
@@ -295,7 +371,11 @@ def lab_resource(lab, subject: str) -> dict:
     return data
 
 
-def assessment_resource(assessment, subject: str) -> dict:
+def assessment_resource(assessment, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
+    """A screening, intervention or assessment: US Core's screening and assessment profile,
+    category "survey". The record's kinds (screening, intervention, assessment) say nothing of
+    US Core's domains (sdoh, functional-status, ...), so the kind goes in as a second category
+    by text only."""
     data = {
         "resourceType": "Observation",
         "id": str(assessment.public_id),
@@ -307,13 +387,14 @@ def assessment_resource(assessment, subject: str) -> dict:
         "subject": {"reference": subject},
         "effectiveDateTime": assessment.recorded_on.isoformat(),
     }
+    _with_encounter(data, assessment, refs)
     if assessment.result:
         data["valueString"] = assessment.result
     return data
 
 
-def encounter_resources(encounter, subject: str) -> list[dict]:
-    """The visit (Encounter) and its shared summary with amendments (a clinical note)."""
+def encounter_resource(encounter, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
+    """The visit (US Core Encounter)."""
     visit = {
         "resourceType": "Encounter",
         "id": str(encounter.public_id),
@@ -324,31 +405,31 @@ def encounter_resources(encounter, subject: str) -> list[dict]:
         "subject": {"reference": subject},
         "period": {"start": encounter.visit_date.isoformat()},
     }
-    if encounter.provider:
-        visit["participant"] = [{"individual": {"display": encounter.provider.display_name}}]
+    provider = _person(encounter, "provider", refs)
+    if provider:
+        visit["participant"] = [{"individual": provider}]
+    organization = refs.organization()
+    if organization:
+        visit["serviceProvider"] = {"reference": organization}
+    return visit
+
+
+def visit_note_resource(encounter, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
+    """The visit's shared summary with its amendments (US Core DocumentReference, a clinical
+    note). The encounter's amendments must have been read with it."""
     text = encounter.note
     for amendment in encounter.amendments.all():
         text += f"\n\nAmendment of {amendment.created_at:%Y-%m-%d}:\n{amendment.text}"
     note = {
         "resourceType": "DocumentReference",
-        "id": str(uuid.uuid5(encounter.public_id, "visit-note")),
+        "id": refs.visit_note_id(encounter),
         "meta": _profile("us-core-documentreference"),
         "status": "current",
         "type": {
-            "coding": [{"system": LOINC, "code": "11506-3", "display": "Progress note"}],
+            "coding": [{"system": LOINC, "code": VISIT_NOTE_LOINC, "display": "Progress note"}],
             "text": "Visit summary",
         },
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category",
-                        "code": "clinical-note",
-                        "display": "Clinical Note",
-                    }
-                ]
-            }
-        ],
+        "category": _category(DOCUMENT_CATEGORY, "clinical-note", "Clinical Note"),
         "subject": {"reference": subject},
         "date": _instant(encounter.signed_at),
         "content": [
@@ -361,23 +442,39 @@ def encounter_resources(encounter, subject: str) -> list[dict]:
             }
         ],
         "context": {
-            "encounter": [{"reference": _ref(encounter)}],
+            "encounter": [{"reference": refs.encounter(encounter)}],
             "period": {"start": encounter.visit_date.isoformat()},
         },
     }
-    if encounter.signed_by:
-        note["authenticator"] = {"display": encounter.signed_by.display_name}
-    return [visit, note]
+    author = _person(encounter, "provider", refs)
+    if author and "reference" in author:
+        note["author"] = [author]
+    authenticator = _person(encounter, "signed_by", refs)
+    if authenticator:
+        note["authenticator"] = authenticator
+    organization = refs.organization()
+    if organization:
+        note["custodian"] = {"reference": organization}
+    return note
 
 
-def appointment_resource(appointment, subject: str, patient_name: str) -> dict:
+def encounter_resources(encounter, subject: str, refs: BundleRefs = BUNDLE_REFS) -> list[dict]:
+    """The visit (Encounter) and its shared summary with amendments (a clinical note)."""
+    return [
+        encounter_resource(encounter, subject, refs),
+        visit_note_resource(encounter, subject, refs),
+    ]
+
+
+def appointment_resource(
+    appointment, subject: str, patient_name: str, refs: BundleRefs = BUNDLE_REFS
+) -> dict:
     participants = [
         {"actor": {"reference": subject, "display": patient_name}, "status": "accepted"}
     ]
-    if appointment.provider:
-        participants.append(
-            {"actor": {"display": appointment.provider.display_name}, "status": "accepted"}
-        )
+    provider = _person(appointment, "provider", refs)
+    if provider:
+        participants.append({"actor": provider, "status": "accepted"})
     data = {
         "resourceType": "Appointment",
         "id": str(appointment.public_id),

@@ -24,6 +24,7 @@ from portico.fhir.server.context import Reader
 from portico.fhir.server.params import SearchError
 from portico.fhir.server.resources import TYPES
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "")
 JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
 
 
@@ -149,7 +150,7 @@ def search_post(request, resource_type: str):
         return _search(request, resource_type, _items(request.GET))
     if request.method != "POST":
         return _not_allowed("GET", "POST")
-    if request.content_type not in ("application/x-www-form-urlencoded", "") and request.body:
+    if request.content_type not in FORM_TYPES and request.body:
         return outcome_response(
             415, "not-supported", "Send the search as application/x-www-form-urlencoded."
         )

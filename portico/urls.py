@@ -27,8 +27,10 @@ urlpatterns = [
             )
         ),
     ),
+    path("ehr/settings/patient-apps/", include("portico.fhir.settings_urls")),
     path("ehr/settings/", include("portico.practices.urls")),
     path("ehr/outreach/", include("portico.outreach.urls")),
+    path("portal/apps/", include("portico.fhir.portal_urls")),
     path("portal/", include("portico.portal.urls")),
     path("hooks/", include("portico.notifications.urls")),
     path("", include("portico.records.urls")),

@@ -18,6 +18,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
@@ -42,8 +43,11 @@ class ConsentForm(AllowForm):
     """The toolkit's hidden fields, plus the record the app may read and the FHIR server the
     app named (`aud`)."""
 
+    # Needed to allow, not to refuse: "Don't allow" works without choosing a record.
     record = forms.ChoiceField(
-        label=_("Which record may the app read?"), widget=forms.RadioSelect, required=True
+        label=gettext_lazy("Which record may the app read?"),
+        widget=forms.RadioSelect,
+        required=False,
     )
 
     def __init__(self, *args, records=(), **kwargs):
@@ -56,6 +60,12 @@ class ConsentForm(AllowForm):
             self.fields["record"].initial = str(self.records[0].public_id)
         self.fields["record"].error_messages["required"] = _("Choose the record the app may read.")
         self.fields["record"].error_messages["invalid_choice"] = _("Choose one of your records.")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("allow") and not cleaned.get("record") and "record" not in self.errors:
+            self.add_error("record", self.fields["record"].error_messages["required"])
+        return cleaned
 
     def chosen_access(self):
         wanted = self.cleaned_data["record"]

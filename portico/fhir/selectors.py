@@ -1,17 +1,24 @@
-"""Reads of app connections: which connection a token reads through, and an account's apps."""
+"""Reads of app connections (which connection a token reads through, an account's apps) and
+of registered apps (a practice's, the operator's)."""
 
 from __future__ import annotations
 
+from oauth2_provider.models import Application
+
 from portico.fhir.models import AppConnection
 
+# The connection's app and chart, and the access it reads through with what deciding whether
+# it is active reads (the current invitation) and what naming the record reads (the practice).
 _ACCESS_RELATED = (
     "application",
     "account",
     "patient__practice",
     "practice",
-    "own_access",
+    "own_access__practice",
+    "own_access__current_invitation",
     "representative__patient__practice",
     "representative__practice",
+    "representative__current_invitation",
 )
 
 
@@ -41,3 +48,28 @@ def connection_of_account(account, public_id) -> AppConnection | None:
         .select_related(*_ACCESS_RELATED)
         .first()
     )
+
+
+def apps_of_practice(practice) -> list[Application]:
+    """The apps a practice registered (EHR Settings > Patient apps), by name."""
+    return list(
+        Application.objects.filter(registration__practice=practice)
+        .select_related("registration__registered_by")
+        .order_by("name", "id")
+    )
+
+
+def app_of_practice(practice, client_id: str) -> Application | None:
+    """One of the apps a practice registered, by its client id; None for anyone else's."""
+    return Application.objects.filter(registration__practice=practice, client_id=client_id).first()
+
+
+def operator_apps() -> list[Application]:
+    """The apps the deployment's operator registered (`portico fhir_app`): every patient of
+    every practice may connect them."""
+    return list(Application.objects.filter(registration__practice__isnull=True).order_by("name"))
+
+
+def all_apps() -> list[Application]:
+    """Every registered app, with who registered it (`portico fhir_app list`)."""
+    return list(Application.objects.select_related("registration__practice").order_by("name", "id"))

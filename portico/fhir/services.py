@@ -22,6 +22,8 @@ from portico.audit import context as audit_context
 from portico.audit.services import audit_read, audit_record
 from portico.fhir.models import AppConnection, AppRegistration
 from portico.portal import representation
+from portico.practices import permissions
+from portico.practices.selectors import membership_for
 
 # How stale "last read" may get before a read writes it again: the Connected apps page shows
 # it to the minute, and a write per read would double what a read costs.
@@ -141,6 +143,28 @@ def disconnect(account, connection: AppConnection) -> None:
         )
 
 
+def connections_listed(
+    account, *, connections: list[AppConnection], page: str = "connected apps"
+) -> None:
+    """Audit the Connected apps pages: whose record each app reads is health information too
+    (a represented patient's name), so one read event per record listed, as its holder (as for
+    the portal home's list of records)."""
+    seen = set()
+    for connection in connections:
+        access = connection.access
+        key = (access.is_representative, access.pk)
+        if key in seen:
+            continue
+        seen.add(key)
+        with _audit_as_holder(access):
+            audit_read(
+                account,
+                action="phr.view",
+                patient=connection.patient,
+                details={"page": page},
+            )
+
+
 def app_read(connection: AppConnection, *, what: str, count: int | None = None) -> None:
     """Audit one read an app made through `connection` (the caller checked it is live): the
     app's name goes in the event, so the patient's access log names it.
@@ -166,6 +190,14 @@ def app_read(connection: AppConnection, *, what: str, count: int | None = None) 
 
 
 # -- registering apps ------------------------------------------------------------------------
+
+
+def _require_settings_admin(actor, practice) -> None:
+    """A practice's apps are EHR Settings: its administrators manage them."""
+    permissions.require(
+        permissions.can_manage_settings(membership_for(actor, practice)),
+        _("Only administrators can change EHR Settings."),
+    )
 
 
 @dataclass(frozen=True)
@@ -205,11 +237,13 @@ def register_app(
     allow_http: bool = False,
 ) -> RegisteredApp:
     """Register a patient app: by the deployment's operator (`actor` None, no practice) or a
-    practice's administrator (`practice`: the caller checked the permission).
+    practice's administrator (`practice`).
 
     Redirect URIs are matched exactly; each must be https, or http on a loopback address (a
     native app's, RFC 8252) — `allow_http` lifts that for a development deployment. A
     confidential client gets a secret, returned once and stored hashed."""
+    if practice is not None:
+        _require_settings_admin(actor, practice)
     name = (name or "").strip()
     uris = (redirect_uris or "").split()
     errors: dict[str, list[str]] = {}
@@ -261,3 +295,33 @@ def tokens_clear_expired() -> int:
     codes, _kinds = Grant.objects.filter(expires__lt=timezone.now()).delete()
     clear_expired()
     return codes + before - stored()
+
+
+@transaction.atomic
+def remove_app(actor, application: Application, *, practice=None) -> int:
+    """Remove a registered app: by the deployment's operator (`actor` None, no practice), any
+    app; by a practice's administrator, only an app that practice registered (another's, or
+    the operator's, is a 404). Every connection to it ends with it: its codes and tokens are
+    deleted with the app, so the app's next call is refused. Returns how many connections were
+    live."""
+    registration = AppRegistration.objects.filter(application=application).first()
+    if practice is not None:
+        _require_settings_admin(actor, practice)
+        if registration is None or registration.practice_id != practice.pk:
+            raise Http404
+    elif actor is not None:
+        raise Http404
+    live = AppConnection.objects.filter(application=application, ended_at__isnull=True).count()
+    audit_record(
+        actor,
+        action="fhir.app_removed",
+        practice=practice,
+        details={
+            "app": application.name,
+            "client_id": application.client_id,
+            "connections_ended": live,
+        },
+        actor_label="" if actor is not None else "operator",
+    )
+    application.delete()
+    return live

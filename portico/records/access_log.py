@@ -3,9 +3,13 @@ staff, the people who see it on the patient's behalf ("Your parent Jordan Rivera
 record"), and, for a representative, the patient's own reads unless the representative's scope
 leaves them out (a parent of an adolescent, portal.representation.scope_of).
 
+Reads by the apps the patient or a representative connected (SPEC §11.1) are listed with the
+app's name, under the name of whoever connected it ("Read your record through the app “Health
+Tracker”").
+
 The log is read through one of the chart's portal accesses, whose holder reads it: what the
 reader did themselves is not listed (the patient's own reads on their own log, a
-representative's on theirs)."""
+representative's on theirs), except what their apps read."""
 
 from __future__ import annotations
 
@@ -32,6 +36,10 @@ PORTAL_READ_ACTIONS = (
     "message.read",
     "message.attachment_download",
 )
+# Reads by an app the patient or a representative connected (SPEC §11.1; fhir.services.
+# app_read): the details name the app. Listed on the log of whoever connected it too: an app
+# reading is not the reader reading.
+APP_READ_ACTIONS = ("phr.app_read",)
 PAGE_SIZE = 25
 
 # What a portal read was, as the patient reads it on their own log, and as a representative
@@ -46,6 +54,8 @@ _THE_RECORD = {
     "download": _("Downloaded the record"),
     "messages": _("Read the messages"),
 }
+_YOUR_RECORD_BY_APP = _("Read your record through the app “%(app)s”")
+_THE_RECORD_BY_APP = _("Read the record through the app “%(app)s”")
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,9 @@ def _staff_what(details: dict, patients_log: bool) -> str:
 
 
 def _portal_what(event: AuditEvent, patients_log: bool) -> str:
+    if event.action in APP_READ_ACTIONS:
+        wording = _YOUR_RECORD_BY_APP if patients_log else _THE_RECORD_BY_APP
+        return str(wording) % {"app": (event.details or {}).get("app", "")}
     if event.action == "phr.download":
         kind = "download"
     elif event.action.startswith("message."):
@@ -76,13 +89,17 @@ def _portal_what(event: AuditEvent, patients_log: bool) -> str:
 def _events(access):
     """The chart's reads this access's holder may see in its log, newest first."""
     patient = access.patient
-    portal_reads = Q(action__in=PORTAL_READ_ACTIONS) & ~Q(actor_id=access.account_id)
+    app_reads = Q(action__in=APP_READ_ACTIONS)
+    portal_reads = (Q(action__in=PORTAL_READ_ACTIONS) & ~Q(actor_id=access.account_id)) | app_reads
     # Representatives' reads (they act as the patient's parent, caregiver, ...).
     shown = portal_reads & ~Q(acting_as="")
+    # The patient's own reads: their own account's, not acting for anyone.
+    own_account = PortalAccess.objects.filter(patient=patient).values("account_id")
     if access.is_representative and representation.scope_of(access).own_reads_in_log:
-        # The patient's own reads: their own account's, not acting for anyone.
-        own_account = PortalAccess.objects.filter(patient=patient).values("account_id")
         shown |= portal_reads & Q(acting_as="", actor_id__in=own_account)
+    elif not access.is_representative:
+        # On the patient's own log, the reads of the apps they connected.
+        shown |= app_reads & Q(acting_as="", actor_id__in=own_account)
     return (
         AuditEvent.objects.filter(patient=patient, practice=patient.practice, actor__isnull=False)
         .filter(Q(action__in=STAFF_READ_ACTIONS) | shown)

@@ -99,6 +99,10 @@ READS = {
     "portal:representatives": Read("patient", "phr.view"),
     "portal:representative_end": Read("patient", "phr.view"),
     "portal:representative_renew": Read("patient", "phr.view"),
+    # Connected apps (SPEC §11.1): which record each app reads names the record (a represented
+    # patient's name), like the portal home's list; the confirm step names it too.
+    "fhir_portal:connected_apps": Read("patient", "phr.view"),
+    "fhir_portal:disconnect": Read("patient", "phr.view"),
     "api:list_intake_forms": Read("api", "chart.list"),
     "api:get_intake_form": Read("api", "chart.view"),
     "api:get_intake_form_response": Read("api", "chart.view"),
@@ -221,6 +225,8 @@ NO_HEALTH_INFORMATION = {
     "practices:users": "the practice's staff",
     "practices:user_remove": "the practice's staff",
     "practices:switch_practice": "chooses the practice",
+    "fhir_settings:apps": "practice settings: the patient apps the practice registered",
+    "fhir_settings:remove": "practice settings: one of the practice's patient apps",
     "outreach:run": "a run's counts, no chart",
     "outreach:run_status": "a run's counts, no chart",
     "portal:register": "the practice's name, before the patient proved who they are",
@@ -348,6 +354,7 @@ def world(client, practice, admin, provider):
     thread, attachment = _thread_with_attachment(practice, account, access, provider)
     book = _appointment_book(practice, admin, patient, provider)
     online = _online_booking(practice, admin, provider, book, account, access)
+    connection = _app_connection(account, access)
     return {
         "admin": admin,
         "account": account,
@@ -377,10 +384,34 @@ def world(client, practice, admin, provider):
             "slug": online["slug"],
             "representative_id": factories.invite_representative(admin, patient).public_id,
             **_intake(admin, book["appointment"]),
+            "connection_id": connection.public_id,
+            "client_id": _practice_app(admin, practice).client_id,
         },
         "patient": patient,
         "link_form": _intake_by_link(admin, book),
     }
+
+
+def _app_connection(account, access):
+    """A patient app connected to the patient's record."""
+    from portico.fhir import services as fhir
+
+    app = fhir.register_app(
+        None, name="Health Tracker", redirect_uris="https://app.example/cb", confidential=False
+    ).application
+    return fhir.connect(account, application=app, access=access, scopes=["patient/*.rs"])
+
+
+def _practice_app(admin, practice):
+    from portico.fhir import services as fhir
+
+    return fhir.register_app(
+        admin,
+        name="Clinic Sync",
+        redirect_uris="https://sync.example/cb",
+        confidential=False,
+        practice=practice,
+    ).application
 
 
 def _appointment_book(practice, admin, patient, provider):
@@ -556,6 +587,8 @@ def _url(name: str, world) -> str:
         {"form_id": pattern_kwargs["form_id"]},
         {k: pattern_kwargs[k] for k in ("access_id", "form_id")},
         {"template_id": pattern_kwargs["template_id"]},
+        {"connection_id": pattern_kwargs["connection_id"]},
+        {"client_id": pattern_kwargs["client_id"]},
     ):
         try:
             return reverse(name, kwargs=candidate)

@@ -39,6 +39,11 @@ def staff_pages(client, admin, patient):
     yield "PHR invite settings", client.get(reverse("practices:phr_invite"))
     yield "users settings", client.get(reverse("practices:users"))
     yield "users settings with errors", client.post(reverse("practices:users"), {"email": "x"})
+    yield "patient apps settings", client.get(reverse("fhir_settings:apps"))
+    yield (
+        "patient apps settings with errors",
+        client.post(reverse("fhir_settings:apps"), {"redirect_uris": "http://x.example/cb"}),
+    )
     yield "chart summary", client.get(reverse("charts:chart_summary", args=[patient.public_id]))
     yield "new lab result", client.get(reverse("charts:item_new", args=[patient.public_id, "labs"]))
     yield (
@@ -78,6 +83,7 @@ def patient_pages(client, admin, patient):
     )
     yield "record", client.get(reverse("portal:home"), follow=True)
     yield "account settings", client.get(reverse("accounts:profile"))
+    yield "connected apps", client.get(reverse("fhir_portal:connected_apps"))
 
 
 def all_pages(client, admin, patient):
@@ -97,7 +103,9 @@ def test_pages_under_test_have_form_controls(client, admin, patient):
     """Guard: the checks below look at real forms, not at empty pages."""
     counted = {name: len(list(controls(parse(r)))) for name, r in all_pages(client, admin, patient)}
     assert all(
-        n > 0 for name, n in counted.items() if name not in ("chart", "record", "account settings")
+        n > 0
+        for name, n in counted.items()
+        if name not in ("chart", "record", "account settings", "connected apps")
     ), counted
 
 

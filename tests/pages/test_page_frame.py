@@ -34,7 +34,11 @@ def test_skip_link_comes_first_and_leads_to_main(client, patient, admin):
     assert page.one("main")["id"] == "main"
     header = page.one("header")
     assert header.one("nav")["aria-label"] == "Main"
-    assert [a.text for a in header.find_all("a")][1:] == ["My records", "Account settings"]
+    assert [a.text for a in header.find_all("a")][1:] == [
+        "My records",
+        "Connected apps",
+        "Account settings",
+    ]
 
 
 def test_failed_form_opens_with_a_summary_linking_to_each_field(client, admin, patient):

@@ -41,6 +41,7 @@ def ehr_urls(patient):
                 # Any other object of the practice: a well-formed id is enough to reach the view.
                 route = re.sub(r"<uuid:\w+>", str(patient.public_id), route)
                 route = route.replace("<str:kind>", "labs").replace("<str:system>", "icd10cm")
+                route = route.replace("<str:client_id>", "no-such-app")
                 for action in ("invite", "resend", "cancel", "revoke"):
                     urls.append("/" + route.replace("<str:action>", action))
 

@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     for bundle in search.perform_iter(smart.server):  # follows each page's `next` link
         pages += 1
         results += [entry.resource for entry in bundle.entry or [] if entry.resource is not None]
-    print(f"Observations in category {args.category}: {len(results)} ({pages} pages)")
+    pages_text = f"{pages} page" if pages == 1 else f"{pages} pages"
+    print(f"Observations in category {args.category}: {len(results)} ({pages_text})")
     for observation in results:
         what = observation.code.text if observation.code is not None else ""
         print(f"  {_when(observation)}  {what}: {_value(observation)}")

@@ -201,7 +201,7 @@ def consent_heading(page: Page, app: str):
     return page.get_by_role("heading", level=1, name=re.compile(re.escape(app)))
 
 
-def allow_as_jordan(page: Page, app: str) -> None:
+def allow_as_jordan(page: Page) -> None:
     """On the consent page: pick Jordan's own record and allow the app."""
     picker = page.get_by_role("group", name="Which record may the app read?")
     picker.get_by_role("radio", name=OWN_RECORD).check()
@@ -257,7 +257,7 @@ def test_a_smart_app_connects_reads_pages_refreshes_and_stops_when_disconnected(
     switch_language(page, "English", "en")
 
     # 4. She picks her own record and allows: Portico sends the browser back to the app.
-    allow_as_jordan(page, APP_NAME)
+    allow_as_jordan(page)
     page.wait_for_url(f"{app_server.redirect_uri}?**")
     expect(page.get_by_role("heading", name="Pocket Health is connected")).to_be_visible()
     assert len(app_server.callbacks) == 1
@@ -429,7 +429,7 @@ def test_the_readme_script_connects_the_demo_app_and_lists_the_lab_results(
         reads = page.get_by_role("list").filter(has_text="Lab results")
         expect(reads.get_by_role("listitem").filter(has_text="Allergies")).to_have_count(0)
         shot(page, "smart-08-demo-script-consent")
-        allow_as_jordan(page, "SMART demo client")
+        allow_as_jordan(page)
         page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/callback\?"))
         expect(page.get_by_role("heading", name="Back in the app")).to_be_visible()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import uuid
 from decimal import Decimal
@@ -20,6 +21,8 @@ from html import escape
 
 from django.utils import timezone, translation
 from fhir.resources.R4B.bundle import Bundle
+
+from portico.charts.models import VITAL_DEFINITIONS, AbnormalFlag, AssessmentKind, VitalKind
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 UCUM = "http://unitsofmeasure.org"
@@ -76,6 +79,26 @@ class BundleRefs:
 
 
 BUNDLE_REFS = BundleRefs()
+
+
+@functools.lru_cache(maxsize=512)
+def _label_in(language: str | None, choices, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+def _label(choices, value: str) -> str:
+    """The label of a stored choice in the active language (what `get_FOO_display()` gives,
+    without evaluating every label of the field's choices on each call)."""
+    return _label_in(translation.get_language(), choices, value)
+
+
+@functools.lru_cache(maxsize=128)
+def _vital_unit_in(language: str | None, kind: str, unit: str) -> str:
+    definition = VITAL_DEFINITIONS.get(kind)
+    return str(definition[2]) if definition else unit
 
 
 def _profile(name: str) -> dict:
@@ -306,7 +329,7 @@ def care_plan_resource(plan, subject: str, refs: BundleRefs = BUNDLE_REFS) -> di
 
 
 def vital_resource(vital, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
-    label = vital.get_kind_display()
+    label = _label(VitalKind, vital.kind)
     data = {
         "resourceType": "Observation",
         "id": str(vital.public_id),
@@ -321,7 +344,7 @@ def vital_resource(vital, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
         "effectiveDateTime": vital.recorded_on.isoformat(),
         "valueQuantity": {
             "value": _number(vital.value),
-            "unit": vital.unit_display,
+            "unit": _vital_unit_in(translation.get_language(), vital.kind, vital.unit),
             "system": UCUM,
             "code": vital.unit,
         },
@@ -330,6 +353,7 @@ def vital_resource(vital, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
 
 
 def lab_resource(lab, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
+    flag = _label(AbnormalFlag, lab.flag)
     data = {
         "resourceType": "Observation",
         "id": str(lab.public_id),
@@ -341,10 +365,8 @@ def lab_resource(lab, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
         "effectiveDateTime": lab.recorded_on.isoformat(),
         "interpretation": [
             {
-                "coding": [
-                    {"system": INTERPRETATION, "code": lab.flag, "display": lab.get_flag_display()}
-                ],
-                "text": lab.get_flag_display(),
+                "coding": [{"system": INTERPRETATION, "code": lab.flag, "display": flag}],
+                "text": flag,
             }
         ],
     }
@@ -382,7 +404,7 @@ def assessment_resource(assessment, subject: str, refs: BundleRefs = BUNDLE_REFS
         "meta": _profile("us-core-observation-screening-assessment"),
         "status": "final",
         "category": _category(OBS_CATEGORY, "survey", "Survey")
-        + [{"text": assessment.get_kind_display()}],
+        + [{"text": _label(AssessmentKind, assessment.kind)}],
         "code": _concept(assessment),
         "subject": {"reference": subject},
         "effectiveDateTime": assessment.recorded_on.isoformat(),

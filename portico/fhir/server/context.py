@@ -50,8 +50,8 @@ class ServerRefs(BundleRefs):
     reader may read (a visit only when it is visible to them; a user only when they are a
     Practitioner of the patient's practice, else the name alone).
 
-    Rows come annotated by portico.fhir.server.resources: an item's `visible_encounter_id`, and
-    `<role>_is_practitioner` for each user a row names."""
+    Rows come marked by portico.fhir.server.resources.prepare: an item's `visible_encounter_id`,
+    and `<role>_is_practitioner` for each user a row names."""
 
     def __init__(self, reader: Reader):
         self.reader = reader

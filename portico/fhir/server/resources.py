@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, OuterRef, Q, QuerySet, Subquery
 
 from portico.accounts.models import User
 from portico.charts.models import (
@@ -65,35 +65,68 @@ class Source:
     build: Callable[[Any, Any], dict]
     date_field: str | None = None
     id_field: str = "public_id"
+    # What `prepare` reads for a page of rows: whether rows are items recorded at a visit, and
+    # the users they name (by role: "provider", "signed_by").
+    visits: bool = False
+    people: tuple[str, ...] = ()
 
     def is_instant(self, field_name: str) -> bool:
         return isinstance(self.model._meta.get_field(field_name), DateTimeField)
 
 
-def _visible_encounter(reader) -> Subquery:
-    """The public id of an item's visit when the reader sees that visit (the one rule:
-    Encounter.objects.visible_to_patient), else null."""
-    visible = Encounter.objects.filter(pk=OuterRef("encounter_id")).visible_to_patient(
+def provider_ids(reader) -> QuerySet:
+    """The users who are Practitioners the reader may read: providers of the patient's
+    practice (whether or not still working there: old visits name them)."""
+    return Membership.objects.filter(practice_id=reader.practice.pk, role=Role.PROVIDER).values(
+        "user_id"
+    )
+
+
+def visible_visits(reader) -> QuerySet:
+    """The patient's visits the reader sees (the one rule: Encounter.visible_to_patient)."""
+    return Encounter.objects.filter(patient=reader.patient).visible_to_patient(
         confidential=reader.confidential
     )
-    return Subquery(visible.values("public_id")[:1])
 
 
-def _is_practitioner(reader, user_field: str) -> Exists:
-    """Whether the user in `user_field` is a Practitioner the reader may read: a provider of
-    the patient's practice."""
-    return Exists(
-        Membership.objects.filter(
-            user_id=OuterRef(user_field), practice_id=reader.practice.pk, role=Role.PROVIDER
+def prepare(pairs: list[tuple[Source, Any]], reader) -> None:
+    """Mark a page's rows with what their resources may name, in at most two queries for the
+    whole page: an item's visit (`visible_encounter_id`, only when the reader sees that
+    visit), and whether each user a row names is a Practitioner the reader may read
+    (`<role>_is_practitioner`). portico.fhir.server.context.ServerRefs reads the marks; a row
+    without them names neither."""
+    visits = {row.encounter_id for source, row in pairs if source.visits and row.encounter_id}
+    if visits:
+        seen = dict(visible_visits(reader).filter(pk__in=visits).values_list("pk", "public_id"))
+        for source, row in pairs:
+            if source.visits:
+                row.visible_encounter_id = seen.get(row.encounter_id)
+    users = {
+        getattr(row, f"{role}_id")
+        for source, row in pairs
+        for role in source.people
+        if getattr(row, f"{role}_id")
+    }
+    if users:
+        practitioners = set(
+            Membership.objects.filter(
+                practice_id=reader.practice.pk, role=Role.PROVIDER, user_id__in=users
+            ).values_list("user_id", flat=True)
         )
-    )
+        for source, row in pairs:
+            for role in source.people:
+                setattr(row, f"{role}_is_practitioner", getattr(row, f"{role}_id") in practitioners)
+
+
+# What no resource shows: not read (each costs a conversion per row).
+UNWRITTEN = ("created_at", "updated_at", "created_by", "updated_by")
 
 
 def _item_source(key: str, resource_type: str, model, build) -> Source:
     def rows(reader) -> QuerySet:
         return selectors.shared_items(
             model, reader.patient, confidential=reader.confidential
-        ).annotate(visible_encounter_id=_visible_encounter(reader))
+        ).defer(*UNWRITTEN)
 
     return Source(
         key=key,
@@ -102,17 +135,16 @@ def _item_source(key: str, resource_type: str, model, build) -> Source:
         rows=rows,
         build=lambda row, reader: build(row, reader.subject, reader.refs),
         date_field="recorded_on",
+        visits=True,
     )
 
 
 def _encounter_rows(reader, *, notes: bool) -> QuerySet:
     rows = selectors.shared_encounters(reader.patient, confidential=reader.confidential)
     if not notes:
-        rows = rows.prefetch_related(None).defer("note")
-    return rows.annotate(
-        provider_is_practitioner=_is_practitioner(reader, "provider_id"),
-        signed_by_is_practitioner=_is_practitioner(reader, "signed_by_id"),
-    )
+        rows = rows.prefetch_related(None).select_related(None).select_related("provider")
+        rows = rows.defer("note")
+    return rows
 
 
 def _appointment_rows(reader) -> QuerySet:
@@ -120,15 +152,12 @@ def _appointment_rows(reader) -> QuerySet:
         selectors.patient_appointments(reader.patient)
         .select_related(None)
         .select_related("provider")
-        .annotate(provider_is_practitioner=_is_practitioner(reader, "provider_id"))
     )
 
 
 def _practitioner_rows(reader) -> QuerySet:
-    membership = Membership.objects.filter(
-        user_id=OuterRef("pk"), practice_id=reader.practice.pk, role=Role.PROVIDER
-    )
-    return User.objects.filter(Exists(membership)).annotate(
+    membership = Membership.objects.filter(user_id=OuterRef("pk"), practice_id=reader.practice.pk)
+    return User.objects.filter(pk__in=provider_ids(reader)).annotate(
         credential=Subquery(membership.values("credential")[:1])
     )
 
@@ -245,6 +274,7 @@ SOURCES: dict[str, Source] = {
             rows=lambda reader: _encounter_rows(reader, notes=False),
             build=lambda row, reader: builders.encounter_resource(row, reader.subject, reader.refs),
             date_field="visit_date",
+            people=("provider",),
         ),
         Source(
             key="visit_notes",
@@ -255,6 +285,7 @@ SOURCES: dict[str, Source] = {
                 row, reader.subject, reader.refs
             ),
             date_field="visit_date",
+            people=("provider", "signed_by"),
         ),
         Source(
             key="appointments",
@@ -263,6 +294,7 @@ SOURCES: dict[str, Source] = {
             rows=_appointment_rows,
             build=_appointment,
             date_field="start_at",
+            people=("provider",),
         ),
     )
 }
@@ -319,7 +351,7 @@ def _condition_category(token: Token, source, reader) -> Condition:
     if token.code in ("", "problem-list-item"):
         return True
     if token.code == "encounter-diagnosis":
-        return Q(visible_encounter_id__isnull=False)
+        return Q(encounter__in=visible_visits(reader).values("pk"))
     return False
 
 
@@ -352,9 +384,9 @@ def _appointment_actor(target_type: str, target_id: str, source, reader) -> Cond
         return target_id == str(reader.patient.public_id)
     if target_type == "Practitioner":
         value = as_uuid(target_id)
-        return (
-            False if value is None else Q(provider__public_id=value, provider_is_practitioner=True)
-        )
+        if value is None:
+            return False
+        return Q(provider__public_id=value, provider__in=provider_ids(reader))
     return False
 
 

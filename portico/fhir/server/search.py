@@ -272,6 +272,7 @@ def run(rtype: ResourceType, search: Search, reader) -> Page:
         )
     found.sort(key=lambda item: item[0], reverse=True)
     page = found[: search.count]
+    resources.prepare([(source, row) for _k, _i, source, row in page], reader)
     next_cursor = None
     if len(found) > search.count:
         _key, index, source, row = page[-1]
@@ -339,8 +340,8 @@ def read(rtype: ResourceType, resource_id: str, reader) -> dict | None:
     if value is None:
         return None
     for source in rtype.sources:
-        rows = source.rows(reader).filter(**{source.id_field: value})[:1]
-        for row in rows:
+        for row in source.rows(reader).filter(**{source.id_field: value})[:1]:
+            resources.prepare([(source, row)], reader)
             return source.build(row, reader)
     return None
 
@@ -387,6 +388,7 @@ def everything(search: Search, reader) -> Page:
         if need <= 0:
             break
     page = found[: search.count]
+    resources.prepare([(source, row) for _i, source, row in page], reader)
     next_cursor = None
     if len(found) > search.count:
         index, source, row = page[-1]

@@ -18,6 +18,7 @@ from portico.demo.messages import give_demo_messages
 from portico.demo.online import give_demo_online_booking
 from portico.demo.records import give_demo_record
 from portico.demo.schedules import give_demo_schedules
+from portico.demo.smart_app import give_demo_smart_app
 from portico.notifications import sms
 from portico.portal import registration
 from portico.portal import services as portal
@@ -289,6 +290,8 @@ def seed_demo() -> Practice:
     )
     # Intake: the ready templates, sent by themselves with bookings, and forms in each state.
     give_demo_intake(admin, staff=members[Role.STAFF].user, practice=practice, jordan=jordan)
+    # A patient app to connect to Jordan's record (scripts/smart_demo_client.py).
+    give_demo_smart_app()
     return practice
 
 
@@ -324,6 +327,12 @@ def demo_intake() -> None:
         return
     with transaction.atomic():
         give_demo_intake(admin, staff=staff, practice=practice, jordan=jordan)
+
+
+def demo_smart_app() -> None:
+    """Give a demo database seeded before patient apps existed the demo app, once."""
+    if demo_exists():
+        give_demo_smart_app()
 
 
 def _scheduled_patients(actor, practice) -> list[Patient]:

@@ -10,6 +10,8 @@ every code and token of the app is then tied to.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.conf import settings
 from django.http import HttpResponse
@@ -24,6 +26,7 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 
+from portico.core.security import build_policy
 from portico.fhir import scopes as smart_scopes
 from portico.fhir import services
 from portico.portal import representation
@@ -150,11 +153,37 @@ class SmartAuthorizationView(AuthorizationView):
             self._connection_id = connection.pk
         return super().form_valid(form)
 
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        application = context.get("application")
+        form = context.get("form")
+        redirect_uri = context.get("redirect_uri") or (
+            form.data.get("redirect_uri") if form else ""
+        )
+        if (
+            application is not None
+            and redirect_uri
+            and application.redirect_uri_allowed(redirect_uri)
+        ):
+            response["Content-Security-Policy"] = consent_page_policy(redirect_uri)
+        return response
+
     def create_authorization_response(self, request, scopes, credentials, allow):
         if allow:
             # Read by portico.fhir.oauth.PorticoValidator.save_authorization_code.
             credentials = {**credentials, "portico_connection": self._connection_id}
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+def consent_page_policy(redirect_uri: str) -> str:
+    """The consent page's Content-Security-Policy: Portico's own, except that its form may also
+    go to the app's redirect URI. The answer to the form redirects the browser to the app, and
+    browsers apply `form-action` to the redirects that follow a form (Chromium does): with
+    `form-action 'self'` alone, "Allow" and "Don't allow" would never reach the app."""
+    parts = urlsplit(redirect_uri)
+    directives = dict(settings.PORTICO_CONTENT_SECURITY_POLICY)
+    directives["form-action"] = f"'self' {parts.scheme}://{parts.netloc}"
+    return build_policy(directives)
 
 
 def smart_configuration(request):

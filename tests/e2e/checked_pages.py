@@ -88,6 +88,11 @@ PATIENT_PAGES: dict[str, frozenset[str]] = {
     "intake:link_submitted": EN_ES,
     # Reviewed and submitted in Spanish in the story (the portal's review is seen in both).
     "intake:link_form_review": frozenset({"es"}),
+    # Patient apps (SMART on FHIR): the consent page with the record picker, Connected apps and
+    # the disconnect step (test_smart_app.py).
+    "oauth2_provider:authorize": EN_ES,
+    "fhir_portal:connected_apps": EN_ES,
+    "fhir_portal:disconnect": EN_ES,
 }
 CHECKED_PAGES: dict[str, frozenset[str]] = {**STAFF_PAGES, **PATIENT_PAGES}
 

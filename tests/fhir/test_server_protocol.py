@@ -98,6 +98,13 @@ def test_every_listed_search_parameter_and_include_is_accepted_and_nothing_else(
     assert "_type" in EVERYTHING_PARAMS
 
 
+def test_capability_statement_lists_each_types_parameters_and_includes_from_the_table():
+    for resource in capability()["rest"][0]["resource"]:
+        rtype = TYPES[resource["type"]]
+        assert [p["name"] for p in resource["searchParam"]] == list(rtype.params)
+        assert resource.get("searchInclude", []) == list(rtype.includes)
+
+
 def test_capability_statement_has_the_smart_security_extension_and_service():
     security = capability()["rest"][0]["security"]
     assert security["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
@@ -293,6 +300,18 @@ def test_a_representatives_app_read_is_audited_with_the_relationship(app, admin,
 
 
 # -- CORS: on the FHIR server, nowhere else ------------------------------------------------------
+
+
+def test_a_browser_apps_preflight_is_answered_on_fhir():
+    response = Client().options(
+        "/fhir/R4/Observation",
+        HTTP_ORIGIN="https://app.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
+    )
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "authorization" in response["Access-Control-Allow-Headers"].lower()
 
 
 def test_cors_answers_on_fhir_and_not_on_portal_pages(api):

@@ -37,6 +37,7 @@ class Command(BaseCommand):
         demo.demo_online_booking()
         demo.demo_family()
         demo.demo_intake()
+        demo.demo_smart_app()
         if setup_only:
             self._print_welcome(host, port)
             return
@@ -135,6 +136,23 @@ class Command(BaseCommand):
         )
         return lines
 
+    def _smart_lines(self, base) -> list[str]:
+        """The demo's patient app: its client_id and the script that connects it to Jordan's
+        record (README, "Connect a patient app (SMART on FHIR)")."""
+        from portico.demo.smart_app import demo_smart_app
+
+        app = demo_smart_app()
+        if app is None:
+            return []
+        return [
+            f"  FHIR:      {base}/fhir/R4   (patient apps; SMART on FHIR discovery:",
+            f"             {base}/.well-known/smart-configuration)",
+            f"             The patient app “{app.name}” (client_id {app.client_id})",
+            "             connects to Jordan's record with:",
+            "             .venv/bin/python scripts/smart_demo_client.py "
+            f"--fhir-base {base}/fhir/R4 --client-id {app.client_id}",
+        ]
+
     def _print_welcome(self, host, port):
         base = settings.PORTICO_BASE_URL
         db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
@@ -166,6 +184,7 @@ class Command(BaseCommand):
             "admin@demo.portico.test --name demo",
             f"             then curl -H 'Authorization: Bearer <token>' {base}/api/v1/patients",
             *self._online_lines(base),
+            *self._smart_lines(base),
             "  Stop with Ctrl+C.",
             "",
         ]

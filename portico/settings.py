@@ -427,7 +427,10 @@ OAUTH2_PROVIDER = {
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "PKCE_REQUIRED": True,
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if (DEBUG or DEMO) else ["https"],
+    # http only for loopback addresses (an app on the patient's own computer, RFC 8252 §7.3,
+    # which RFC 9700 §2.1 allows): portico.fhir.services.register_app refuses any other http
+    # redirect URI outside the demo and DEBUG.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
     "REQUEST_APPROVAL_PROMPT": "force",
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": PORTICO_BASE_URL,
@@ -439,10 +442,12 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
-    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not (DEBUG or DEMO),
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,  # loopback http, see above
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
+# The toolkit's warning that http redirect URIs are allowed: only loopback ones are (see above).
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
 # Browser apps call the FHIR server and the token endpoint from their own origin; nothing else
 # answers cross-origin requests. Bearer tokens, never cookies, so no credentials.
 CORS_URLS_REGEX = r"^/(fhir/|o/token/|o/revoke_token/)"

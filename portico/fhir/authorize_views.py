@@ -96,6 +96,11 @@ class SmartAuthorizationView(AuthorizationView):
                     "your practice invited you to."
                 )
             )
+        if "approval_prompt" in request.GET:
+            # The patient always sees the consent page and picks the record: the toolkit's
+            # "approval_prompt=auto" would skip both and issue a code tied to no record.
+            request.GET = request.GET.copy()
+            del request.GET["approval_prompt"]
         return super().get(request, *args, **kwargs)
 
     def validate_authorization_request(self, request):

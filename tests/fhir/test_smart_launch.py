@@ -421,3 +421,28 @@ def test_the_periodic_job_deletes_expired_tokens_and_keeps_live_ones(app, accoun
     assert _caller(expired["access_token"]).status_code == 401
     assert _caller(live["access_token"]).patient is not None
     assert job.run() == 0
+
+
+def test_an_app_cannot_skip_the_consent_page(app, account):
+    connect_app(app, account)
+    _verifier, challenge = pkce_pair()
+    page = _signed_in(account).get(
+        reverse("oauth2_provider:authorize"),
+        authorize_params(app, challenge=challenge, approval_prompt="auto"),
+    )
+    assert page.status_code == 200
+    assert "Connect Health Tracker to your health record?" in page.content.decode()
+
+
+def test_http_redirect_uris_are_refused_unless_on_a_loopback_address(db):
+    import pytest
+
+    with pytest.raises(services.AppInputError) as refused:
+        services.register_app(
+            None, name="Plain", redirect_uris="http://app.example/cb", confidential=False
+        )
+    assert "must use https" in refused.value.errors["redirect_uris"][0]
+    native = services.register_app(
+        None, name="Desktop", redirect_uris="http://127.0.0.1/callback", confidential=False
+    )
+    assert native.application.redirect_uris == "http://127.0.0.1/callback"

@@ -86,8 +86,7 @@ PATIENT_PAGES: dict[str, frozenset[str]] = {
     "intake:link": EN_ES,
     "intake:link_form": EN_ES,
     "intake:link_submitted": EN_ES,
-    # Reviewed and submitted in Spanish in the story (the portal's review is seen in both).
-    "intake:link_form_review": frozenset({"es"}),
+    "intake:link_form_review": EN_ES,
     # Patient apps (SMART on FHIR): the consent page with the record picker, Connected apps and
     # the disconnect step (test_smart_app.py).
     "oauth2_provider:authorize": EN_ES,

@@ -254,6 +254,10 @@ def test_a_patient_without_portal_access_checks_in_through_the_emailed_link(stac
     patient.get_by_role("button", name=es("Save and continue")).click()
     expect(patient.get_by_role("button", name=es("Submit"))).to_be_visible()
     shot(patient, "intake-22-link-review-es")
+    # The review reads in English too; she goes back to Spanish to submit.
+    patient.get_by_role("button", name="English").click()
+    expect(patient.get_by_role("button", name="Submit")).to_be_visible()
+    patient.get_by_role("button", name="Español").click()
     patient.get_by_role("button", name=es("Submit")).click()
     expect(patient.get_by_role("heading", name=es("Thank you"))).to_be_visible()
     patient.get_by_role("button", name="English").click()

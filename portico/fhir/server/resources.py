@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import DateTimeField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, Model, OuterRef, Q, QuerySet, Subquery
 
 from portico.accounts.models import User
 from portico.charts.models import (
@@ -60,7 +60,7 @@ class Source:
 
     key: str
     resource_type: str
-    model: type
+    model: type[Model]
     rows: Callable[[Any], QuerySet]
     build: Callable[[Any, Any], dict]
     date_field: str | None = None

@@ -26,6 +26,7 @@ from portico.fhir import scopes as smart_scopes
 from portico.fhir.server import resources
 from portico.fhir.server.params import (
     MAX_VALUES,
+    Condition,
     Param,
     SearchError,
     as_q,
@@ -241,8 +242,8 @@ def _after(source: Source, date, key: int) -> Q:
     return Q(**{f"{f}__lt": date}) | Q(**{f: date, "pk__lt": key})
 
 
-def _condition(source: Source, search: Search, reader):
-    result = True
+def _condition(source: Source, search: Search, reader) -> Condition:
+    result: Condition = True
     for param, values in search.conditions:
         result = c_and(result, c_any(param.condition(v, source, reader) for v in values))
         if result is False:
@@ -266,7 +267,7 @@ def run(rtype: ResourceType, search: Search, reader) -> Page:
     total = count_rows([rows for _i, _s, rows in plans], reader) if search.total else None
     if search.summary_count or search.count == 0:
         return Page([], [], total, None)
-    found = []
+    found: list[tuple[tuple, int, Source, Any]] = []
     for index, source, rows in plans:
         if search.cursor is not None:
             rows = rows.filter(_after_merged(index, source, search.cursor))

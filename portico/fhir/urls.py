@@ -34,5 +34,5 @@ urlpatterns = [
     path("<fhirtype:resource_type>/_search", views.search_post, name="search_post"),
     path("<fhirtype:resource_type>/<str:resource_id>", views.read, name="read"),
     path("<fhirtype:resource_type>", views.search_type, name="search"),
-    re_path(r"^.*$", views.unknown, name="unknown"),
+    re_path(r"^[\s\S]*$", views.unknown, name="unknown"),  # any path, new lines too
 ]

@@ -97,7 +97,7 @@ def _label(choices, value: str) -> str:
 
 @functools.lru_cache(maxsize=128)
 def _vital_unit_in(language: str | None, kind: str, unit: str) -> str:
-    definition = VITAL_DEFINITIONS.get(kind)
+    definition = VITAL_DEFINITIONS.get(VitalKind(kind)) if kind in VitalKind.values else None
     return str(definition[2]) if definition else unit
 
 
@@ -372,13 +372,13 @@ def lab_resource(lab, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
     }
     _with_encounter(data, lab, refs)
     if lab.value_number is not None:
-        quantity = {"value": _number(lab.value_number)}
+        quantity: dict = {"value": _number(lab.value_number)}
         if lab.unit:
             quantity.update({"unit": lab.unit, "system": UCUM, "code": lab.unit})
         data["valueQuantity"] = quantity
     else:
         data["valueString"] = lab.value
-    reference = {}
+    reference: dict = {}
     if lab.reference_low is not None:
         reference["low"] = {"value": _number(lab.reference_low)}
     if lab.reference_high is not None:

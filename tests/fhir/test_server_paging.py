@@ -11,6 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from portico.fhir.server.resources import EVERYTHING
+from portico.practices.models import Role
+from tests import factories
 from tests.fhir.conftest import connect_app
 from tests.fhir.server_support import BASE, App, build_record
 from tests.records import builders
@@ -145,7 +147,9 @@ def test_an_everything_page_costs_a_bounded_number_of_queries(
 ):
     build_record(patient, provider, n=3)
     small = _queries(api, "Patient/$everything", {"_count": "50"})
-    build_record(patient, provider, n=30)
+    # More of everything (seen by another provider: one provider's visits never overlap).
+    another = factories.make_staff(patient.practice, role=Role.PROVIDER, full_name="Dr. Two")
+    build_record(patient, another, n=30)
     large = _queries(api, "Patient/$everything", {"_count": "50"})
     # The checks and the total, the sections, amendments, the page's visits and users, audit.
     bound = 4 + len(EVERYTHING) + 1 + 2 + 1

@@ -165,7 +165,8 @@ def test_writes_are_405_operation_outcomes(api, patient, method):
 
 
 def test_an_unknown_type_or_path_is_a_404_operation_outcome(api):
-    for path in ("Medication", "Medication/1", "", "Patient/1/_history", "Observation/x/y"):
+    odd = ("Patient/%2F%0A", "Observation/a%0Ab/c")  # new lines in the path, decoded
+    for path in ("Medication", "Medication/1", "", "Patient/1/_history", "Observation/x/y", *odd):
         response = api.get(path)
         assert response.status_code == 404, path
         assert json.loads(response.content)["issue"][0]["code"] == "not-supported"

@@ -6,11 +6,16 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from portico.portal import representation
 from portico.records.fhir import BundleRefs
+
+if TYPE_CHECKING:
+    from portico.charts.models import Patient
+    from portico.practices.models import Practice
 
 
 @dataclass(frozen=True)
@@ -18,8 +23,8 @@ class Reader:
     """The record an app reads: the connection's patient and practice, with or without what
     is confidential from representatives (the portal access's scope), and the token's scopes."""
 
-    patient: object  # charts.Patient
-    practice: object  # practices.Practice
+    patient: Patient
+    practice: Practice
     confidential: bool
     scopes: tuple[str, ...]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import DateTimeField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, Model, OuterRef, Q, QuerySet, Subquery
 
 from portico.accounts.models import User
 from portico.charts.models import (
@@ -60,7 +60,7 @@ class Source:
 
     key: str
     resource_type: str
-    model: type
+    model: type[Model]
     rows: Callable[[Any], QuerySet]
     build: Callable[[Any, Any], dict]
     date_field: str | None = None
@@ -83,10 +83,10 @@ def provider_ids(reader) -> QuerySet:
 
 
 def visible_visits(reader) -> QuerySet:
-    """The patient's visits the reader sees (the one rule: Encounter.visible_to_patient)."""
-    return Encounter.objects.filter(patient=reader.patient).visible_to_patient(
-        confidential=reader.confidential
-    )
+    """The patient's visits the reader sees (records.selectors.shared_encounters)."""
+    return selectors.shared_encounters(
+        reader.patient, confidential=reader.confidential
+    ).prefetch_related(None)
 
 
 def prepare(pairs: list[tuple[Source, Any]], reader) -> None:
@@ -109,9 +109,7 @@ def prepare(pairs: list[tuple[Source, Any]], reader) -> None:
     }
     if users:
         practitioners = set(
-            Membership.objects.filter(
-                practice_id=reader.practice.pk, role=Role.PROVIDER, user_id__in=users
-            ).values_list("user_id", flat=True)
+            provider_ids(reader).filter(user_id__in=users).values_list("user_id", flat=True)
         )
         for source, row in pairs:
             for role in source.people:
@@ -157,8 +155,10 @@ def _appointment_rows(reader) -> QuerySet:
 
 def _practitioner_rows(reader) -> QuerySet:
     membership = Membership.objects.filter(user_id=OuterRef("pk"), practice_id=reader.practice.pk)
-    return User.objects.filter(pk__in=provider_ids(reader)).annotate(
-        credential=Subquery(membership.values("credential")[:1])
+    return (
+        User.objects.filter(pk__in=provider_ids(reader))
+        .only("public_id", "full_name")
+        .annotate(credential=Subquery(membership.values("credential")[:1]))
     )
 
 

@@ -5,8 +5,10 @@ the next page starts after the last row of this one (an opaque, encrypted `_curs
 inserted between two pages sorts before or after that row, so no row of the original list is
 ever shown twice or skipped. A type read from several tables (Observation: labs, vitals and
 assessments) queries each with the cursor and the page's size and merges them; `$everything`
-reads section after section. The queries of a page are fixed in number: one per source (at
-most), one for the `total` of every source together, one for `_include`d Practitioners.
+reads section after section. The queries of a page are fixed in number, whatever the size of
+the record: one per source (at most), one for the `total` of every source together, at most two
+to mark what the page's resources may name (resources.prepare), one for `_include`d
+Practitioners.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from portico.fhir import scopes as smart_scopes
 from portico.fhir.server import resources
 from portico.fhir.server.params import (
     MAX_VALUES,
+    Condition,
     Param,
     SearchError,
     as_q,
@@ -37,7 +40,8 @@ from portico.fhir.server.resources import EVERYTHING, SOURCES, TYPES, Include, R
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 200
-# Parameters every search takes besides the type's own (the CapabilityStatement lists them).
+# Parameters every search takes besides the type's own (the CapabilityStatement's
+# documentation names them).
 RESULT_PARAMS = ("_count", "_cursor", "_include", "_summary", "_total", "_format", "_pretty")
 EVERYTHING_PARAMS = ("_count", "_cursor", "_type", "_total", "_format", "_pretty")
 
@@ -180,7 +184,7 @@ def _read_cursor(text: str, rtype: ResourceType | None) -> list:
     try:
         data = json.loads(crypto.decrypt(text))
     except (crypto.DecryptionError, ValueError) as error:
-        raise SearchError("_cursor is not one this server gave (or it has expired).") from error
+        raise SearchError("_cursor is not one this server gave.") from error
     if not isinstance(data, list) or len(data) != 4 or data[0] != kind:
         raise SearchError("_cursor belongs to another search.")
     return data[1:]
@@ -211,6 +215,7 @@ def count_rows(querysets: list[QuerySet], reader) -> int:
     names = [f"n{i}" for i in range(len(querysets))]
     counts = (
         Patient.objects.filter(pk=reader.patient.pk)
+        .order_by()
         .annotate(
             **{
                 n: _CountOf(qs.order_by().values("pk"))
@@ -237,8 +242,8 @@ def _after(source: Source, date, key: int) -> Q:
     return Q(**{f"{f}__lt": date}) | Q(**{f: date, "pk__lt": key})
 
 
-def _condition(source: Source, search: Search, reader):
-    result = True
+def _condition(source: Source, search: Search, reader) -> Condition:
+    result: Condition = True
     for param, values in search.conditions:
         result = c_and(result, c_any(param.condition(v, source, reader) for v in values))
         if result is False:
@@ -262,7 +267,7 @@ def run(rtype: ResourceType, search: Search, reader) -> Page:
     total = count_rows([rows for _i, _s, rows in plans], reader) if search.total else None
     if search.summary_count or search.count == 0:
         return Page([], [], total, None)
-    found = []
+    found: list[tuple[tuple, int, Source, Any]] = []
     for index, source, rows in plans:
         if search.cursor is not None:
             rows = rows.filter(_after_merged(index, source, search.cursor))
@@ -418,7 +423,3 @@ def _everything_after(source: Source, start: tuple[int, Any, int]) -> Q:
     except (TypeError, ValueError) as error:
         raise SearchError("_cursor is not one this server gave.") from error
     return _after(source, date, key)
-
-
-def resource_type(name: str) -> ResourceType:
-    return resources.TYPES[name]

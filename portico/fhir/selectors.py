@@ -24,12 +24,26 @@ _ACCESS_RELATED = (
 
 def connection_of_token(access_token) -> AppConnection | None:
     """The connection an access token was issued for, with its app, account, chart and the
-    portal access it reads through (read anew on every request: a revoke acts at once)."""
-    return (
+    portal access it reads through (read anew on every request: a revoke acts at once).
+
+    Every FHIR request reads it, so the query joins only what the request uses; the access's
+    chart and practice are the connection's own (one chart per connection), so they are not
+    read twice."""
+    connection = (
         AppConnection.objects.filter(credentials__access_token=access_token)
-        .select_related(*_ACCESS_RELATED)
+        .select_related(
+            "application", "account", "patient__practice", "own_access", "representative"
+        )
+        .order_by()
         .first()
     )
+    if connection is not None:
+        access = connection.access
+        if access.patient_id == connection.patient_id:
+            access.patient = connection.patient
+        if access.practice_id == connection.patient.practice_id:
+            access.practice = connection.patient.practice
+    return connection
 
 
 def connections_of(account) -> list[AppConnection]:

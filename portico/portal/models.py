@@ -78,9 +78,11 @@ class AccessStateMixin:
     @property
     def effective_state(self) -> str:
         """The state as of now: a pending invitation past its expiry counts as expired."""
-        invitation = self.current_invitation
-        if self.state == AccessState.INVITED and invitation is not None and invitation.is_expired:
-            return AccessState.EXPIRED
+        # The invitation is read only for a pending one (an active access needs no query).
+        if self.state == AccessState.INVITED:
+            invitation = self.current_invitation
+            if invitation is not None and invitation.is_expired:
+                return AccessState.EXPIRED
         return self.state
 
     @property

@@ -18,6 +18,15 @@ that had to ask the database whether its copy is still current would cost about 
 (a unique index), no public conditions, and "ok". It is the least any page that reads anything
 from the database can cost, for comparing with the bare view (middleware and "ok" only).
 
+`/bench-fhir-floor/` (bench/fhir_api.py) is the least a patient app's read can do under the rules:
+the same middleware, the bearer token checked as every FHIR request checks it
+(`fhir.auth.authenticate`: django-oauth-toolkit's lookup of the token by its checksum, its
+expiry, the app connection it was issued for and the portal access that connection reads
+through, so a disconnect or a revoke acts on the next request), the token's scopes asked for
+an Observation search, the read's audit row with the app's name (`fhir.services.app_read`),
+and "ok" with no resource. It is the rules floor with token authentication instead of the
+session: no FHIR answer can cost less.
+
 `/bench-code/` answers the folder the server's `portico` package was imported from, so the
 bench can check that `--code-dir` serves the code it names.
 
@@ -76,6 +85,21 @@ def one_row(_request, number):
     return HttpResponse("ok", content_type="text/plain")
 
 
+def fhir_floor(request):
+    """The FHIR server's own bearer check, scope check and audit row, no resource."""
+    from portico.fhir import scopes
+    from portico.fhir.auth import authenticate, outcome_response
+    from portico.fhir.services import app_read
+
+    caller = authenticate(request)
+    if isinstance(caller, HttpResponse):
+        return caller
+    if not scopes.allowed(caller.scopes, "Observation", "s"):
+        return outcome_response(403, "forbidden", "The app may not search Observations.")
+    app_read(caller.connection, what="Observation search", count=0)
+    return HttpResponse("ok", content_type="text/plain")
+
+
 def code_location(_request):
     return HttpResponse(
         str(Path(portico.__file__).resolve().parent.parent), content_type="text/plain"
@@ -93,6 +117,7 @@ portico.urls.urlpatterns += [
     path("bench-code/", code_location),
     path("bench-public-floor/<str:number>/", public_floor),
     path("bench-one-row/<str:number>/", one_row),
+    path("bench-fhir-floor/", fhir_floor),
 ]
 if os.environ.get("BENCH_TRACEMALLOC") == "1":
     tracemalloc.start()

@@ -9,12 +9,13 @@ Patient/$everything, spread over many patients, against the token rules floor.
 
 The data (made once and kept; a later run reuses it), in the practice "bench-fhir":
 * --patients (800) measured charts, 24 warm-up charts (never measured) and 2 small charts (for
-  the query counts), written in bulk through the chart models (bulk_create in batches, as
-  `portico.demo.records.bulk_generate` does, with its value generator). Each measured chart
+  the query counts), written in batches through the chart models (`core.bulk.insert_rows`,
+  and bulk_create for the models with decimal values), values from
+  `portico.demo.records.bulk_generate`'s generator. Each measured chart
   holds exactly 2,000 items the patient sees: 500 shared Observations (250 lab results, 170
   vital signs, 80 screenings/assessments/interventions), 1,350 other shared list items
   (problems, medications, allergies, immunizations, procedures, care plans; some attached to
-  visits), 100 signed visits with their notes shared, and 50 appointments; and 180 items the
+  visits), 100 signed visits with their notes shared, and 50 appointments; and 170 items the
   patient does not see (unshared results and list items, unsigned or unshared visits). The
   small charts hold a fifth of that.
 * every chart a portal account as registration leaves it (record_pages.ensure_accounts: account,

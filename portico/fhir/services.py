@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -234,13 +235,12 @@ def register_app(
     redirect_uris: str,
     confidential: bool,
     practice=None,
-    allow_http: bool = False,
 ) -> RegisteredApp:
     """Register a patient app: by the deployment's operator (`actor` None, no practice) or a
     practice's administrator (`practice`).
 
     Redirect URIs are matched exactly; each must be https, or http on a loopback address (a
-    native app's, RFC 8252) — `allow_http` lifts that for a development deployment. A
+    native app's, RFC 8252) — in the demo and with DEBUG on, any http address. A
     confidential client gets a secret, returned once and stored hashed."""
     if practice is not None:
         _require_settings_admin(actor, practice)
@@ -251,7 +251,7 @@ def register_app(
         errors["name"] = [_("Enter the app's name.")]
     elif len(name) > 255:
         errors["name"] = [_("Keep the name under 256 characters.")]
-    uri_errors = _redirect_uri_errors(uris, allow_http=allow_http)
+    uri_errors = _redirect_uri_errors(uris, allow_http=settings.DEBUG or settings.DEMO)
     if uri_errors:
         errors["redirect_uris"] = uri_errors
     if errors:

@@ -9,7 +9,6 @@ deployment's operator registered, is a 404.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -51,7 +50,6 @@ def patient_apps(request):
                 redirect_uris=form.cleaned_data["redirect_uris"],
                 confidential=form.cleaned_data["client_type"] == CONFIDENTIAL,
                 practice=request.practice,
-                allow_http=settings.DEBUG or settings.DEMO,
             )
         except services.AppInputError as exc:
             for field, errors in exc.errors.items():

@@ -8,7 +8,6 @@
     portico fhir_app remove CLIENT_ID
 """
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from oauth2_provider.models import Application
 
@@ -62,7 +61,6 @@ class Command(BaseCommand):
                 name=name,
                 redirect_uris=" ".join(redirect_uris),
                 confidential=confidential,
-                allow_http=settings.DEBUG or settings.DEMO,
             )
         except services.AppInputError as exc:
             raise CommandError(

@@ -861,6 +861,7 @@ def profile_reads(population: Population, kinds: list[Kind], views: int = 30) ->
         )
         for sql, times in sorted(by_sql.items(), key=lambda kv: -sum(kv[1]))[:10]:
             print(f"  {sum(times) / n:6.2f} ms/read  x{len(times) / n:.1f}  {sql}")
+        profiler.dump_stats(rp.REPO / "var" / f"bench_fhir_profile_{kind.key}.pstats")
         for order, restrict in (("tottime", 25), ("cumulative", 35)):
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(restrict)

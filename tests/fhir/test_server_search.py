@@ -184,6 +184,19 @@ def test_summary_count_and_total_none(api, patient, provider):
     assert "entry" not in api.json("Observation", {"_count": "0"})
 
 
+def test_later_pages_leave_the_total_out_unless_it_is_asked_for(api, patient, provider):
+    build_record(patient, provider, n=3)
+    pages = api.pages("Observation", {"_count": "2"})
+    assert len(pages) > 2
+    assert pages[0]["total"] == sum(len(page["entry"]) for page in pages)
+    assert all("total" not in page for page in pages[1:])
+    asked = api.pages("Observation", {"_count": "2", "_total": "accurate"})
+    assert [page["total"] for page in asked] == [pages[0]["total"]] * len(asked)
+    everything = api.pages("Patient/$everything", {"_count": "5"})
+    assert everything[0]["total"] == sum(len(page["entry"]) for page in everything)
+    assert all("total" not in page for page in everything[1:])
+
+
 def test_post_search_answers_as_get(api, patient, provider):
     build_record(patient, provider, n=2)
     by_get = api.json("Observation", {"category": "laboratory", "_count": "2"})

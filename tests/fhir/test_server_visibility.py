@@ -38,7 +38,7 @@ def seen_by(api: App, params=None) -> tuple[set[str], int]:
     sum of the searches' totals."""
     ids, total = set(), 0
     for name in SEARCHED:
-        pages = api.pages(name, {"_count": "3", **(params or {})})
+        pages = api.pages(name, {"_count": "3", "_total": "accurate", **(params or {})})
         assert len({page["total"] for page in pages}) == 1
         total += pages[0]["total"]
         found = [(name, e["resource"]["id"]) for page in pages for e in page.get("entry", [])]

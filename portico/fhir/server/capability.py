@@ -23,8 +23,9 @@ OPERATIONS = {"Patient": [("everything", EVERYTHING_DEFINITION)]}
 RELEASED = "2026-12-01"
 
 RESULT_PARAMS_DOC = (
-    f"_count (default {DEFAULT_COUNT}, at most {MAX_COUNT}); _summary=count; _total=none to "
-    "leave the total out; _include as listed per type; pages follow the Bundle's next link "
+    f"_count (default {DEFAULT_COUNT}, at most {MAX_COUNT}); _summary=count; the first page "
+    "carries the total, later pages only with _total=accurate (or estimate), none with "
+    "_total=none; _include as listed per type; pages follow the Bundle's next link "
     "(_cursor). Searches are strict: an unknown parameter or modifier, or a value the server "
     "cannot read, is refused with 400 and an OperationOutcome; with `Prefer: handling=lenient` "
     "unknown parameters are ignored instead (and left out of the self link). Every search is "

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import DateTimeField, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, F, Model, Q, QuerySet
 
 from portico.accounts.models import User
 from portico.charts.models import (
@@ -154,18 +154,22 @@ def _appointment_rows(reader) -> QuerySet:
 
 
 def _practitioner_rows(reader) -> QuerySet:
-    membership = Membership.objects.filter(user_id=OuterRef("pk"), practice_id=reader.practice.pk)
+    """The providers of the patient's practice, each with their credential there (one
+    membership a user and practice)."""
     return (
-        User.objects.filter(pk__in=provider_ids(reader))
+        User.objects.filter(
+            memberships__practice_id=reader.practice.pk, memberships__role=Role.PROVIDER
+        )
         .only("public_id", "full_name")
-        .annotate(credential=Subquery(membership.values("credential")[:1]))
+        .annotate(credential=F("memberships__credential"))
     )
 
 
 def _referenced_practitioner_rows(reader) -> QuerySet:
-    """The Practitioners the reader's record names (for `$everything`)."""
-    visits = selectors.shared_encounters(reader.patient, confidential=reader.confidential)
-    appointments = selectors.patient_appointments(reader.patient)
+    """The Practitioners the reader's record names (for `$everything`): the providers and
+    signers of the visits the reader sees, the providers of the patient's appointments."""
+    visits = visible_visits(reader)
+    appointments = _appointment_rows(reader)
     return _practitioner_rows(reader).filter(
         Q(pk__in=visits.values("provider_id"))
         | Q(pk__in=visits.values("signed_by_id"))

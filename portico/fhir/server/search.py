@@ -18,9 +18,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import IntegerField, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 
-from portico.charts.models import Patient
 from portico.core import crypto
 from portico.fhir import scopes as smart_scopes
 from portico.fhir.server import resources
@@ -57,10 +56,22 @@ class Search:
     cursor_text: str | None = None
     includes: list[tuple[Include, str | None]] = field(default_factory=list)
     summary_count: bool = False
-    total: bool = True
+    # `_total` as asked: None (not given: the first page counts, later pages leave it out),
+    # False (none) or True (estimate, accurate: every page counts).
+    total: bool | None = None
     types: list[str] | None = None  # $everything's _type
     # The parameters as given, but the cursor: the links of the answer repeat them.
     echo: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def counts(self) -> bool:
+        """Whether the answer carries the `total`: on the first page, or on every page when
+        `_total` asks for it (`_summary=count` always). Later pages leave it out by default:
+        the first page told the app, and counting a whole record again on each of its pages
+        costs as much as the page itself."""
+        if self.summary_count:
+            return True
+        return self.total if self.total is not None else self.cursor is None
 
 
 @dataclass
@@ -199,33 +210,12 @@ def _date_of(source: Source, text: str):
 # -- queries ------------------------------------------------------------------------------------
 
 
-class _CountOf(Subquery):
-    """The number of rows of a query, as a scalar subquery."""
-
-    template = "(SELECT COUNT(*) FROM (%(subquery)s) _rows)"
-    output_field = IntegerField()
-
-
-def count_rows(querysets: list[QuerySet], reader) -> int:
-    """How many rows the querysets hold together, in one query."""
-    if not querysets:
+def count_rows(querysets: list[QuerySet]) -> int:
+    """How many rows the querysets hold together, in one query (their keys, UNION ALL)."""
+    keys = [qs.order_by().values("pk") for qs in querysets]
+    if not keys:
         return 0
-    if len(querysets) == 1:
-        return querysets[0].count()
-    names = [f"n{i}" for i in range(len(querysets))]
-    counts = (
-        Patient.objects.filter(pk=reader.patient.pk)
-        .order_by()
-        .annotate(
-            **{
-                n: _CountOf(qs.order_by().values("pk"))
-                for n, qs in zip(names, querysets, strict=True)
-            }
-        )
-        .values_list(*names)
-        .first()
-    )
-    return sum(counts or ())
+    return keys[0].union(*keys[1:], all=True).count() if len(keys) > 1 else keys[0].count()
 
 
 def _newest_first(rows: QuerySet, source: Source) -> QuerySet:
@@ -264,7 +254,7 @@ def run(rtype: ResourceType, search: Search, reader) -> Page:
         condition = _condition(source, search, reader)
         if condition is not False:
             plans.append((index, source, source.rows(reader).filter(as_q(condition))))
-    total = count_rows([rows for _i, _s, rows in plans], reader) if search.total else None
+    total = count_rows([rows for _i, _s, rows in plans]) if search.counts else None
     if search.summary_count or search.count == 0:
         return Page([], [], total, None)
     found: list[tuple[tuple, int, Source, Any]] = []
@@ -371,10 +361,12 @@ def everything_sections(reader, types: list[str] | None) -> list[tuple[int, Sour
 def everything(search: Search, reader) -> Page:
     """One page of the patient's whole record: section after section (EVERYTHING), each
     newest first."""
-    sections = everything_sections(reader, search.types)
-    total = None
-    if search.total:
-        total = count_rows([source.rows(reader) for _i, source in sections], reader)
+    # Each section's rows are built once, for the total and for the page.
+    sections = [
+        (index, source, source.rows(reader))
+        for index, source in everything_sections(reader, search.types)
+    ]
+    total = count_rows([rows for _i, _s, rows in sections]) if search.counts else None
     if search.summary_count or search.count == 0:
         return Page([], [], total, None)
     start = None
@@ -382,10 +374,9 @@ def everything(search: Search, reader) -> Page:
         start = _everything_start(search.cursor)
     found: list[tuple[int, Source, Any]] = []
     need = search.count + 1
-    for index, source in sections:
+    for index, source, rows in sections:
         if start is not None and index < start[0]:
             continue
-        rows = source.rows(reader)
         if start is not None and index == start[0]:
             rows = rows.filter(_everything_after(source, start))
         found.extend((index, source, row) for row in _newest_first(rows, source)[:need])

@@ -1,19 +1,25 @@
 """The emailed check-in link for a patient without portal access (SPEC §10.2, the enrollment
 link's rules): the date of birth opens the form in this browser; wrong answers count and lock
-the link after PORTICO_INVITATION_MAX_CODE_ATTEMPTS; the link is gone once the form is
-submitted or withdrawn, or a newer link replaces it; the form's pages work only in a browser
-that answered, while the link lives; the page asking the date of birth shows nothing of the
-patient's health."""
+the link after PORTICO_INVITATION_MAX_CODE_ATTEMPTS, and one address may answer only so often;
+the link lives until a day after the appointment starts (sixty days at most) and is gone once
+the form is submitted or withdrawn, or a newer link replaces it; the form's pages work only in a
+browser that answered, while the link lives; the page asking the date of birth shows nothing of
+the patient's health."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.conf import settings
 from django.urls import reverse
 
 from portico.audit.models import AuditEvent
 from portico.intake import services
 from portico.intake.models import FormStatus
+from portico.scheduling.services import appointment_book
+from tests.scheduling.conftest import at
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +184,57 @@ def test_the_link_pages_hold_only_opaque_ids(verified, form):
     assert location == page_url(form) + "?section=2"
     assert str(form.public_id) in location
     assert form.patient.legal_last_name not in location
+
+
+def test_the_link_stops_working_a_day_after_the_appointment_starts(verified, form):
+    # The appointment is on Wednesday 9 December at 10:00 in New York.
+    with time_machine.travel(at(dt.date(2026, 12, 10), 9, 59), tick=False):
+        assert verified.get(link_url(form)).status_code == 200
+        # (The browser's session timed out overnight: the date of birth again.)
+        assert verified.post(link_url(form), {"date_of_birth": DOB}).status_code == 302
+        assert verified.get(page_url(form)).status_code == 200
+    with time_machine.travel(at(dt.date(2026, 12, 10), 10, 1), tick=False):
+        response = verified.get(link_url(form))
+        assert response.status_code == 410
+        assert "This check-in link no longer works" in response.content.decode()
+        assert verified.get(page_url(form)).status_code == 410
+        assert verified.post(link_url(form), {"date_of_birth": DOB}).status_code == 410
+
+
+def test_a_link_sent_long_before_the_visit_works_sixty_days_at_most(
+    client, staff, patient, provider, hours, new_patient_visit, new_patient_template, now
+):
+    appointment = appointment_book(
+        staff,
+        patient=patient,
+        provider=provider,
+        appointment_type=new_patient_visit,
+        start_at=at(dt.date(2027, 3, 17), 10),
+    )
+    form = services.form_send(staff, appointment=appointment, template=new_patient_template)
+
+    with time_machine.travel(now + dt.timedelta(days=59, hours=23), tick=False):
+        assert client.get(link_url(form)).status_code == 200
+    with time_machine.travel(now + dt.timedelta(days=60, minutes=1), tick=False):
+        assert client.get(link_url(form)).status_code == 410
+    # Sending it again gives a new link with sixty days of its own.
+    with time_machine.travel(now + dt.timedelta(days=61), tick=False):
+        services.form_resend(staff, form=form)
+        form.refresh_from_db()
+        assert client.get(link_url(form)).status_code == 200
+
+
+def test_too_many_answers_from_one_address_are_refused_without_counting(
+    client, form, now, settings
+):
+    settings.PORTICO_RATE_LIMITS = {**settings.PORTICO_RATE_LIMITS, "registration": (2, 3600)}
+    for _attempt in range(2):
+        assert client.post(link_url(form), {"date_of_birth": "1990-01-01"}).status_code == 200
+
+    response = client.post(link_url(form), {"date_of_birth": DOB})
+
+    assert response.status_code == 429
+    assert "Too many tries from your network." in response.content.decode()
+    form.refresh_from_db()
+    assert form.link_failed_attempts == 2  # the refused answer was not judged
+    assert client.get(page_url(form)).status_code == 403  # and opened nothing

@@ -52,3 +52,24 @@ def test_gunicorn_access_log_lines_carry_no_registration_token():
     line = " ".join(str(v) for v in atoms.values())
     assert "Secret-Token_1" not in line
     assert atoms["r"] == "GET /portal/register/[redacted]/ HTTP/1.1"
+
+
+def test_gunicorn_workers_freeze_what_they_loaded_out_of_the_collectors_way():
+    """gunicorn.conf.py, as gunicorn reads it: after a worker loads Portico, its objects are in
+    the permanent generation, which full collections skip."""
+    import gc
+    import runpy
+    from pathlib import Path
+
+    from gunicorn.config import Config
+
+    config = Config()
+    for name, value in runpy.run_path(str(Path(__file__).parents[2] / "gunicorn.conf.py")).items():
+        if name in config.settings:
+            config.set(name, value)
+    assert config.logger_class.__name__ == "RedactingLogger"
+    try:
+        config.post_worker_init(None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -10,8 +10,9 @@ A patient without portal access (Noor) is sent the follow-up form by hand from h
 Intake tab; she opens its emailed link, proves her date of birth, fills it in, reads it in
 Spanish and submits it; the link then no longer works.
 
-Every page on the way is checked by axe-core and the Nu Html Checker (checked_pages.py).
-Screenshots: artifacts/e2e/intake-*.png.
+Every page on the way is checked by axe-core and the Nu Html Checker (checked_pages.py); the
+check-in's widest section and its review page fit a 320 px screen and 200% zoom without
+sideways scrolling. Screenshots: artifacts/e2e/intake-*.png (and narrow-*-check-in-*.png).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tests.e2e.seed import (
     JORDAN,
     NOOR,
 )
+from tests.e2e.test_small_screens import Screens
 from tests.e2e.test_spanish import es
 
 pytestmark = pytest.mark.e2e
@@ -175,6 +177,10 @@ def test_staff_book_the_form_goes_out_the_patient_checks_in_and_staff_accept_an_
     medications.locator("input[type=text]").nth(0).fill("Vitamin D3 1000 unit tablet")
     medications.locator("input[type=text]").nth(1).fill("One a day")
     shot(back, "intake-05-allergies-es")
+    # The widest section (her lists, with a row to add) fits a 320 px screen and 200% zoom.
+    screens = Screens(shot)
+    screens.check(back, "check-in-lists")
+    back.set_viewport_size(PHONE)
     back.get_by_role("button", name=es("Save and continue")).click()
     question(back, "Do you smoke or use tobacco?").get_by_label("Never").check()
     back.get_by_role("button", name=es("Save and continue")).click()
@@ -183,6 +189,8 @@ def test_staff_book_the_form_goes_out_the_patient_checks_in_and_staff_accept_an_
     consent.get_by_role("textbox").fill(JORDAN.full_name)
     back.get_by_role("button", name=es("Save and continue")).click()
     shot(back, "intake-06-review-es")
+    screens.check(back, "check-in-review")
+    back.set_viewport_size(PHONE)
 
     # 4. She reviews in English and submits; the form is read-only from then on.
     back.get_by_role("button", name="English").click()

@@ -74,12 +74,16 @@ class Source:
         return isinstance(self.model._meta.get_field(field_name), DateTimeField)
 
 
+def is_provider(reader, membership: str = "") -> Q:
+    """The one rule of who is a Practitioner the reader may read: a provider of the patient's
+    practice (whether or not still working there: old visits name them). `membership` is the
+    path to the membership ("memberships__" from a user)."""
+    return Q(**{f"{membership}practice_id": reader.practice.pk, f"{membership}role": Role.PROVIDER})
+
+
 def provider_ids(reader) -> QuerySet:
-    """The users who are Practitioners the reader may read: providers of the patient's
-    practice (whether or not still working there: old visits name them)."""
-    return Membership.objects.filter(practice_id=reader.practice.pk, role=Role.PROVIDER).values(
-        "user_id"
-    )
+    """The users who are Practitioners the reader may read (is_provider)."""
+    return Membership.objects.filter(is_provider(reader)).values("user_id")
 
 
 def visible_visits(reader) -> QuerySet:
@@ -157,9 +161,7 @@ def _practitioner_rows(reader) -> QuerySet:
     """The providers of the patient's practice, each with their credential there (one
     membership a user and practice)."""
     return (
-        User.objects.filter(
-            memberships__practice_id=reader.practice.pk, memberships__role=Role.PROVIDER
-        )
+        User.objects.filter(is_provider(reader, "memberships__"))
         .only("public_id", "full_name")
         .annotate(credential=F("memberships__credential"))
     )

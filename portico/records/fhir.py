@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import functools
 import json
 import uuid
 from decimal import Decimal
@@ -22,7 +21,7 @@ from html import escape
 from django.utils import timezone, translation
 from fhir.resources.R4B.bundle import Bundle
 
-from portico.charts.models import VITAL_DEFINITIONS, AbnormalFlag, AssessmentKind, VitalKind
+from portico.core.jinja import choice_label
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 UCUM = "http://unitsofmeasure.org"
@@ -79,26 +78,6 @@ class BundleRefs:
 
 
 BUNDLE_REFS = BundleRefs()
-
-
-@functools.lru_cache(maxsize=512)
-def _label_in(language: str | None, choices, value: str) -> str:
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
-
-
-def _label(choices, value: str) -> str:
-    """The label of a stored choice in the active language (what `get_FOO_display()` gives,
-    without evaluating every label of the field's choices on each call)."""
-    return _label_in(translation.get_language(), choices, value)
-
-
-@functools.lru_cache(maxsize=128)
-def _vital_unit_in(language: str | None, kind: str, unit: str) -> str:
-    definition = VITAL_DEFINITIONS.get(VitalKind(kind)) if kind in VitalKind.values else None
-    return str(definition[2]) if definition else unit
 
 
 def _profile(name: str) -> dict:
@@ -329,7 +308,7 @@ def care_plan_resource(plan, subject: str, refs: BundleRefs = BUNDLE_REFS) -> di
 
 
 def vital_resource(vital, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
-    label = _label(VitalKind, vital.kind)
+    label = choice_label(vital, "kind")
     data = {
         "resourceType": "Observation",
         "id": str(vital.public_id),
@@ -344,7 +323,7 @@ def vital_resource(vital, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
         "effectiveDateTime": vital.recorded_on.isoformat(),
         "valueQuantity": {
             "value": _number(vital.value),
-            "unit": _vital_unit_in(translation.get_language(), vital.kind, vital.unit),
+            "unit": vital.unit_display,
             "system": UCUM,
             "code": vital.unit,
         },
@@ -353,7 +332,7 @@ def vital_resource(vital, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
 
 
 def lab_resource(lab, subject: str, refs: BundleRefs = BUNDLE_REFS) -> dict:
-    flag = _label(AbnormalFlag, lab.flag)
+    flag = choice_label(lab, "flag")
     data = {
         "resourceType": "Observation",
         "id": str(lab.public_id),
@@ -404,7 +383,7 @@ def assessment_resource(assessment, subject: str, refs: BundleRefs = BUNDLE_REFS
         "meta": _profile("us-core-observation-screening-assessment"),
         "status": "final",
         "category": _category(OBS_CATEGORY, "survey", "Survey")
-        + [{"text": _label(AssessmentKind, assessment.kind)}],
+        + [{"text": choice_label(assessment, "kind")}],
         "code": _concept(assessment),
         "subject": {"reference": subject},
         "effectiveDateTime": assessment.recorded_on.isoformat(),
